@@ -1,0 +1,290 @@
+/*
+ * common/util.c: implementation of common/util.h (memory, strings, time, UUIDs, files).
+ */
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "common/error.h"
+
+static void __attribute__((noreturn))
+oom_abort(size_t size)
+{
+    fprintf(stderr, "tern: out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void *
+tern_malloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+
+    if (!p)
+        oom_abort(size);
+    return p;
+}
+
+void *
+tern_calloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+    if (!p)
+        oom_abort(nmemb * size);
+    return p;
+}
+
+void *
+tern_realloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+
+    if (!p)
+        oom_abort(size);
+    return p;
+}
+
+char *
+tern_strdup(const char *s)
+{
+    char *p;
+
+    if (!s)
+        return NULL;
+    if (!(p = strdup(s)))
+        oom_abort(strlen(s) + 1);
+    return p;
+}
+
+char *
+tern_strndup(const char *s, size_t n)
+{
+    char *p;
+
+    if (!s)
+        return NULL;
+    if (!(p = strndup(s, n)))
+        oom_abort(n + 1);
+    return p;
+}
+
+char *
+tern_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p = NULL;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        oom_abort(strlen(fmt));
+    return p;
+}
+
+void
+tern_freep(void *ptr)
+{
+    void **pp = ptr;
+
+    free(*pp);
+    *pp = NULL;
+}
+
+void
+tern_fclosep(FILE **fp)
+{
+    if (*fp)
+        fclose(*fp);
+    *fp = NULL;
+}
+
+void
+tern_closep(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+int
+tern_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t len = strlen(src);
+
+    if (size == 0)
+        return -1;
+    if (len >= size) {
+        memcpy(dst, src, size - 1);
+        dst[size - 1] = '\0';
+        return -1;
+    }
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
+bool
+tern_streq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+bool
+tern_str_empty(const char *s)
+{
+    return !s || !*s;
+}
+
+int
+tern_parse_int64(const char *s, const char *what, int64_t *ret_value)
+{
+    char *end = NULL;
+    long long v;
+
+    if (tern_str_empty(s))
+        return tern_error_set(TERN_ERR_INVALID, "invalid %s \"\": not an integer", what);
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return tern_error_set(TERN_ERR_INVALID, "invalid %s \"%s\": out of range", what, s);
+    if (*end != '\0' || end == s)
+        return tern_error_set(TERN_ERR_INVALID, "invalid %s \"%s\": not an integer", what, s);
+    *ret_value = v;
+    return 0;
+}
+
+int
+tern_parse_double(const char *s, const char *what, double *ret_value)
+{
+    char *end = NULL;
+    double v;
+
+    if (tern_str_empty(s))
+        return tern_error_set(TERN_ERR_INVALID, "invalid %s \"\": not a number", what);
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno == ERANGE || !isfinite(v))
+        return tern_error_set(TERN_ERR_INVALID, "invalid %s \"%s\": out of range", what, s);
+    if (*end != '\0' || end == s)
+        return tern_error_set(TERN_ERR_INVALID, "invalid %s \"%s\": not a number", what, s);
+    *ret_value = v;
+    return 0;
+}
+
+int64_t
+tern_now_monotonic_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+tern_now_monotonic_ms(void)
+{
+    return tern_now_monotonic_us() / 1000;
+}
+
+int64_t
+tern_now_realtime_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+tern_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+void
+tern_uuid_generate(char out[37])
+{
+    uuid_t u;
+
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+bool
+tern_uuid_valid(const char *s)
+{
+    uuid_t u;
+
+    return s && strlen(s) == 36 && uuid_parse(s, u) == 0;
+}
+
+int
+tern_mkdir_p(const char *path, int mode)
+{
+    TERN_AUTOFREE char *copy = tern_strdup(path);
+    char *p;
+
+    for (p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+            return tern_error_set_errno(errno, "could not create directory \"%s\"", copy);
+        *p = '/';
+    }
+    if (mkdir(copy, mode) < 0 && errno != EEXIST)
+        return tern_error_set_errno(errno, "could not create directory \"%s\"", copy);
+    return 0;
+}
+
+int
+tern_file_read_all(const char *path, size_t limit, char **ret_data, size_t *ret_len)
+{
+    TERN_AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+    TERN_AUTOFREE char *buf = NULL;
+    size_t len = 0, cap = 4096;
+    ssize_t n;
+
+    if (fd < 0)
+        return tern_error_set_errno(errno, "could not open file \"%s\"", path);
+    buf = tern_malloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = tern_realloc(buf, cap);
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return tern_error_set_errno(errno, "could not read file \"%s\"", path);
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > limit)
+            return tern_error_set(TERN_ERR_INVALID, "file \"%s\" is larger than %zu bytes",
+                                  path, limit);
+    }
+    buf[len] = '\0';
+    *ret_data = tern_steal_pointer(&buf);
+    if (ret_len)
+        *ret_len = len;
+    return 0;
+}

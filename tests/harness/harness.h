@@ -1,0 +1,68 @@
+/*
+ * tests/harness/harness.h: real PostgreSQL and RabbitMQ for tern's service and integration tests.
+ *
+ * The harness starts a private PostgreSQL cluster (initdb into a directory of its own, its own
+ * port on 127.0.0.1 and its own unix socket directory) and a private RabbitMQ node (its own node
+ * name, AMQP port, Erlang distribution and epmd ports, data directories). It never touches a
+ * system-wide instance.
+ *
+ * Once per test run: `tools/test` runs `tern-test-services start DIR` before the suites and
+ * `tern-test-services stop DIR` after them, and exports TERN_TEST_SERVICES_DIR=DIR. A test program
+ * calls harness_services_get(): with TERN_TEST_SERVICES_DIR set it attaches to those services;
+ * without it (a suite run alone, e.g. `make check TESTS=...`) it starts its own in a temporary
+ * directory and stops them when the process exits.
+ *
+ * Layout of DIR: postgres/ (data, socket, log), rabbitmq/ (mnesia, logs, config), and
+ * services.env with the lines TERN_TEST_POSTGRES_URL=..., TERN_TEST_RABBITMQ_URL=... that shell
+ * scripts may source.
+ *
+ * Failure to start a service is a test failure, never a skip: the functions abort the process
+ * with a message naming the service and the log file to read.
+ */
+#ifndef TERN_TESTS_HARNESS_H
+#define TERN_TESTS_HARNESS_H
+
+#include <stdbool.h>
+
+typedef struct harness_services {
+    char *dir;              /* state directory (owned) */
+    char *postgres_url;     /* postgresql://tern@127.0.0.1:PORT/tern (owned) */
+    char *postgres_admin_url; /* same server, superuser, database "postgres" (owned) */
+    char *rabbitmq_url;     /* rabbit://tern:PASSWORD@127.0.0.1:PORT/ (owned) */
+    char *rabbitmq_admin_url; /* same node, user with administrator tag (owned) */
+    char *rabbitmq_node;    /* Erlang node name, for rabbitmqctl -n (owned) */
+    int postgres_port;
+    int rabbitmq_port;
+    bool owned;             /* true when this process started them and stops them at exit */
+} harness_services_t;
+
+/* The services for this test run, started on first use (see above). Borrowed; never NULL. */
+const harness_services_t *harness_services_get(void);
+
+/* Start both services in dir (created if missing). extra_listen: NULL, or one more address
+ * (e.g. "198.18.0.1") RabbitMQ and PostgreSQL also listen on, for the testbed's hosts.
+ * Returns 0, or -1 with a tern error naming the service and its log file. */
+int harness_services_start(const char *dir, const char *extra_listen, harness_services_t **ret);
+
+/* Load services already started in dir (reads services.env). */
+int harness_services_attach(const char *dir, harness_services_t **ret);
+
+/* Stop both services started in dir and wait until their processes are gone. Idempotent. */
+int harness_services_stop(const char *dir);
+
+/* Stop and start the same PostgreSQL server (same port, same data): for restart tests. The
+ * stop is immediate (connections are cut); returns when the server accepts connections again. */
+int harness_postgres_restart(const harness_services_t *svc);
+
+/* Stop the RabbitMQ node (connections dropped) and leave it down / start it again. Queues
+ * declared durable survive. */
+int harness_rabbitmq_stop(const harness_services_t *svc);
+int harness_rabbitmq_start(const harness_services_t *svc);
+
+/* Create a fresh empty database on the private server and return its URL (caller frees):
+ * each suite gets its own database so suites never see each other's rows. */
+char *harness_postgres_create_database(const harness_services_t *svc, const char *name);
+
+void harness_services_free(harness_services_t *svc);
+
+#endif /* TERN_TESTS_HARNESS_H */
