@@ -1,1 +1,2 @@
-# compute/local.mk: build rules for compute/ (included by the top-level Makefile.am).
+# compute/local.mk: the host daemon and its drivers.
+include compute/virt/local.mk

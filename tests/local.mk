@@ -1,2 +1,4 @@
-# tests/local.mk: the shared test pieces (harness, Check runner helpers) and the common/ suites.
-# Each module's own suites are listed in that module's local.mk, under tests/<module>/.
+# tests/local.mk: the shared test pieces; each module's own suites live in tests/<module>/ and are
+# listed in that module's local.mk.
+include tests/harness/local.mk
+include tests/common/local.mk

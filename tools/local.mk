@@ -1,1 +1,5 @@
-# tools/local.mk: build rules for tools/ (included by the top-level Makefile.am).
+# tools/local.mk: the command-line tools; each tool's rules live in its own fragment.
+include tools/manage/local.mk
+include tools/cli/local.mk
+include tools/guest/local.mk
+include tools/testbed/local.mk

@@ -1,0 +1,122 @@
+/*
+ * rpc/rpc.h: OpenStack-style RPC over RabbitMQ (AMQP 0-9-1), wire-compatible with oslo.messaging.
+ *
+ * THIS IS THE PUBLIC CONTRACT the daemons and the CLI are written against. Keep these names and
+ * semantics; add to it freely. Nothing of librabbitmq (amqp_*) appears here.
+ *
+ * Model (as oslo.messaging's rabbit driver):
+ *   - a control exchange (topic type, ours "tern"); servers of topic T on host H consume the
+ *     queues "T" (shared, round-robin) and "T.H" (theirs alone), plus "T_fanout_<unique>" bound
+ *     to the fanout exchange "T_fanout";
+ *   - call: publish {"oslo.version": "2.0", "oslo.message": "<json>"} with _msg_id, _reply_q,
+ *     _unique_id and the _context_* keys, wait on the client's reply queue for the reply(ies);
+ *   - cast: the same without _msg_id/_reply_q; fanout: cast to every server of the topic.
+ *   - errors raised by a handler travel back as oslo's serialised remote exception (failure
+ *     field: class, module, message, tb, args, kwargs) and arrive at the caller as a tern error
+ *     whose code is recovered from the class name and whose message is the remote message.
+ *
+ * Threads: an rpc_client_t may be used by several threads at once (calls are multiplexed over
+ * one connection with one reply queue). An rpc_server_t runs its own consumer thread and a pool
+ * of worker threads; handlers run on workers and must be thread-safe.
+ */
+#ifndef TERN_RPC_H
+#define TERN_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Transport settings, filled by the daemon from its configuration (conf/). Strings borrowed for
+ * the duration of rpc_client_new()/rpc_server_new(), which copy what they keep. */
+typedef struct rpc_config {
+    const char *transport_url;   /* rabbit://user:pass@h1:p1,user:pass@h2:p2/vhost or amqps:// */
+    const char *control_exchange;/* "tern" */
+    bool ssl;                    /* force TLS even for rabbit:// (amqps:// implies it) */
+    const char *ssl_ca_file;     /* CA bundle to verify the broker, or NULL */
+    const char *ssl_cert_file;   /* client certificate, or NULL */
+    const char *ssl_key_file;    /* client key, or NULL */
+    int heartbeat_timeout_s;     /* AMQP heartbeat threshold (0 disables); default 60 */
+    int retry_interval_ms;       /* first reconnect delay; default 1000 */
+    int retry_backoff_ms;        /* added per failed attempt; default 2000 */
+    int retry_max_ms;            /* cap on the delay; default 30000 */
+    int response_timeout_ms;     /* default call timeout; default 60000 */
+    size_t max_message_bytes;    /* incoming size limit; default 4 MiB */
+} rpc_config_t;
+
+/* Fill cfg with the defaults above (transport_url NULL: caller must set it). */
+void rpc_config_init(rpc_config_t *cfg);
+
+/* Where a message goes. */
+typedef struct rpc_target {
+    const char *topic;      /* e.g. "conductor", "compute" */
+    const char *server;     /* host name for "topic.server", or NULL for the shared queue */
+    bool fanout;            /* cast to every server of topic */
+    const char *version;    /* requested API version "X.Y", or NULL for "1.0" */
+    const char *namespace;  /* endpoint namespace, or NULL */
+} rpc_target_t;
+
+/* What a server hands a handler. All borrowed, valid during the handler call. */
+typedef struct rpc_request {
+    const char *method;      /* method name */
+    json_t *args;            /* the "args" object (never NULL; {} when absent) */
+    json_t *context;         /* the request context: keys of the _context_* fields without the
+                              * prefix, e.g. user_id, project_id, roles, request_id */
+    const char *request_id;  /* context request_id, or NULL */
+    const char *amqp_user_id;/* the AMQP user-id property, validated by RabbitMQ against the
+                              * publisher's connection user; "" when the publisher set none */
+    const char *version;     /* requested version */
+} rpc_request_t;
+
+/* A handler returns 0 and sets *ret_result to a NEW reference (or NULL for None), or returns -1
+ * with a tern error set; the error goes back to a caller as a remote exception. */
+typedef int (*rpc_handler_fn)(void *opaque, const rpc_request_t *req, json_t **ret_result);
+
+typedef struct rpc_method {
+    const char *name;
+    rpc_handler_fn handler;
+} rpc_method_t;
+
+typedef struct rpc_endpoint {
+    const char *namespace;        /* NULL for the default namespace */
+    const char *version;          /* "X.Y": a call asking for a newer minor or another major is
+                                   * refused with UnsupportedVersion */
+    const rpc_method_t *methods;  /* borrowed; must outlive the server */
+    size_t n_methods;
+    void *opaque;                 /* passed to handlers */
+} rpc_endpoint_t;
+
+typedef struct rpc_client rpc_client_t;
+typedef struct rpc_server rpc_server_t;
+
+/* Build a request context object: new reference. Any argument may be NULL (omitted), except
+ * request_id: NULL generates "req-<uuid>". roles: NULL-terminated array or NULL. */
+json_t *rpc_context_new(const char *user_id, const char *project_id, const char *const *roles,
+                        const char *request_id);
+
+/* Connect a client (reconnects by itself later). NULL with an error when the URL is invalid or
+ * no broker host can be reached. Free with rpc_client_free(). */
+rpc_client_t *rpc_client_new(const rpc_config_t *cfg);
+void rpc_client_free(rpc_client_t *client);
+
+/* Call method on target and wait for its result. context and args are borrowed (args NULL means
+ * {}). timeout_ms <= 0 uses the configured response timeout. On success *ret_result is a new
+ * reference (json null when the remote returned None). On failure -1 with the error: TIMEOUT,
+ * the remote error's code and message, or RPC for transport failures. */
+int rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context,
+             const char *method, json_t *args, int timeout_ms, json_t **ret_result);
+
+/* Send method without waiting for a result; returns once the broker has confirmed the message
+ * (publisher confirms), so a 0 here means the message is durable in the broker. */
+int rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context,
+             const char *method, json_t *args);
+
+/* A server for topic on host server_name, dispatching to endpoints (borrowed, must outlive the
+ * server) with n_workers worker threads. rpc_server_start() declares the queues and starts
+ * consuming; rpc_server_stop() stops consuming, lets running handlers finish and replies go out,
+ * then returns. Free with rpc_server_free(). */
+rpc_server_t *rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_name,
+                             const rpc_endpoint_t *endpoints, size_t n_endpoints, int n_workers);
+int rpc_server_start(rpc_server_t *server);
+void rpc_server_stop(rpc_server_t *server);
+void rpc_server_free(rpc_server_t *server);
+
+#endif /* TERN_RPC_H */

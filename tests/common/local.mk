@@ -1,0 +1,1 @@
+# tests/common/local.mk: build rules for tests/common/ (included from its parent's local.mk).

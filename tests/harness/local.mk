@@ -1,0 +1,1 @@
+# tests/harness/local.mk: build rules for tests/harness/ (included from its parent's local.mk).

@@ -1,0 +1,1 @@
+# tools/testbed/local.mk: build rules for tools/testbed/ (included from its parent's local.mk).
