@@ -9,9 +9,9 @@
 #define TERN_COMMON_COMMAND_H
 
 typedef struct tern_command_result {
-    int exit_status;   /* exit code, or 128+signal */
-    char *out;         /* captured stdout, NUL-terminated (owned; tern_command_result_clear) */
-    char *err;         /* captured stderr, NUL-terminated (owned) */
+    int exit_status; /* exit code, or 128+signal */
+    char *out;       /* captured stdout, NUL-terminated (owned; tern_command_result_clear) */
+    char *err;       /* captured stderr, NUL-terminated (owned) */
 } tern_command_result_t;
 
 /* Run argv (NULL-terminated). timeout_ms <= 0 means no limit. ret_result may be NULL; when

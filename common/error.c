@@ -40,8 +40,8 @@ static const char *const code_names[TERN_ERR__COUNT] = {
 };
 
 static void
-error_record(tern_error_code_t code, const char *file, const char *func, int line,
-             const char *fmt, va_list ap)
+error_record(tern_error_code_t code, const char *file, const char *func, int line, const char *fmt,
+             va_list ap)
 {
     last_error.code = code;
     last_error.file = file;
@@ -63,8 +63,8 @@ tern_error_set_full(tern_error_code_t code, const char *file, const char *func, 
 }
 
 int
-tern_error_set_errno_full(int errnum, const char *file, const char *func, int line,
-                          const char *fmt, ...)
+tern_error_set_errno_full(int errnum, const char *file, const char *func, int line, const char *fmt,
+                          ...)
 {
     va_list ap;
     size_t len;
@@ -73,8 +73,7 @@ tern_error_set_errno_full(int errnum, const char *file, const char *func, int li
     error_record(TERN_ERR_SYSTEM, file, func, line, fmt, ap);
     va_end(ap);
     len = strlen(last_error.message);
-    snprintf(last_error.message + len, sizeof(last_error.message) - len, ": %s",
-             strerror(errnum));
+    snprintf(last_error.message + len, sizeof(last_error.message) - len, ": %s", strerror(errnum));
     return -1;
 }
 

@@ -19,30 +19,30 @@
 
 typedef enum {
     TERN_ERR_NONE = 0,
-    TERN_ERR_INTERNAL,      /* a bug or an unexpected library failure */
-    TERN_ERR_INVALID,       /* bad input: request, message, option, argument */
-    TERN_ERR_CONFIG,        /* bad configuration file or value */
-    TERN_ERR_NOT_FOUND,     /* the named object does not exist */
-    TERN_ERR_CONFLICT,      /* the object is in a state that forbids the operation */
-    TERN_ERR_PERMISSION,    /* the caller may not do this */
-    TERN_ERR_SYSTEM,        /* an operating-system call failed (errno in the message) */
-    TERN_ERR_TIMEOUT,       /* something did not answer in time */
-    TERN_ERR_RPC,           /* messaging failure (broker, transport, remote error) */
-    TERN_ERR_DB,            /* database failure */
-    TERN_ERR_VIRT,          /* hypervisor (libvirt/QEMU) failure */
-    TERN_ERR_CHECK_FAILED,  /* a live-migration pre-check refused the request */
-    TERN_ERR_UNAVAILABLE,   /* a service or host is down or unreachable */
+    TERN_ERR_INTERNAL,     /* a bug or an unexpected library failure */
+    TERN_ERR_INVALID,      /* bad input: request, message, option, argument */
+    TERN_ERR_CONFIG,       /* bad configuration file or value */
+    TERN_ERR_NOT_FOUND,    /* the named object does not exist */
+    TERN_ERR_CONFLICT,     /* the object is in a state that forbids the operation */
+    TERN_ERR_PERMISSION,   /* the caller may not do this */
+    TERN_ERR_SYSTEM,       /* an operating-system call failed (errno in the message) */
+    TERN_ERR_TIMEOUT,      /* something did not answer in time */
+    TERN_ERR_RPC,          /* messaging failure (broker, transport, remote error) */
+    TERN_ERR_DB,           /* database failure */
+    TERN_ERR_VIRT,         /* hypervisor (libvirt/QEMU) failure */
+    TERN_ERR_CHECK_FAILED, /* a live-migration pre-check refused the request */
+    TERN_ERR_UNAVAILABLE,  /* a service or host is down or unreachable */
     TERN_ERR__COUNT
 } tern_error_code_t;
 
 #define TERN_ERROR_MSG_MAX 1024
 
 typedef struct tern_error {
-    tern_error_code_t code;            /* TERN_ERR_NONE when no error is recorded */
-    char message[TERN_ERROR_MSG_MAX];  /* human-readable, PostgreSQL style */
-    const char *file;                  /* source file that raised it (static string) */
-    const char *func;                  /* function that raised it (static string) */
-    int line;                          /* line that raised it */
+    tern_error_code_t code;           /* TERN_ERR_NONE when no error is recorded */
+    char message[TERN_ERROR_MSG_MAX]; /* human-readable, PostgreSQL style */
+    const char *file;                 /* source file that raised it (static string) */
+    const char *func;                 /* function that raised it (static string) */
+    int line;                         /* line that raised it */
 } tern_error_t;
 
 /* Record an error in this thread's slot, replacing any earlier one. Always returns -1 so that

@@ -18,9 +18,9 @@
 #include "common/util.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static FILE *log_fp;                          /* NULL means stderr; guarded by log_lock */
-static bool log_syslog;                       /* guarded by log_lock */
-static char log_program[64] = "tern";         /* guarded by log_lock */
+static FILE *log_fp;                  /* NULL means stderr; guarded by log_lock */
+static bool log_syslog;               /* guarded by log_lock */
+static char log_program[64] = "tern"; /* guarded by log_lock */
 static tern_log_level_t log_min_level = TERN_LOG_INFO;
 static _Thread_local char log_request_id[80];
 

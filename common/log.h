@@ -42,8 +42,11 @@ bool tern_log_enabled(tern_log_level_t level);
 
 void tern_log(tern_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define TERN_DEBUG(...) \
-    do { if (tern_log_enabled(TERN_LOG_DEBUG)) tern_log(TERN_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define TERN_DEBUG(...)                            \
+    do {                                           \
+        if (tern_log_enabled(TERN_LOG_DEBUG))      \
+            tern_log(TERN_LOG_DEBUG, __VA_ARGS__); \
+    } while (0)
 #define TERN_INFO(...) tern_log(TERN_LOG_INFO, __VA_ARGS__)
 #define TERN_WARN(...) tern_log(TERN_LOG_WARNING, __VA_ARGS__)
 #define TERN_ERROR(...) tern_log(TERN_LOG_ERROR, __VA_ARGS__)

@@ -17,8 +17,7 @@
 
 #include "common/error.h"
 
-static void __attribute__((noreturn))
-oom_abort(size_t size)
+static void __attribute__((noreturn)) oom_abort(size_t size)
 {
     fprintf(stderr, "tern: out of memory allocating %zu bytes\n", size);
     abort();
@@ -279,8 +278,8 @@ tern_file_read_all(const char *path, size_t limit, char **ret_data, size_t *ret_
             break;
         len += (size_t)n;
         if (len > limit)
-            return tern_error_set(TERN_ERR_INVALID, "file \"%s\" is larger than %zu bytes",
-                                  path, limit);
+            return tern_error_set(TERN_ERR_INVALID, "file \"%s\" is larger than %zu bytes", path,
+                                  limit);
     }
     buf[len] = '\0';
     *ret_data = tern_steal_pointer(&buf);

@@ -19,7 +19,7 @@
 void *tern_malloc(size_t size);
 void *tern_calloc(size_t nmemb, size_t size);
 void *tern_realloc(void *ptr, size_t size);
-char *tern_strdup(const char *s);                 /* NULL in, NULL out */
+char *tern_strdup(const char *s); /* NULL in, NULL out */
 char *tern_strndup(const char *s, size_t n);
 char *tern_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -35,16 +35,20 @@ void tern_closep(int *fd);
 #define TERN_AUTOFCLOSE __attribute__((cleanup(tern_fclosep)))
 
 /* Return *pp and set *pp to NULL: hands an owned pointer out of a cleanup-by-scope variable. */
-#define tern_steal_pointer(pp) \
-    __extension__({ __typeof__(*(pp)) tern_sp_ = *(pp); *(pp) = NULL; tern_sp_; })
+#define tern_steal_pointer(pp)              \
+    __extension__({                         \
+        __typeof__(*(pp)) tern_sp_ = *(pp); \
+        *(pp) = NULL;                       \
+        tern_sp_;                           \
+    })
 
 #define TERN_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Safe string copy: always NUL-terminates; returns -1 (no error set) when truncated. */
 int tern_strlcpy(char *dst, const char *src, size_t size);
 
-bool tern_streq(const char *a, const char *b);     /* NULL-safe equality */
-bool tern_str_empty(const char *s);                /* NULL or "" */
+bool tern_streq(const char *a, const char *b); /* NULL-safe equality */
+bool tern_str_empty(const char *s);            /* NULL or "" */
 
 /* Parse a whole decimal integer / double; -1 with an error naming `what` on bad input. */
 int tern_parse_int64(const char *s, const char *what, int64_t *ret_value);

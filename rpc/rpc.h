@@ -28,18 +28,18 @@
 /* Transport settings, filled by the daemon from its configuration (conf/). Strings borrowed for
  * the duration of rpc_client_new()/rpc_server_new(), which copy what they keep. */
 typedef struct rpc_config {
-    const char *transport_url;   /* rabbit://user:pass@h1:p1,user:pass@h2:p2/vhost or amqps:// */
-    const char *control_exchange;/* "tern" */
-    bool ssl;                    /* force TLS even for rabbit:// (amqps:// implies it) */
-    const char *ssl_ca_file;     /* CA bundle to verify the broker, or NULL */
-    const char *ssl_cert_file;   /* client certificate, or NULL */
-    const char *ssl_key_file;    /* client key, or NULL */
-    int heartbeat_timeout_s;     /* AMQP heartbeat threshold (0 disables); default 60 */
-    int retry_interval_ms;       /* first reconnect delay; default 1000 */
-    int retry_backoff_ms;        /* added per failed attempt; default 2000 */
-    int retry_max_ms;            /* cap on the delay; default 30000 */
-    int response_timeout_ms;     /* default call timeout; default 60000 */
-    size_t max_message_bytes;    /* incoming size limit; default 4 MiB */
+    const char *transport_url;    /* rabbit://user:pass@h1:p1,user:pass@h2:p2/vhost or amqps:// */
+    const char *control_exchange; /* "tern" */
+    bool ssl;                     /* force TLS even for rabbit:// (amqps:// implies it) */
+    const char *ssl_ca_file;      /* CA bundle to verify the broker, or NULL */
+    const char *ssl_cert_file;    /* client certificate, or NULL */
+    const char *ssl_key_file;     /* client key, or NULL */
+    int heartbeat_timeout_s;      /* AMQP heartbeat threshold (0 disables); default 60 */
+    int retry_interval_ms;        /* first reconnect delay; default 1000 */
+    int retry_backoff_ms;         /* added per failed attempt; default 2000 */
+    int retry_max_ms;             /* cap on the delay; default 30000 */
+    int response_timeout_ms;      /* default call timeout; default 60000 */
+    size_t max_message_bytes;     /* incoming size limit; default 4 MiB */
 } rpc_config_t;
 
 /* Fill cfg with the defaults above (transport_url NULL: caller must set it). */
@@ -47,23 +47,23 @@ void rpc_config_init(rpc_config_t *cfg);
 
 /* Where a message goes. */
 typedef struct rpc_target {
-    const char *topic;      /* e.g. "conductor", "compute" */
-    const char *server;     /* host name for "topic.server", or NULL for the shared queue */
-    bool fanout;            /* cast to every server of topic */
-    const char *version;    /* requested API version "X.Y", or NULL for "1.0" */
-    const char *namespace;  /* endpoint namespace, or NULL */
+    const char *topic;     /* e.g. "conductor", "compute" */
+    const char *server;    /* host name for "topic.server", or NULL for the shared queue */
+    bool fanout;           /* cast to every server of topic */
+    const char *version;   /* requested API version "X.Y", or NULL for "1.0" */
+    const char *namespace; /* endpoint namespace, or NULL */
 } rpc_target_t;
 
 /* What a server hands a handler. All borrowed, valid during the handler call. */
 typedef struct rpc_request {
-    const char *method;      /* method name */
-    json_t *args;            /* the "args" object (never NULL; {} when absent) */
-    json_t *context;         /* the request context: keys of the _context_* fields without the
+    const char *method;       /* method name */
+    json_t *args;             /* the "args" object (never NULL; {} when absent) */
+    json_t *context;          /* the request context: keys of the _context_* fields without the
                               * prefix, e.g. user_id, project_id, roles, request_id */
-    const char *request_id;  /* context request_id, or NULL */
-    const char *amqp_user_id;/* the AMQP user-id property, validated by RabbitMQ against the
+    const char *request_id;   /* context request_id, or NULL */
+    const char *amqp_user_id; /* the AMQP user-id property, validated by RabbitMQ against the
                               * publisher's connection user; "" when the publisher set none */
-    const char *version;     /* requested version */
+    const char *version;      /* requested version */
 } rpc_request_t;
 
 /* A handler returns 0 and sets *ret_result to a NEW reference (or NULL for None), or returns -1
@@ -76,12 +76,12 @@ typedef struct rpc_method {
 } rpc_method_t;
 
 typedef struct rpc_endpoint {
-    const char *namespace;        /* NULL for the default namespace */
-    const char *version;          /* "X.Y": a call asking for a newer minor or another major is
+    const char *namespace;       /* NULL for the default namespace */
+    const char *version;         /* "X.Y": a call asking for a newer minor or another major is
                                    * refused with UnsupportedVersion */
-    const rpc_method_t *methods;  /* borrowed; must outlive the server */
+    const rpc_method_t *methods; /* borrowed; must outlive the server */
     size_t n_methods;
-    void *opaque;                 /* passed to handlers */
+    void *opaque; /* passed to handlers */
 } rpc_endpoint_t;
 
 typedef struct rpc_client rpc_client_t;
@@ -101,13 +101,13 @@ void rpc_client_free(rpc_client_t *client);
  * {}). timeout_ms <= 0 uses the configured response timeout. On success *ret_result is a new
  * reference (json null when the remote returned None). On failure -1 with the error: TIMEOUT,
  * the remote error's code and message, or RPC for transport failures. */
-int rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context,
-             const char *method, json_t *args, int timeout_ms, json_t **ret_result);
+int rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, const char *method,
+             json_t *args, int timeout_ms, json_t **ret_result);
 
 /* Send method without waiting for a result; returns once the broker has confirmed the message
  * (publisher confirms), so a 0 here means the message is durable in the broker. */
-int rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context,
-             const char *method, json_t *args);
+int rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, const char *method,
+             json_t *args);
 
 /* A server for topic on host server_name, dispatching to endpoints (borrowed, must outlive the
  * server) with n_workers worker threads. rpc_server_start() declares the queues and starts

@@ -25,15 +25,15 @@
 #include <stdbool.h>
 
 typedef struct harness_services {
-    char *dir;              /* state directory (owned) */
-    char *postgres_url;     /* postgresql://tern@127.0.0.1:PORT/tern (owned) */
+    char *dir;                /* state directory (owned) */
+    char *postgres_url;       /* postgresql://tern@127.0.0.1:PORT/tern (owned) */
     char *postgres_admin_url; /* same server, superuser, database "postgres" (owned) */
-    char *rabbitmq_url;     /* rabbit://tern:PASSWORD@127.0.0.1:PORT/ (owned) */
+    char *rabbitmq_url;       /* rabbit://tern:PASSWORD@127.0.0.1:PORT/ (owned) */
     char *rabbitmq_admin_url; /* same node, user with administrator tag (owned) */
-    char *rabbitmq_node;    /* Erlang node name, for rabbitmqctl -n (owned) */
+    char *rabbitmq_node;      /* Erlang node name, for rabbitmqctl -n (owned) */
     int postgres_port;
     int rabbitmq_port;
-    bool owned;             /* true when this process started them and stops them at exit */
+    bool owned; /* true when this process started them and stops them at exit */
 } harness_services_t;
 
 /* The services for this test run, started on first use (see above). Borrowed; never NULL. */
