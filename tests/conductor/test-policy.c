@@ -1,0 +1,137 @@
+/*
+ * tests/conductor/test-policy.c: the conductor's policy file (conductor/policy.c).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "conductor/policy.h"
+
+static const char *const sample =
+    "{\"users\": {\"tern\": [\"admin\"], \"demo\": [\"reader\"], \"nova\": [\"service\"]},"
+    " \"rules\": {\"live_migrate\": \"admin\", \"migration_list\": \"reader\","
+    " \"service_report\": \"service\"}}";
+
+START_TEST(test_policy_admin_may_live_migrate)
+{
+    conductor_policy_t *p = conductor_policy_parse("sample", sample);
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "live_migrate"), 0);
+    conductor_policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_reader_refused_live_migrate_with_reason)
+{
+    conductor_policy_t *p = conductor_policy_parse("sample", sample);
+
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "live_migrate"), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_PERMISSION);
+    ck_assert_str_eq(tern_error_message(),
+                     "user \"demo\" may not call \"live_migrate\": role \"admin\" required");
+    conductor_policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_admin_implies_reader_not_service)
+{
+    conductor_policy_t *p = conductor_policy_parse("sample", sample);
+
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "migration_list"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "migration_list"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "service_report"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "nova", "service_report"), 0);
+    conductor_policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_unknown_method_needs_admin_unknown_user_nothing)
+{
+    conductor_policy_t *p = conductor_policy_parse("sample", sample);
+
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "no_such_method"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "no_such_method"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "mallory", "migration_list"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, NULL, "migration_list"), -1);
+    ck_assert_str_eq(tern_error_message(),
+                     "user \"\" may not call \"migration_list\": role \"reader\" required");
+    conductor_policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_bad_files_named_errors)
+{
+    static const struct {
+        const char *data;
+        const char *message;
+    } cases[] = {
+        {"{", "invalid policy file \"p\": line 1: string or '}' expected near end of file"},
+        {"{\"users\": {}}",
+         "invalid policy file \"p\": expected an object with \"users\" and \"rules\" objects: "
+         "Object item not found: rules"},
+        {"{\"users\": {\"a\": \"admin\"}, \"rules\": {}}",
+         "invalid policy file \"p\": roles of user \"a\" are not a list"},
+        {"{\"users\": {\"a\": [1]}, \"rules\": {}}",
+         "invalid policy file \"p\": role 0 of user \"a\" is not a string"},
+        {"{\"users\": {}, \"rules\": {\"x\": 3}}",
+         "invalid policy file \"p\": rule for \"x\" is not a role name"},
+        {"{\"users\": {}, \"rules\": {}, \"extra\": 1}",
+         "invalid policy file \"p\": expected an object with \"users\" and \"rules\" objects: "
+         "1 object item(s) left unpacked: extra"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_ptr_null(conductor_policy_parse("p", cases[i].data));
+        ck_assert_int_eq(tern_error_code(), TERN_ERR_CONFIG);
+        ck_assert_str_eq(tern_error_message(), cases[i].message);
+    }
+}
+END_TEST
+
+START_TEST(test_policy_shipped_file_loads)
+{
+    conductor_policy_t *p = conductor_policy_load(TERN_SRCDIR "/etc/policy.json");
+
+    ck_assert_msg(p != NULL, "%s", tern_error_message());
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "live_migrate"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "live_migrate"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "migration_update"), 0);
+    conductor_policy_free(p);
+    ck_assert_ptr_null(conductor_policy_load("/nonexistent/policy.json"));
+    ck_assert_str_eq(tern_error_message(), "could not load policy: could not open file "
+                                           "\"/nonexistent/policy.json\": No such file or "
+                                           "directory");
+}
+END_TEST
+
+static Suite *
+conductor_policy_suite(void)
+{
+    Suite *s = suite_create("conductor_policy");
+    TCase *core = tcase_create("core");
+    TCase *errors = tcase_create("errors");
+
+    tcase_add_test(core, test_policy_admin_may_live_migrate);
+    tcase_add_test(core, test_policy_admin_implies_reader_not_service);
+    tcase_add_test(core, test_policy_shipped_file_loads);
+    tcase_add_test(errors, test_policy_reader_refused_live_migrate_with_reason);
+    tcase_add_test(errors, test_policy_unknown_method_needs_admin_unknown_user_nothing);
+    tcase_add_test(errors, test_policy_bad_files_named_errors);
+    suite_add_tcase(s, core);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(conductor_policy_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
