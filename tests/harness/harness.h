@@ -12,9 +12,13 @@
  * without it (a suite run alone, e.g. `make check TESTS=...`) it starts its own in a temporary
  * directory and stops them when the process exits.
  *
- * Layout of DIR: postgres/ (data, socket, log), rabbitmq/ (mnesia, logs, config), and
+ * Layout of DIR: postgres/ (data, socket, log), rabbitmq/ (mnesia, logs, config, home, tls), and
  * services.env with the lines TERN_TEST_POSTGRES_URL=..., TERN_TEST_RABBITMQ_URL=... that shell
- * scripts may source.
+ * scripts may source (see README.md for every key).
+ *
+ * TLS: at start the harness makes a private CA, a server certificate (localhost, 127.0.0.1 and the
+ * extra address) and a client certificate (CN "tern") in DIR/rabbitmq/tls; RabbitMQ also listens
+ * with TLS on rabbitmq_tls_port (peer verification on, client certificate optional).
  *
  * Failure to start a service is a test failure, never a skip: the functions abort the process
  * with a message naming the service and the log file to read.
@@ -31,9 +35,20 @@ typedef struct harness_services {
     char *rabbitmq_url;       /* rabbit://tern:PASSWORD@127.0.0.1:PORT/ (owned) */
     char *rabbitmq_admin_url; /* same node, user with administrator tag (owned) */
     char *rabbitmq_node;      /* Erlang node name, for rabbitmqctl -n (owned) */
+    char *rabbitmq_tls_url;   /* amqps://tern:PASSWORD@localhost:TLSPORT/ (owned) */
+    char *tls_ca_file;        /* PEM CA that signed the broker's and the client's certs (owned) */
+    char *tls_client_cert;    /* PEM client certificate, CN "tern" (owned) */
+    char *tls_client_key;     /* PEM client private key (owned) */
+    char *extra_listen;       /* the extra address given at start, or NULL (owned) */
+    char *postgres_password;  /* password of role "tern" (owned) */
+    char *rabbitmq_password;  /* password of user "tern" (owned) */
     int postgres_port;
     int rabbitmq_port;
-    bool owned; /* true when this process started them and stops them at exit */
+    int rabbitmq_tls_port;
+    int rabbitmq_dist_port; /* Erlang distribution port of the node */
+    int epmd_port;          /* the node's private epmd */
+    int rabbitmqctl_port;   /* first of 11 distribution ports for rabbitmqctl */
+    bool owned;             /* true when this process started them and stops them at exit */
 } harness_services_t;
 
 /* The services for this test run, started on first use (see above). Borrowed; never NULL. */
@@ -50,6 +65,9 @@ int harness_services_attach(const char *dir, harness_services_t **ret);
 /* Stop both services started in dir and wait until their processes are gone. Idempotent. */
 int harness_services_stop(const char *dir);
 
+/* Stop the services of dir (as harness_services_stop) and remove dir and everything in it. */
+int harness_services_remove(const char *dir);
+
 /* Stop and start the same PostgreSQL server (same port, same data): for restart tests. The
  * stop is immediate (connections are cut); returns when the server accepts connections again. */
 int harness_postgres_restart(const harness_services_t *svc);
@@ -62,6 +80,22 @@ int harness_rabbitmq_start(const harness_services_t *svc);
 /* Create a fresh empty database on the private server and return its URL (caller frees):
  * each suite gets its own database so suites never see each other's rows. */
 char *harness_postgres_create_database(const harness_services_t *svc, const char *name);
+
+/* Create RabbitMQ user `user` (or reset its password when it exists) with full permissions on
+ * vhost "/"; administrator adds the administrator tag. user and password: letters, digits and
+ * "._-" only. Takes a few seconds (rabbitmqctl). */
+int harness_rabbitmq_add_user(const harness_services_t *svc, const char *user, const char *password,
+                              bool administrator);
+
+/* True when the process of that service answers (PostgreSQL: accepts connections; RabbitMQ:
+ * accepts an AMQP login as tern). Quick: one connection attempt. */
+bool harness_postgres_running(const harness_services_t *svc);
+bool harness_rabbitmq_running(const harness_services_t *svc);
+
+/* Pids of the processes that belong to the services of dir (any postgres, beam.smp, epmd,
+ * erl_child_setup, inet_gethost... started by the harness there), alive now. Returns their
+ * number (0: none) and stores a new array in *ret_pids when non-NULL (caller frees). */
+int harness_services_processes(const char *dir, int **ret_pids);
 
 void harness_services_free(harness_services_t *svc);
 

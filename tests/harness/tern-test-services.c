@@ -1,0 +1,133 @@
+/*
+ * tests/harness/tern-test-services.c: start, stop and inspect the harness's services from the
+ * shell (tools/test once per run, the testbed with --listen 198.18.0.1).
+ *
+ *   tern-test-services start DIR [--listen ADDR]   start both services; print the time to ready
+ *   tern-test-services stop DIR                    stop them; no process of theirs is left
+ *   tern-test-services status DIR                  exit 0 when both answer, 1 otherwise
+ *   tern-test-services env DIR                     print DIR/services.env
+ *
+ * Exit status: 0 on success, 1 on failure (with a message naming the service and its log file),
+ * 2 on bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "tests/harness/harness.h"
+
+static int
+usage(void)
+{
+    fprintf(stderr, "usage: tern-test-services start DIR [--listen ADDR]\n"
+                    "       tern-test-services stop DIR\n"
+                    "       tern-test-services status DIR\n"
+                    "       tern-test-services env DIR\n");
+    return 2;
+}
+
+static int
+fail(const char *what)
+{
+    fprintf(stderr, "tern-test-services: %s: %s\n", what, tern_error_message());
+    return 1;
+}
+
+static int
+cmd_start(const char *dir, const char *listen)
+{
+    int64_t t0 = tern_now_monotonic_ms();
+    harness_services_t *svc = NULL;
+
+    if (harness_services_start(dir, listen, &svc) < 0)
+        return fail("could not start the test services");
+    printf("PostgreSQL on 127.0.0.1:%d and RabbitMQ node %s on 127.0.0.1:%d (TLS %d)%s%s ready "
+           "in %.1f s\n",
+           svc->postgres_port, svc->rabbitmq_node, svc->rabbitmq_port, svc->rabbitmq_tls_port,
+           listen ? ", also on " : "", listen ? listen : "",
+           (double)(tern_now_monotonic_ms() - t0) / 1000.0);
+    printf("environment: %s/services.env\n", svc->dir);
+    harness_services_free(svc);
+    return 0;
+}
+
+static int
+cmd_stop(const char *dir)
+{
+    int n;
+
+    if (harness_services_stop(dir) < 0)
+        return fail("could not stop the test services");
+    n = harness_services_processes(dir, NULL);
+    if (n != 0) {
+        if (n > 0)
+            tern_error_set(TERN_ERR_INTERNAL, "%d processes are still alive", n);
+        return fail("could not stop the test services");
+    }
+    return 0;
+}
+
+static int
+cmd_status(const char *dir)
+{
+    harness_services_t *svc = NULL;
+    bool pg, mq;
+    int n;
+
+    if (harness_services_attach(dir, &svc) < 0) {
+        n = harness_services_processes(dir, NULL);
+        printf("not running (%d processes left)\n", n < 0 ? 0 : n);
+        tern_error_reset();
+        return 1;
+    }
+    pg = harness_postgres_running(svc);
+    mq = harness_rabbitmq_running(svc);
+    n = harness_services_processes(dir, NULL);
+    printf("postgres: %s (127.0.0.1:%d, log %s/postgres/postgres.log)\n", pg ? "running" : "DOWN",
+           svc->postgres_port, svc->dir);
+    printf("rabbitmq: %s (node %s, 127.0.0.1:%d, log %s/rabbitmq/server.log)\n",
+           mq ? "running" : "DOWN", svc->rabbitmq_node, svc->rabbitmq_port, svc->dir);
+    printf("processes: %d\n", n < 0 ? 0 : n);
+    harness_services_free(svc);
+    return pg && mq ? 0 : 1;
+}
+
+static int
+cmd_env(const char *dir)
+{
+    TERN_AUTOFREE char *path = tern_asprintf("%s/services.env", dir);
+    TERN_AUTOFREE char *data = NULL;
+    size_t len;
+
+    if (tern_file_read_all(path, 1024 * 1024, &data, &len) < 0)
+        return fail("no test services running");
+    fwrite(data, 1, len, stdout);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage();
+    if (strcmp(argv[1], "start") == 0) {
+        const char *listen = NULL;
+
+        if (argc == 5 && strcmp(argv[3], "--listen") == 0)
+            listen = argv[4];
+        else if (argc != 3)
+            return usage();
+        return cmd_start(argv[2], listen);
+    }
+    if (argc != 3)
+        return usage();
+    if (strcmp(argv[1], "stop") == 0)
+        return cmd_stop(argv[2]);
+    if (strcmp(argv[1], "status") == 0)
+        return cmd_status(argv[2]);
+    if (strcmp(argv[1], "env") == 0)
+        return cmd_env(argv[2]);
+    return usage();
+}
