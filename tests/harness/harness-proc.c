@@ -400,6 +400,11 @@ harness_port_pick(const char *extra_listen, int range, int *ret_port)
 
     if (extra_listen && inet_pton(AF_INET, extra_listen, &probe) != 1)
         return tern_error_set(TERN_ERR_INVALID, "invalid listen address \"%s\"", extra_listen);
+    if (extra_listen && !port_free(extra_listen, 0))
+        return tern_error_set(TERN_ERR_UNAVAILABLE,
+                              "cannot listen on address \"%s\": it is not configured on this "
+                              "machine (create the testbed bridge first)",
+                              extra_listen);
     for (int attempt = 0; attempt < 200; attempt++) {
         /* 20000-31999: below the kernel's ephemeral range, so outgoing connections never take
          * the port between picking and binding */

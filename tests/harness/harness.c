@@ -314,7 +314,8 @@ harness_services_processes(const char *dir, int **ret_pids)
             return -1;
         }
         all = tern_realloc(all, (size_t)(total + n + 1) * sizeof(*all));
-        memcpy(all + total, pids, (size_t)n * sizeof(*all));
+        if (n > 0)
+            memcpy(all + total, pids, (size_t)n * sizeof(*all));
         total += n;
     }
     if (ret_pids)
