@@ -1,0 +1,64 @@
+/*
+ * db/claims.h: resource claims held on a destination node by in-flight migrations.
+ *
+ * Before preparing the destination, the conductor claims the instance's memory (and vcpus, and
+ * disk for a block migration) on the destination node. db_claim_take() runs in one transaction
+ * that locks the node's compute_nodes row (SELECT ... FOR UPDATE), so concurrent claims on the
+ * same node serialise and each sees the others. A claim is refused when, for any resource the
+ * request asks for (> 0):
+ *
+ *   used + other claims + request > total * allocation_ratio - reserved
+ *
+ * with used/total/ratio/reserved from the node's last report (db/compute_nodes.h). "Other
+ * claims" are the node's claims whose migration is not final, plus claims of migrations that
+ * completed after the node's last report (the report does not count that instance yet, so the
+ * claim stands in for it until the next report). Claims of failed/cancelled/error migrations no
+ * longer count; db_claim_release() deletes a migration's claims (clean-up).
+ *
+ * Ownership: db_claim_t owns its strings (db_claim_clear()); lists are new arrays
+ * (db_claim_list_free()). Inputs are borrowed.
+ */
+#ifndef TERN_DB_CLAIMS_H
+#define TERN_DB_CLAIMS_H
+
+#include "db/db.h"
+
+typedef struct db_claim_request {
+    const char *migration_uuid; /* the migration holding the claim (must exist) */
+    const char *host;           /* destination host */
+    const char *node;           /* destination node; NULL: the host's only node */
+    int64_t memory_mb;
+    int vcpus;
+    int64_t disk_gb;
+} db_claim_request_t;
+
+typedef struct db_claim {
+    int64_t id;
+    char migration_uuid[DB_UUID_LEN];
+    char instance_uuid[DB_UUID_LEN];
+    char *host;
+    char *node;
+    int64_t memory_mb;
+    int vcpus;
+    int64_t disk_gb;
+    int64_t created_ms;
+} db_claim_t;
+
+void db_claim_clear(db_claim_t *claim);
+void db_claim_list_free(db_claim_t *list, size_t count);
+
+/* Take a claim (see above). CHECK_FAILED naming host, node and the numbers when it would
+ * overcommit; NOT_FOUND when the node or migration does not exist; CONFLICT when the migration
+ * already holds a claim on that node. ret_claim may be NULL. Not retried (a transaction). */
+int db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *ret_claim);
+
+/* Delete every claim of a migration; *ret_released (may be NULL) = how many. Releasing a
+ * migration without claims succeeds. Idempotent, retried. */
+int db_claim_release(db_conn_t *conn, const char *migration_uuid, int *ret_released);
+
+/* Claims on a host's nodes (node NULL: all nodes; host NULL: everywhere), ordered by id,
+ * counting ones or not. Read, retried. */
+int db_claim_list(db_conn_t *conn, const char *host, const char *node, db_claim_t **ret_list,
+                  size_t *ret_count);
+
+#endif /* TERN_DB_CLAIMS_H */

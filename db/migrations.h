@@ -1,0 +1,164 @@
+/*
+ * db/migrations.h: the migrations table: one row per (live) migration of an instance.
+ *
+ * Status machine (db_migration_set_status() enforces it in the UPDATE's WHERE clause, so it
+ * holds under concurrency; setting the status a migration already has is an idempotent no-op):
+ *
+ *   queued -> preparing -> running -> completed
+ *      |          |          |  \---> postcopy-active -> completed | failed | error
+ *      +----------+----------+--> failed | cancelled | error
+ *
+ * completed, failed, cancelled and error are final (finished_at is set on entering them).
+ * The switch-over (db_migration_switch_over()) moves a running migration to completed and its
+ * instance to the destination in one transaction.
+ *
+ * Phases: benchmarks break a migration's overhead into checks (pre-checks at the conductor),
+ * preparation (pre_live_migration at the destination), migration (the hypervisor's job) and post
+ * (post_live_migration at source and destination); each has a start and end timestamp.
+ *
+ * Units: memory_* and disk_* in bytes, dirty_rate in bytes per second, times in milliseconds.
+ * Ownership: db_migration_t owns its strings (db_migration_clear()); lists are new arrays
+ * (db_migration_list_free()). Inputs are borrowed.
+ */
+#ifndef TERN_DB_MIGRATIONS_H
+#define TERN_DB_MIGRATIONS_H
+
+#include "db/db.h"
+#include "db/instances.h"
+
+typedef enum {
+    DB_MIGRATION_QUEUED = 0,
+    DB_MIGRATION_PREPARING,
+    DB_MIGRATION_RUNNING,
+    DB_MIGRATION_POSTCOPY_ACTIVE,
+    DB_MIGRATION_COMPLETED,
+    DB_MIGRATION_FAILED,
+    DB_MIGRATION_CANCELLED,
+    DB_MIGRATION_ERROR,
+    DB_MIGRATION_STATUS__COUNT
+} db_migration_status_t;
+
+typedef enum {
+    DB_MIGRATION_PHASE_CHECKS = 0,
+    DB_MIGRATION_PHASE_PREPARATION,
+    DB_MIGRATION_PHASE_MIGRATION,
+    DB_MIGRATION_PHASE_POST,
+    DB_MIGRATION_PHASE__COUNT
+} db_migration_phase_t;
+
+/* "queued", "preparing", "running", "postcopy-active", "completed", "failed", "cancelled",
+ * "error" (static strings); "unknown" for a value out of range. */
+const char *db_migration_status_name(db_migration_status_t status);
+/* -1 (no error set) for an unknown name. */
+int db_migration_status_from_name(const char *name);
+/* completed, failed, cancelled, error */
+bool db_migration_status_is_final(db_migration_status_t status);
+/* Whether from -> to is an edge of the machine above (from == to is not). */
+bool db_migration_transition_allowed(db_migration_status_t from, db_migration_status_t to);
+/* "checks", "preparation", "migration", "post" */
+const char *db_migration_phase_name(db_migration_phase_t phase);
+
+typedef struct db_migration {
+    int64_t id;
+    char uuid[DB_UUID_LEN]; /* "" in a create request: generated */
+    char instance_uuid[DB_UUID_LEN];
+    char *source_compute; /* source host */
+    char *source_node;    /* may be NULL */
+    char *dest_compute;   /* NULL until the destination is chosen */
+    char *dest_node;
+    char *migration_type; /* "live-migration" (default), "migration", "evacuation" */
+    db_migration_status_t status;
+    bool block_migration; /* disks copied too (no shared storage) */
+    int64_t memory_total;
+    int64_t memory_processed;
+    int64_t memory_remaining;
+    int64_t disk_total;
+    int64_t disk_processed;
+    int64_t disk_remaining;
+    int64_t dirty_rate;    /* bytes per second */
+    int64_t iterations;    /* pre-copy passes */
+    int64_t downtime_ms;   /* measured downtime, -1 when unknown */
+    int64_t total_time_ms; /* hypervisor job time, -1 when unknown */
+    char *error_message;   /* NULL unless failed/error */
+    char *user_id;         /* who asked, may be NULL */
+    char *project_id;
+    int64_t phase_start_ms[DB_MIGRATION_PHASE__COUNT]; /* 0 = not started */
+    int64_t phase_end_ms[DB_MIGRATION_PHASE__COUNT];   /* 0 = not finished */
+    int64_t created_ms;
+    int64_t updated_ms;
+    int64_t finished_ms; /* when it entered a final status; 0 before */
+} db_migration_t;
+
+typedef struct db_migration_progress {
+    int64_t memory_total;
+    int64_t memory_processed;
+    int64_t memory_remaining;
+    int64_t disk_total;
+    int64_t disk_processed;
+    int64_t disk_remaining;
+    int64_t dirty_rate;
+    int64_t iterations;
+} db_migration_progress_t;
+
+typedef struct db_migration_filter {
+    const char *host;          /* source_compute or dest_compute equals it; NULL: any */
+    const char *instance_uuid; /* NULL: any */
+    int status;                /* a db_migration_status_t, or -1 for any */
+    bool unfinished_only;      /* only non-final statuses (crash recovery) */
+} db_migration_filter_t;
+
+void db_migration_clear(db_migration_t *mig);
+void db_migration_list_free(db_migration_t *list, size_t count);
+
+/* Insert a migration in status queued. Required: instance_uuid (NOT_FOUND if that instance does
+ * not exist) and source_compute; uuid "" generates one; migration_type NULL means
+ * "live-migration". Progress, status and timestamps of mig are ignored. ret_migration may be
+ * NULL. Not retried (an INSERT). */
+int db_migration_create(db_conn_t *conn, const db_migration_t *mig, db_migration_t *ret_migration);
+
+/* Read by uuid / by id. NOT_FOUND when absent. Reads, retried. */
+int db_migration_get(db_conn_t *conn, const char *uuid, db_migration_t *ret_migration);
+int db_migration_get_by_id(db_conn_t *conn, int64_t id, db_migration_t *ret_migration);
+
+/* List ordered by id; filter may be NULL. Read, retried. A host's migrations to recover after
+ * a crash: {.host = host, .status = -1, .unfinished_only = true}. */
+int db_migration_list(db_conn_t *conn, const db_migration_filter_t *filter,
+                      db_migration_t **ret_list, size_t *ret_count);
+
+/* Move to status `status` if that is allowed from the current one (or already the status:
+ * no-op). error_message (may be NULL) is stored with it; entering a final status sets
+ * finished_at. CONFLICT naming the current status when the transition is not allowed,
+ * NOT_FOUND when absent. Retried (idempotent). */
+int db_migration_set_status(db_conn_t *conn, const char *uuid, db_migration_status_t status,
+                            const char *error_message);
+
+/* Choose the destination (before preparing). CONFLICT unless queued or preparing. Retried. */
+int db_migration_set_destination(db_conn_t *conn, const char *uuid, const char *dest_compute,
+                                 const char *dest_node);
+
+/* Store the latest progress figures. Retried. */
+int db_migration_update_progress(db_conn_t *conn, const char *uuid,
+                                 const db_migration_progress_t *progress);
+
+/* Store measured downtime and total job time (-1: leave unchanged). Retried. */
+int db_migration_set_times(db_conn_t *conn, const char *uuid, int64_t downtime_ms,
+                           int64_t total_time_ms);
+
+/* Store an error message without changing the status. Retried. */
+int db_migration_set_error(db_conn_t *conn, const char *uuid, const char *error_message);
+
+/* Mark a phase started (keeps the first start time if called again) / finished (now).
+ * Retried. */
+int db_migration_phase_begin(db_conn_t *conn, const char *uuid, db_migration_phase_t phase);
+int db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase_t phase);
+
+/* The switch-over record, in one transaction: the migration (running or postcopy-active) becomes
+ * completed, and its instance (whose task_state must equal expected_task_state, normally
+ * "migrating") moves to dest_compute/dest_node with task_state cleared. Either both happen or
+ * neither: CONFLICT naming the migration's status or the instance's task_state otherwise. The
+ * destination claim keeps counting until the destination's next resource report (see
+ * db/claims.h). ret_instance (may be NULL) receives the moved instance. Not retried. */
+int db_migration_switch_over(db_conn_t *conn, const char *uuid, const char *expected_task_state,
+                             db_instance_t *ret_instance);
+
+#endif /* TERN_DB_MIGRATIONS_H */

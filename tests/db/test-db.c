@@ -1,0 +1,581 @@
+/*
+ * tests/db/test-db.c: the db/ suite: connections, schema versioning, values stored verbatim,
+ * surviving a PostgreSQL restart and a connection cut mid-statement; runner and shared helpers.
+ * The table families' cases live in test-db-*.c.
+ *
+ * core:     opening (bad strings, unreachable server, password never shown), ping
+ * schema:   sync on an empty database, twice, concurrently; check; a newer database refused
+ * quoting:  names with quotes, backslashes and SQL fragments round-trip verbatim
+ * drop:     a connection cut while a statement waits: a safe one is retried once and succeeds,
+ *           an unsafe one reports UNAVAILABLE, the next call reconnects
+ * restart:  a private PostgreSQL restarted under open connections (reads and writes go on)
+ */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/db/test-db.h"
+
+const harness_services_t *test_svc;
+char *test_db_url;
+
+db_conn_t *
+test_open(void)
+{
+    db_conn_t *conn = db_open(test_db_url);
+
+    ck_assert_msg(conn != NULL, "db_open: %s", tern_error_message());
+    return conn;
+}
+
+char *
+test_name(const char *prefix)
+{
+    char uuid[37];
+
+    tern_uuid_generate(uuid);
+    uuid[8] = '\0';
+    return tern_asprintf("%s-%s", prefix, uuid);
+}
+
+void
+test_make_instance(db_conn_t *conn, const char *host, const char *node, char ret_uuid[DB_UUID_LEN])
+{
+    db_instance_t in = {0}, out = {0};
+
+    in.name = (char *)"test-vm";
+    in.host = (char *)host;
+    in.node = (char *)node;
+    in.vm_state = (char *)DB_VM_STATE_ACTIVE;
+    in.power_state = DB_POWER_RUNNING;
+    in.memory_mb = 256;
+    in.vcpus = 1;
+    in.root_gb = 1;
+    in.project_id = (char *)"project-a";
+    in.user_id = (char *)"user-a";
+    CK_OK(db_instance_create(conn, &in, &out));
+    tern_strlcpy(ret_uuid, out.uuid, DB_UUID_LEN);
+    db_instance_clear(&out);
+}
+
+void
+test_make_node(db_conn_t *conn, const char *host, const char *node, int64_t memory_mb,
+               int64_t memory_mb_used, int64_t reserved_mb)
+{
+    db_compute_node_t r = {0};
+
+    r.host = (char *)host;
+    r.hypervisor_hostname = (char *)node;
+    r.hypervisor_type = (char *)"QEMU";
+    r.hypervisor_version = 10000002;
+    r.vcpus = 8;
+    r.memory_mb = memory_mb;
+    r.memory_mb_used = memory_mb_used;
+    r.free_ram_mb = memory_mb - memory_mb_used;
+    r.local_gb = 100;
+    r.ram_allocation_ratio = 1.0;
+    r.reserved_host_memory_mb = reserved_mb;
+    CK_OK(db_compute_node_upsert(conn, &r, NULL));
+}
+
+void
+test_make_migration(db_conn_t *conn, const char *instance_uuid, const char *src, const char *dest,
+                    const char *dest_node, char ret_uuid[DB_UUID_LEN])
+{
+    db_migration_t m = {0}, out = {0};
+
+    tern_strlcpy(m.instance_uuid, instance_uuid, sizeof(m.instance_uuid));
+    m.source_compute = (char *)src;
+    m.dest_compute = (char *)dest;
+    m.dest_node = (char *)dest_node;
+    CK_OK(db_migration_create(conn, &m, &out));
+    tern_strlcpy(ret_uuid, out.uuid, DB_UUID_LEN);
+    db_migration_clear(&out);
+}
+
+/* ---- core ---- */
+
+START_TEST(test_open_bad_string_is_invalid)
+{
+    tern_error_reset();
+    ck_assert_ptr_null(db_open("host=127.0.0.1 port='unterminated"));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    tern_error_reset();
+    ck_assert_ptr_null(db_open(""));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_open_unreachable_is_unavailable_and_masks_password)
+{
+    /* Port 1 on loopback: nothing listens there. */
+    tern_error_reset();
+    ck_assert_ptr_null(db_open("postgresql://tern:s3cr3t-pw@127.0.0.1:1/tern?connect_timeout=3"));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    ck_assert_ptr_null(strstr(tern_error_message(), "s3cr3t-pw"));
+    CK_MSG_HAS("could not connect to database");
+    CK_MSG_HAS("port=1");
+}
+END_TEST
+
+START_TEST(test_open_accepts_sqlalchemy_url_and_pings)
+{
+    TERN_AUTOFREE char *url = NULL;
+    db_conn_t *conn;
+
+    ck_assert(strncmp(test_db_url, "postgresql://", 13) == 0);
+    url = tern_asprintf("postgresql+psycopg2://%s", test_db_url + 13);
+    conn = db_open(url);
+    ck_assert_msg(conn != NULL, "%s", tern_error_message());
+    CK_OK(db_ping(conn));
+    ck_assert_uint_eq(db_reconnect_count(conn), 0);
+    db_close(conn);
+    db_close(NULL);
+}
+END_TEST
+
+/* ---- schema ---- */
+
+static db_conn_t *
+open_fresh(const char *name)
+{
+    TERN_AUTOFREE char *url = harness_postgres_create_database(test_svc, name);
+    db_conn_t *conn;
+
+    ck_assert_msg(url != NULL, "%s", tern_error_message());
+    conn = db_open(url);
+    ck_assert_msg(conn != NULL, "%s", tern_error_message());
+    return conn;
+}
+
+START_TEST(test_schema_sync_empty_then_twice)
+{
+    db_conn_t *conn = open_fresh("db_schema_twice");
+    int from = -1, to = -1, version = -1;
+
+    CK_OK(db_schema_current_version(conn, &version));
+    ck_assert_int_eq(version, 0);
+    CK_FAILS(db_schema_check(conn), TERN_ERR_CONFLICT);
+    CK_MSG_HAS("tern-manage db sync");
+
+    CK_OK(db_schema_sync(conn, &from, &to));
+    ck_assert_int_eq(from, 0);
+    ck_assert_int_eq(to, db_schema_latest_version());
+    CK_OK(db_schema_current_version(conn, &version));
+    ck_assert_int_eq(version, db_schema_latest_version());
+    CK_OK(db_schema_check(conn));
+
+    CK_OK(db_schema_sync(conn, &from, &to));
+    ck_assert_int_eq(from, db_schema_latest_version());
+    ck_assert_int_eq(to, db_schema_latest_version());
+    CK_OK(db_schema_check(conn));
+    db_close(conn);
+}
+END_TEST
+
+START_TEST(test_schema_newer_database_refused)
+{
+    TERN_AUTOFREE char *url = harness_postgres_create_database(test_svc, "db_schema_newer");
+    TERN_AUTOFREE char *future = tern_asprintf("%d", db_schema_latest_version() + 1);
+    const char *params[] = {future};
+    db_conn_t *conn;
+    PGconn *pg;
+    PGresult *res;
+    int version = -1;
+
+    ck_assert_msg(url != NULL, "%s", tern_error_message());
+    conn = db_open(url);
+    ck_assert_msg(conn != NULL, "%s", tern_error_message());
+    CK_OK(db_schema_sync(conn, NULL, NULL));
+
+    /* Pretend a newer tern synced this database. */
+    pg = PQconnectdb(url);
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    res = PQexecParams(pg, "INSERT INTO tern_schema_version (version, name) VALUES ($1, 'future')",
+                       1, NULL, params, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(pg);
+
+    CK_FAILS(db_schema_sync(conn, NULL, NULL), TERN_ERR_CONFLICT);
+    CK_MSG_HAS("newer");
+    CK_FAILS(db_schema_check(conn), TERN_ERR_CONFLICT);
+    CK_MSG_HAS("upgrade tern");
+    CK_OK(db_schema_current_version(conn, &version));
+    ck_assert_int_eq(version, db_schema_latest_version() + 1);
+    db_close(conn);
+}
+END_TEST
+
+typedef struct sync_thread {
+    const char *url;
+    int rc;
+    tern_error_t err;
+} sync_thread_t;
+
+static void *
+sync_thread_run(void *arg)
+{
+    sync_thread_t *t = arg;
+    db_conn_t *conn = db_open(t->url);
+
+    t->rc = conn ? db_schema_sync(conn, NULL, NULL) : -1;
+    tern_error_copy(&t->err);
+    db_close(conn);
+    return NULL;
+}
+
+START_TEST(test_schema_concurrent_syncs_serialise)
+{
+    TERN_AUTOFREE char *url = harness_postgres_create_database(test_svc, "db_schema_race");
+    sync_thread_t t[3] = {{.url = url}, {.url = url}, {.url = url}};
+    pthread_t th[3];
+    db_conn_t *conn;
+    int version;
+
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, sync_thread_run, &t[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(t[i].rc == 0, "sync %d failed: %s", i, t[i].err.message);
+    }
+    conn = db_open(url);
+    ck_assert_ptr_nonnull(conn);
+    CK_OK(db_schema_current_version(conn, &version));
+    ck_assert_int_eq(version, db_schema_latest_version());
+    db_close(conn);
+}
+END_TEST
+
+/* ---- quoting ---- */
+
+static const char *const nasty[] = {
+    "Robert'); DROP TABLE instances;--", "it's \"quoted\" \\ back\\slash $1 %s %n",
+    "'; SELECT pg_sleep(10); --",        "ünïcødé ✓ 名前",
+    "$$ dollar $$ E'\\x00' \\N NULL",
+};
+
+START_TEST(test_nasty_strings_round_trip_verbatim)
+{
+    db_conn_t *conn = test_open();
+    const char *s = nasty[_i];
+    TERN_AUTOFREE char *host = tern_asprintf("%s-host-%d", s, _i);
+    TERN_AUTOFREE char *bin = test_name("tern-compute");
+    db_instance_t in = {0}, out = {0}, *list = NULL;
+    db_service_t svc = {0};
+    db_migration_t mig = {0};
+    char mig_uuid[DB_UUID_LEN];
+    size_t n = 0;
+
+    in.name = (char *)s;
+    in.host = host;
+    in.node = (char *)s;
+    in.flavor_name = (char *)s;
+    in.image_ref = (char *)s;
+    in.project_id = (char *)s;
+    in.user_id = (char *)s;
+    in.memory_mb = 128;
+    in.vcpus = 1;
+    CK_OK(db_instance_create(conn, &in, &out));
+    ck_assert_str_eq(out.name, s);
+    db_instance_clear(&out);
+
+    CK_OK(
+        db_instance_list(conn, &(db_instance_filter_t){.host = host, .project_id = s}, &list, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(list[0].name, s);
+    ck_assert_str_eq(list[0].host, host);
+    ck_assert_str_eq(list[0].node, s);
+    ck_assert_str_eq(list[0].flavor_name, s);
+    ck_assert_str_eq(list[0].image_ref, s);
+    ck_assert_str_eq(list[0].user_id, s);
+
+    CK_OK(db_service_upsert(conn, host, bin, s, 1, NULL));
+    CK_OK(db_service_set_disabled(conn, host, bin, true, s));
+    CK_OK(db_service_get(conn, host, bin, 60, &svc));
+    ck_assert_str_eq(svc.host, host);
+    ck_assert_str_eq(svc.topic, s);
+    ck_assert_str_eq(svc.disabled_reason, s);
+    db_service_clear(&svc);
+
+    test_make_migration(conn, list[0].uuid, host, s, s, mig_uuid);
+    CK_OK(db_migration_set_status(conn, mig_uuid, DB_MIGRATION_ERROR, s));
+    CK_OK(db_migration_get(conn, mig_uuid, &mig));
+    ck_assert_str_eq(mig.error_message, s);
+    ck_assert_str_eq(mig.dest_compute, s);
+    db_migration_clear(&mig);
+    db_instance_list_free(list, n);
+
+    /* The tables are all still there. */
+    CK_OK(db_instance_list(conn, NULL, &list, &n));
+    ck_assert_uint_ge(n, 1);
+    db_instance_list_free(list, n);
+    db_close(conn);
+}
+END_TEST
+
+/* ---- drop: a connection cut while its statement waits for a lock ---- */
+
+typedef struct victim {
+    db_conn_t *conn;
+    int (*call)(struct victim *v);
+    const char *host;
+    const char *uuid;
+    int rc;
+    tern_error_t err;
+} victim_t;
+
+static void *
+victim_run(void *arg)
+{
+    victim_t *v = arg;
+
+    v->rc = v->call(v);
+    tern_error_copy(&v->err);
+    return NULL;
+}
+
+static int
+victim_upsert_node(victim_t *v)
+{
+    db_compute_node_t r = {.host = (char *)v->host,
+                           .hypervisor_hostname = (char *)"node1",
+                           .hypervisor_type = (char *)"QEMU",
+                           .memory_mb = 999};
+
+    return db_compute_node_upsert(v->conn, &r, NULL);
+}
+
+static int
+victim_begin_task(victim_t *v)
+{
+    return db_instance_task_state_begin(v->conn, v->uuid, NULL, DB_TASK_STATE_MIGRATING, NULL);
+}
+
+static PGresult *
+pg_run(PGconn *pg, const char *sql, const char *param)
+{
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(pg, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+                  "\"%s\": %s", sql, PQresultErrorMessage(res));
+    return res;
+}
+
+/* Hold lock_sql's row lock in pg, run v in a thread until its backend waits for the lock,
+ * terminate that backend, release the lock, and wait for v. */
+static void
+cut_while_waiting(PGconn *pg, const char *lock_sql, const char *lock_param, const char *appname,
+                  victim_t *v)
+{
+    pthread_t th;
+    bool waiting = false;
+
+    PQclear(pg_run(pg, "BEGIN", NULL));
+    PQclear(pg_run(pg, lock_sql, lock_param));
+    ck_assert_int_eq(pthread_create(&th, NULL, victim_run, v), 0);
+    for (int i = 0; i < 200 && !waiting; i++) {
+        PGresult *res = pg_run(pg,
+                               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                               " WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                               appname);
+        waiting = PQntuples(res) == 1;
+        PQclear(res);
+        if (!waiting)
+            tern_sleep_ms(50);
+    }
+    PQclear(pg_run(pg, "ROLLBACK", NULL));
+    pthread_join(th, NULL);
+    ck_assert_msg(waiting, "the victim's statement never waited for the lock");
+}
+
+START_TEST(test_cut_connection_safe_retried_unsafe_reported)
+{
+    TERN_AUTOFREE char *appname = test_name("victim");
+    TERN_AUTOFREE char *url = tern_asprintf("%s?application_name=%s", test_db_url, appname);
+    TERN_AUTOFREE char *host = test_name("host");
+    db_conn_t *setup = test_open();
+    PGconn *pg = PQconnectdb(test_db_url);
+    victim_t v = {0};
+    db_compute_node_t node = {0};
+    db_instance_t inst = {0};
+    char uuid[DB_UUID_LEN];
+
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    test_make_node(setup, host, "node1", 4096, 0, 0);
+    test_make_instance(setup, host, "node1", uuid);
+    v.conn = db_open(url);
+    ck_assert_ptr_nonnull(v.conn);
+    v.host = host;
+    v.uuid = uuid;
+
+    /* A safe (idempotent) write: retried once on a new connection, succeeds. */
+    v.call = victim_upsert_node;
+    cut_while_waiting(pg, "SELECT 1 FROM compute_nodes WHERE host = $1 FOR UPDATE", host, appname,
+                      &v);
+    ck_assert_msg(v.rc == 0, "safe statement not retried: %s", v.err.message);
+    ck_assert_uint_eq(db_reconnect_count(v.conn), 1);
+    CK_OK(db_compute_node_get(setup, host, "node1", &node));
+    ck_assert_int_eq(node.memory_mb, 999);
+    db_compute_node_clear(&node);
+
+    /* An unsafe compare-and-set: reported as UNAVAILABLE, not repeated. */
+    v.call = victim_begin_task;
+    cut_while_waiting(pg, "SELECT 1 FROM instances WHERE uuid = $1 FOR UPDATE", uuid, appname, &v);
+    ck_assert_int_eq(v.rc, -1);
+    ck_assert_msg(v.err.code == TERN_ERR_UNAVAILABLE, "got %s: %s",
+                  tern_error_code_name(v.err.code), v.err.message);
+    ck_assert_msg(strstr(v.err.message, "outcome is unknown"), "%s", v.err.message);
+    CK_OK(db_instance_get(setup, uuid, &inst));
+    ck_assert_ptr_null(inst.task_state); /* it was not executed twice, nor once */
+    db_instance_clear(&inst);
+
+    /* The next call reconnects and works. */
+    CK_OK(db_instance_task_state_begin(v.conn, uuid, NULL, DB_TASK_STATE_MIGRATING, NULL));
+    ck_assert_uint_eq(db_reconnect_count(v.conn), 2);
+
+    db_close(v.conn);
+    db_close(setup);
+    PQfinish(pg);
+}
+END_TEST
+
+/* ---- restart: a private PostgreSQL ---- */
+
+static char restart_dir[] = "/tmp/tern-db-restart.XXXXXX";
+static harness_services_t *restart_svc;
+
+static void
+restart_setup(void)
+{
+    if (!mkdtemp(restart_dir) || harness_services_start(restart_dir, NULL, &restart_svc) < 0) {
+        fprintf(stderr, "could not start services for the restart tests: %s\n",
+                tern_error_message());
+        restart_svc = NULL;
+    }
+}
+
+static void
+restart_teardown(void)
+{
+    harness_services_stop(restart_dir);
+    harness_services_free(restart_svc);
+    restart_svc = NULL;
+    harness_services_remove(restart_dir);
+}
+
+START_TEST(test_postgres_restart_survived)
+{
+    TERN_AUTOFREE char *url = NULL;
+    db_conn_t *conn, *other;
+    db_instance_t inst = {0};
+    char uuid[DB_UUID_LEN], uuid2[DB_UUID_LEN];
+
+    ck_assert_msg(restart_svc != NULL, "the restart fixture could not start the services");
+    url = harness_postgres_create_database(restart_svc, "db_restart");
+    ck_assert_msg(url != NULL, "%s", tern_error_message());
+    conn = db_open(url);
+    ck_assert_ptr_nonnull(conn);
+    other = db_open(url);
+    ck_assert_ptr_nonnull(other);
+    CK_OK(db_schema_sync(conn, NULL, NULL));
+    test_make_instance(conn, "host-r", "node-r", uuid);
+
+    /* A read after a restart. */
+    CK_OK(harness_postgres_restart(restart_svc));
+    CK_OK(db_instance_get(conn, uuid, &inst));
+    ck_assert_str_eq(inst.uuid, uuid);
+    db_instance_clear(&inst);
+    ck_assert_uint_eq(db_reconnect_count(conn), 1);
+
+    /* Non-idempotent writes after a restart: the dead connection is noticed before sending. */
+    CK_OK(harness_postgres_restart(restart_svc));
+    CK_OK(db_instance_task_state_begin(conn, uuid, NULL, DB_TASK_STATE_MIGRATING, NULL));
+    test_make_instance(other, "host-r", "node-r", uuid2);
+    ck_assert_uint_eq(db_reconnect_count(conn), 2);
+    ck_assert_uint_eq(db_reconnect_count(other), 1);
+    CK_OK(db_instance_get(other, uuid, &inst));
+    ck_assert_str_eq(inst.task_state, DB_TASK_STATE_MIGRATING);
+    db_instance_clear(&inst);
+
+    /* A transaction after a restart. */
+    CK_OK(harness_postgres_restart(restart_svc));
+    CK_OK(db_schema_sync(conn, NULL, NULL));
+    db_close(conn);
+    db_close(other);
+}
+END_TEST
+
+static Suite *
+db_suite(void)
+{
+    Suite *s = suite_create("db");
+    TCase *tc;
+
+    tc = tcase_create("core");
+    tcase_add_test(tc, test_open_bad_string_is_invalid);
+    tcase_add_test(tc, test_open_unreachable_is_unavailable_and_masks_password);
+    tcase_add_test(tc, test_open_accepts_sqlalchemy_url_and_pings);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("schema");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_schema_sync_empty_then_twice);
+    tcase_add_test(tc, test_schema_newer_database_refused);
+    tcase_add_test(tc, test_schema_concurrent_syncs_serialise);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("quoting");
+    tcase_add_loop_test(tc, test_nasty_strings_round_trip_verbatim, 0, (int)TERN_N_ELEMENTS(nasty));
+    suite_add_tcase(s, tc);
+
+    suite_add_tcase(s, test_db_case_services());
+    suite_add_tcase(s, test_db_case_instances());
+    suite_add_tcase(s, test_db_case_migrations());
+    suite_add_tcase(s, test_db_case_claims());
+    suite_add_tcase(s, test_db_case_devices());
+
+    tc = tcase_create("drop");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_cut_connection_safe_retried_unsafe_reported);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("restart");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, restart_setup, restart_teardown);
+    tcase_add_test(tc, test_postgres_restart_survived);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr;
+    db_conn_t *conn;
+    int failed;
+
+    test_svc = harness_services_get();
+    test_db_url = harness_postgres_create_database(test_svc, "db_suite");
+    if (!test_db_url) {
+        fprintf(stderr, "could not create the suite's database: %s\n", tern_error_message());
+        return 1;
+    }
+    conn = db_open(test_db_url);
+    if (!conn || db_schema_sync(conn, NULL, NULL) < 0) {
+        fprintf(stderr, "could not sync the suite's database: %s\n", tern_error_message());
+        return 1;
+    }
+    db_close(conn);
+
+    sr = srunner_create(db_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    free(test_db_url);
+    return failed == 0 ? 0 : 1;
+}

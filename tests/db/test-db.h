@@ -1,0 +1,61 @@
+/*
+ * tests/db/test-db.h: what the files of the db/ suite share: the suite's database, helpers
+ * that open connections and make rows, assertion macros, and one TCase constructor per file.
+ *
+ * Every test runs against the real PostgreSQL of the harness: the suite syncs one database of
+ * its own at start-up (in main(), before Check forks) and tests make rows with fresh uuids and
+ * host names, so they never see each other's rows.
+ */
+#ifndef TERN_TESTS_DB_TEST_DB_H
+#define TERN_TESTS_DB_TEST_DB_H
+
+#include <check.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "db/db.h"
+#include "tests/harness/harness.h"
+
+extern const harness_services_t *test_svc; /* the run's services */
+extern char *test_db_url;                  /* the suite's synced database */
+
+/* Assert a call returned 0 / failed with a given error code, printing the error. */
+#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s failed: %s", #expr, tern_error_message())
+#define CK_FAILS(expr, code)                                                                       \
+    do {                                                                                           \
+        tern_error_reset();                                                                        \
+        ck_assert_msg((expr) < 0, "%s succeeded, expected %s", #expr, tern_error_code_name(code)); \
+        ck_assert_msg(tern_error_code() == (code), "%s: expected %s, got %s: %s", #expr,           \
+                      tern_error_code_name(code), tern_error_code_name(tern_error_code()),         \
+                      tern_error_message());                                                       \
+    } while (0)
+#define CK_MSG_HAS(needle)                                        \
+    ck_assert_msg(strstr(tern_error_message(), (needle)) != NULL, \
+                  "error message \"%s\" does not contain \"%s\"", tern_error_message(), (needle))
+
+/* A connection to the suite's database (asserts). */
+db_conn_t *test_open(void);
+
+/* A unique name with a prefix, e.g. "host-3f2a9c10" (static per call site is not needed: new
+ * string, caller frees). */
+char *test_name(const char *prefix);
+
+/* Create a live instance on host/node (may be NULL) and store its uuid. */
+void test_make_instance(db_conn_t *conn, const char *host, const char *node,
+                        char ret_uuid[DB_UUID_LEN]);
+
+/* Report a compute node (memory_mb total, used, reserved; ratio 1.0; 8 vcpus, 100 GB). */
+void test_make_node(db_conn_t *conn, const char *host, const char *node, int64_t memory_mb,
+                    int64_t memory_mb_used, int64_t reserved_mb);
+
+/* Create a migration of instance from src to dest (status queued). */
+void test_make_migration(db_conn_t *conn, const char *instance_uuid, const char *src,
+                         const char *dest, const char *dest_node, char ret_uuid[DB_UUID_LEN]);
+
+TCase *test_db_case_instances(void);  /* test-db-instances.c */
+TCase *test_db_case_migrations(void); /* test-db-migrations.c */
+TCase *test_db_case_services(void);   /* test-db-resources.c */
+TCase *test_db_case_claims(void);     /* test-db-resources.c */
+TCase *test_db_case_devices(void);    /* test-db-devices.c */
+
+#endif /* TERN_TESTS_DB_TEST_DB_H */
