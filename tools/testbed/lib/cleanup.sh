@@ -33,6 +33,16 @@ tb_marked_pids() {
     done | sort -un
 }
 
+# tb_service_pids: processes working in the services directory (the harness runs PostgreSQL
+# and RabbitMQ there; their environments are their own).
+tb_service_pids() {
+    local f cwd
+    for f in /proc/[0-9]*/cwd; do
+        cwd=$(readlink "$f" 2>/dev/null) || continue
+        case "$cwd" in "$TB_SERVICES" | "$TB_SERVICES"/*) f=${f#/proc/}; echo "${f%%/*}" ;; esac
+    done
+}
+
 tb_no_marked_pids() {
     [ -z "$(tb_marked_pids)" ]
 }
@@ -121,6 +131,8 @@ tb_down() {
         esac
     done
     tb_services_stop
+    # shellcheck disable=SC2046
+    tb_kill_pids KILL $(tb_service_pids)
     tb_sweep
     for link in $(tb_link_names); do
         ip link del "$link" 2>/dev/null || true
@@ -154,6 +166,10 @@ tb_check_clean() {
     done
     for x in $(tb_marked_pids); do
         echo "left: process $x ($(tr '\0' ' ' <"/proc/$x/cmdline" 2>/dev/null | cut -c1-120))"
+        left=1
+    done
+    for x in $(tb_service_pids); do
+        echo "left: service process $x ($(tr '\0' ' ' <"/proc/$x/cmdline" 2>/dev/null | cut -c1-80))"
         left=1
     done
     for x in $(tb_lock_holders); do

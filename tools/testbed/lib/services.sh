@@ -25,6 +25,11 @@ tb_services_start() {
     cli=$(tb_services_cli)
     [ -x "$cli" ] || tb_die "could not find \"$cli\" (build it: make tests/harness/tern-test-services; or use --no-services)"
     mkdir -p "$TB_SERVICES"
+    # `start` always starts afresh: keep services that answer (idempotent up)
+    if [ -f "$TB_SERVICES/services.env" ] && "$cli" status "$TB_SERVICES" >/dev/null 2>&1; then
+        tb_log "services already running"
+        return 0
+    fi
     env "$TB_MARK=$TB_DIR" "$cli" start "$TB_SERVICES" --listen "$TB_ROOT_IP" \
         </dev/null >>"$TB_LOG_DIR/services.log" 2>&1 ||
         tb_die "could not start PostgreSQL and RabbitMQ (see $TB_LOG_DIR/services.log)"
