@@ -174,6 +174,7 @@ harness_postgres_wait(const harness_services_t *svc, int timeout_ms)
 {
     TERN_AUTOFREE char *log = harness_postgres_log_path(svc->dir);
     TERN_AUTOFREE char *pid_path = tern_asprintf("%s/postgres/server.pid", svc->dir);
+    TERN_AUTOFREE char *marker = tern_asprintf("%s/postgres", svc->dir);
     int64_t deadline = tern_now_monotonic_ms() + timeout_ms;
     char port[16];
     const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", NULL};
@@ -183,7 +184,7 @@ harness_postgres_wait(const harness_services_t *svc, int timeout_ms)
     for (;;) {
         if (PQpingParams(keys, values, 0) == PQPING_OK)
             return 0;
-        if (!harness_proc_alive(harness_pid_file_read(pid_path))) {
+        if (!harness_proc_alive(harness_pid_file_read(pid_path), marker)) {
             TERN_AUTOFREE char *tail = harness_log_tail(log, 400);
 
             return tern_error_set(TERN_ERR_UNAVAILABLE,

@@ -7,9 +7,11 @@
  * together (start, attach, stop, services.env, harness_services_get).
  *
  * Every process the harness starts carries the environment entry
- * TERN_HARNESS_SERVICE=<dir>/<service> and runs in a session whose leader's pid is written to a
- * pid file under <dir>/<service>/: stop finds the processes by either, so it works after a crash
- * of the test process (stale pid files) and also catches daemons that left the session.
+ * TERN_HARNESS_SERVICE=<dir>/<service>, runs as the service's OS user (who owns <dir>/<service>)
+ * with its working directory below <dir>/<service>, in a session of its own; its pid goes to a
+ * pid file there. Stop finds the processes by marker or (user, working directory), plus their
+ * descendants: never by pid files alone (pids wrap; a stale file may name another harness's
+ * process), so it works after a crash of the test process too.
  */
 #ifndef TERN_TESTS_HARNESS_PRIVATE_H
 #define TERN_TESTS_HARNESS_PRIVATE_H
@@ -45,16 +47,17 @@ void harness_strv_base_env(harness_strv_t *env, const char *home, const char *ma
 int harness_proc_spawn(const char *const argv[], const char *const env[], const char *user,
                        const char *cwd, const char *log_path, const char *pid_path, pid_t *ret_pid);
 
-/* Pids of the live (non-zombie) processes belonging to the service in marker_dir: the session
- * of the pid in pid_path (when the file exists) or carrying the marker. Caller frees. */
-int harness_proc_find(const char *marker_dir, const char *const pid_paths[], int **ret_pids);
+/* Pids of the live (non-zombie) processes belonging to the service in marker_dir (see above);
+ * returns their number and a new array in *ret_pids (may be NULL; caller frees). */
+int harness_proc_find(const char *marker_dir, int **ret_pids);
 
 /* Send sig to every process of the service, wait up to grace_ms, then SIGKILL what is left and
  * wait until nothing is left (15 s at most); removes the pid files. Idempotent. */
 int harness_proc_stop(const char *marker_dir, const char *const pid_paths[], int sig, int grace_ms);
 
-/* Whether the process is alive and not a zombie (reaps it if it is our child and exited). */
-bool harness_proc_alive(pid_t pid);
+/* Whether the process is alive, not a zombie, and our child or working below dir (so a reused pid is not
+ * taken for the service). Reaps it if it is our child and exited. */
+bool harness_proc_alive(pid_t pid, const char *dir);
 
 /* Read a pid file; 0 when missing or unreadable. */
 pid_t harness_pid_file_read(const char *path);
@@ -94,8 +97,5 @@ int harness_rabbitmq_launch(const harness_services_t *svc);
 int harness_rabbitmq_wait(const harness_services_t *svc, int timeout_ms);
 int harness_rabbitmq_stop_dir(const char *dir, bool graceful);
 char *harness_rabbitmq_log_path(const char *dir);
-
-/* Every pid file of the services of dir (a static-size NULL-terminated list, strings owned). */
-void harness_pid_paths(const char *dir, const char *service, char *ret_paths[4]);
 
 #endif /* TERN_TESTS_HARNESS_PRIVATE_H */

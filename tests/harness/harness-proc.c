@@ -167,11 +167,10 @@ harness_pid_file_read(const char *path)
 
 /* One process of /proc, as harness_proc_find sees it. */
 typedef struct {
-    pid_t pid;
-    pid_t ppid;
-    pid_t sid;
-    uid_t uid;
-    bool match;
+    pid_t pid;  /* process id */
+    pid_t ppid; /* parent's */
+    uid_t uid;  /* owner of /proc/PID (the real user) */
+    bool match; /* belongs to the service */
 } proc_info_t;
 
 /* proc_stat: state, parent and session of a process from /proc/PID/stat; false when gone. */
@@ -239,7 +238,7 @@ proc_cwd_under(pid_t pid, const char *dir)
 }
 
 bool
-harness_proc_alive(pid_t pid)
+harness_proc_alive(pid_t pid, const char *dir)
 {
     char state;
     pid_t ppid, sid;
@@ -247,7 +246,9 @@ harness_proc_alive(pid_t pid)
     if (pid <= 0)
         return false;
     waitpid(pid, NULL, WNOHANG); /* reap it if it is our exited child; harmless otherwise */
-    return proc_stat(pid, &state, &ppid, &sid) && state != 'Z' && state != 'X';
+    /* our own child may not have changed directory yet (between fork and exec) */
+    return proc_stat(pid, &state, &ppid, &sid) && state != 'Z' && state != 'X' &&
+           (ppid == getpid() || proc_cwd_under(pid, dir));
 }
 
 /* proc_list: every live process but this one. */
@@ -279,7 +280,7 @@ proc_list(proc_info_t **ret_procs, size_t *ret_n)
             cap = cap ? cap * 2 : 256;
             procs = tern_realloc(procs, cap * sizeof(*procs));
         }
-        procs[n++] = (proc_info_t){.pid = pid, .ppid = ppid, .sid = sid, .uid = st.st_uid};
+        procs[n++] = (proc_info_t){.pid = pid, .ppid = ppid, .uid = st.st_uid};
     }
     closedir(proc);
     *ret_procs = procs;
@@ -288,42 +289,31 @@ proc_list(proc_info_t **ret_procs, size_t *ret_n)
 }
 
 int
-harness_proc_find(const char *marker_dir, const char *const pid_paths[], int **ret_pids)
+harness_proc_find(const char *marker_dir, int **ret_pids)
 {
     TERN_AUTOFREE char *marker = tern_asprintf("%s=%s", HARNESS_MARKER_KEY, marker_dir);
     TERN_AUTOFREE proc_info_t *procs = NULL;
-    pid_t leaders[8];
-    size_t n_leaders = 0, n_procs = 0;
+    size_t n_procs = 0;
     int *pids = NULL, n = 0;
     struct stat dir_st;
     bool owner_known, grew = true;
 
-    for (size_t i = 0; pid_paths && pid_paths[i] && n_leaders < TERN_N_ELEMENTS(leaders); i++) {
-        pid_t pid = harness_pid_file_read(pid_paths[i]);
-
-        if (pid > 0)
-            leaders[n_leaders++] = pid;
-    }
-    /* the service's OS user owns marker_dir: its processes working below it are the service's
-     * (never root's: a shell looking at the logs is not a service) */
+    /* The service's OS user owns marker_dir: its processes working below it are the service's
+     * (never root's: a shell looking at the logs is not a service). Pid files are not trusted
+     * here: pids wrap quickly (pid_max 32768) and a stale one may name another harness's
+     * process of the same OS user. */
     owner_known = stat(marker_dir, &dir_st) == 0 && dir_st.st_uid != 0;
     if (proc_list(&procs, &n_procs) < 0)
         return -1;
     for (size_t i = 0; i < n_procs; i++) {
         proc_info_t *p = &procs[i];
 
-        bool service_user = owner_known && p->uid == dir_st.st_uid;
-
-        /* a pid file may be stale and its pid reused: trust it for the service's user only */
-        for (size_t j = 0; j < n_leaders && service_user && !p->match; j++)
-            p->match = p->sid == leaders[j] || p->pid == leaders[j];
-        if (!p->match && service_user)
+        if (owner_known && p->uid == dir_st.st_uid)
             p->match = proc_cwd_under(p->pid, marker_dir);
         if (!p->match)
             p->match = proc_has_marker(p->pid, marker);
     }
-    /* and every descendant of those (PostgreSQL's and Erlang's helpers start sessions of their
-     * own) */
+    /* and every descendant of those (helpers that chdir elsewhere or clear their environment) */
     while (grew) {
         grew = false;
         for (size_t i = 0; i < n_procs; i++) {
@@ -354,7 +344,7 @@ harness_proc_stop(const char *marker_dir, const char *const pid_paths[], int sig
     for (;;) {
         TERN_AUTOFREE int *pids = NULL;
         int64_t elapsed = tern_now_monotonic_ms() - start;
-        int n = harness_proc_find(marker_dir, pid_paths, &pids);
+        int n = harness_proc_find(marker_dir, &pids);
 
         if (n < 0)
             return -1;

@@ -281,12 +281,13 @@ harness_rabbitmq_wait(const harness_services_t *svc, int timeout_ms)
 {
     TERN_AUTOFREE char *log = harness_rabbitmq_log_path(svc->dir);
     TERN_AUTOFREE char *pid_path = tern_asprintf("%s/rabbitmq/server.pid", svc->dir);
+    TERN_AUTOFREE char *marker = tern_asprintf("%s/rabbitmq", svc->dir);
     int64_t deadline = tern_now_monotonic_ms() + timeout_ms;
 
     for (;;) {
         if (amqp_try_login(svc) == 0)
             return 0;
-        if (!harness_proc_alive(harness_pid_file_read(pid_path))) {
+        if (!harness_proc_alive(harness_pid_file_read(pid_path), marker)) {
             TERN_AUTOFREE char *tail = harness_log_tail(log, 600);
 
             return tern_error_set(TERN_ERR_UNAVAILABLE,

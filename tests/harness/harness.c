@@ -138,6 +138,7 @@ harness_services_attach(const char *dir, harness_services_t **ret)
     if (tern_file_read_all(path, 1024 * 1024, &data, &len) < 0)
         return tern_error_prefix("no test services running in \"%s\"", dir);
     svc = tern_calloc(1, sizeof(*svc));
+    svc->watchdog_fd = -1;
     for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
 
@@ -161,6 +162,28 @@ harness_services_attach(const char *dir, harness_services_t **ret)
         }
     }
     *ret = svc;
+    return 0;
+}
+
+/* check_reachable: the postgres and rabbitmq users must be able to traverse every parent of
+ * dir (dir itself is made 0755 by the caller). */
+static int
+check_reachable(const char *dir)
+{
+    TERN_AUTOFREE char *path = tern_strdup(dir);
+
+    for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
+        struct stat st;
+
+        *slash = '\0';
+        if (stat(*path ? path : "/", &st) < 0)
+            return tern_error_set_errno(errno, "could not stat \"%s\"", *path ? path : "/");
+        if (!(st.st_mode & S_IXOTH))
+            return tern_error_set(TERN_ERR_PERMISSION,
+                                  "cannot use directory \"%s\": the postgres and rabbitmq users "
+                                  "cannot enter \"%s\" (mode %03o); use a directory under /tmp",
+                                  dir, *path ? path : "/", (unsigned)(st.st_mode & 0777));
+    }
     return 0;
 }
 
@@ -207,6 +230,8 @@ harness_services_start(const char *dir, const char *extra_listen, harness_servic
     /* the postgres and rabbitmq users must be able to reach their directories */
     if (chmod(real, 0755) < 0)
         return tern_error_set_errno(errno, "could not change mode of \"%s\"", real);
+    if (check_reachable(real) < 0)
+        return -1;
     if (harness_services_stop(real) < 0)
         return -1;
     {
@@ -218,6 +243,7 @@ harness_services_start(const char *dir, const char *extra_listen, harness_servic
     }
 
     svc = tern_calloc(1, sizeof(*svc));
+    svc->watchdog_fd = -1;
     svc->dir = tern_strdup(real);
     svc->extra_listen = tern_strdup(extra_listen);
     svc->postgres_password = harness_random_password();
@@ -292,7 +318,6 @@ int
 harness_services_processes(const char *dir, int **ret_pids)
 {
     const char *services[] = {"postgres", "rabbitmq"};
-    const char *pid_names[][3] = {{"server.pid", NULL, NULL}, {"server.pid", "epmd.pid", NULL}};
     int *all = NULL, total = 0;
     char real[PATH_MAX];
 
@@ -301,14 +326,8 @@ harness_services_processes(const char *dir, int **ret_pids)
     for (size_t s = 0; s < TERN_N_ELEMENTS(services); s++) {
         TERN_AUTOFREE char *marker = tern_asprintf("%s/%s", real, services[s]);
         TERN_AUTOFREE int *pids = NULL;
-        char *paths[3] = {NULL, NULL, NULL};
-        int n;
+        int n = harness_proc_find(marker, &pids);
 
-        for (size_t i = 0; pid_names[s][i]; i++)
-            paths[i] = tern_asprintf("%s/%s", marker, pid_names[s][i]);
-        n = harness_proc_find(marker, (const char *const *)paths, &pids);
-        for (size_t i = 0; i < 3; i++)
-            free(paths[i]);
         if (n < 0) {
             free(all);
             return -1;
@@ -325,33 +344,19 @@ harness_services_processes(const char *dir, int **ret_pids)
     return total;
 }
 
-/* ---- harness_services_get: the process-wide services ---- */
-
-static pthread_mutex_t services_lock = PTHREAD_MUTEX_INITIALIZER;
-static harness_services_t *services; /* guarded by services_lock; lives until exit */
-static pid_t services_starter;       /* pid of the process that started private services */
-static int watchdog_fd = -1;         /* writing end of the watchdog's pipe (starter only) */
-
-static void
-services_stop_at_exit(void)
-{
-    if (!services || !services->owned || getpid() != services_starter)
-        return;
-    harness_services_remove(services->dir);
-    if (watchdog_fd >= 0)
-        close(watchdog_fd);
-}
+/* ---- private services: a temporary directory, a watchdog, stopped by their starter ---- */
 
 /* start_watchdog: fork a process (own session, so ^C to the test does not reach it) that stops
- * the services in dir and removes dir once every writer of the pipe is gone. */
-static void
+ * the services in dir and removes dir once every writer of the pipe is gone; returns the
+ * writing end (close-on-exec), or -1 when the watchdog could not be started. */
+static int
 start_watchdog(const char *dir)
 {
     int fds[2];
     pid_t pid;
 
     if (pipe2(fds, O_CLOEXEC) < 0)
-        return; /* best effort: atexit still stops the services */
+        return -1;
     pid = fork();
     if (pid == 0) {
         char buf[16];
@@ -360,7 +365,8 @@ start_watchdog(const char *dir)
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
         close(fds[1]);
-        close_range(3, (unsigned)fds[0] - 1, 0);
+        if (fds[0] > 3)
+            close_range(3, (unsigned)fds[0] - 1, 0);
         close_range((unsigned)fds[0] + 1, ~0U, 0);
         while (read(fds[0], buf, sizeof(buf)) != 0 && errno == EINTR)
             ;
@@ -368,10 +374,66 @@ start_watchdog(const char *dir)
         _exit(0);
     }
     close(fds[0]);
-    if (pid < 0)
+    if (pid < 0) {
         close(fds[1]);
-    else
-        watchdog_fd = fds[1];
+        return -1;
+    }
+    return fds[1];
+}
+
+int
+harness_services_start_private(harness_services_t **ret)
+{
+    char tmpl[] = "/tmp/tern-harness.XXXXXX";
+    harness_services_t *svc = NULL;
+    int fd;
+
+    if (!mkdtemp(tmpl))
+        return tern_error_set_errno(errno, "could not create a directory for the test services");
+    fd = start_watchdog(tmpl);
+    if (harness_services_start(tmpl, NULL, &svc) < 0) {
+        if (fd >= 0)
+            close(fd); /* the watchdog removes the directory */
+        else
+            harness_rmtree(tmpl);
+        return -1;
+    }
+    svc->owned = true;
+    svc->starter_pid = getpid();
+    svc->watchdog_fd = fd;
+    *ret = svc;
+    return 0;
+}
+
+int
+harness_services_destroy(harness_services_t *svc)
+{
+    int rc = 0;
+
+    if (!svc)
+        return 0;
+    if (svc->owned && svc->starter_pid == getpid()) {
+        rc = harness_services_remove(svc->dir);
+        if (svc->watchdog_fd >= 0)
+            close(svc->watchdog_fd);
+    }
+    harness_services_free(svc);
+    return rc;
+}
+
+/* ---- harness_services_get: the process-wide services ---- */
+
+static pthread_mutex_t services_lock = PTHREAD_MUTEX_INITIALIZER;
+static harness_services_t *services; /* guarded by services_lock; lives until exit */
+
+static void
+services_stop_at_exit(void)
+{
+    /* Check's forked test processes run this too: only the starter stops (destroy checks) */
+    if (services && services->owned && services->starter_pid == getpid()) {
+        harness_services_destroy(services);
+        services = NULL;
+    }
 }
 
 const harness_services_t *
@@ -394,27 +456,16 @@ harness_services_get(void)
             abort();
         }
     } else {
-        char tmpl[] = "/tmp/tern-harness.XXXXXX";
         int64_t t0 = tern_now_monotonic_ms();
 
-        if (!mkdtemp(tmpl)) {
-            fprintf(stderr, "harness: could not create a directory for the test services: %s\n",
-                    strerror(errno));
-            abort();
-        }
-        start_watchdog(tmpl);
-        if (harness_services_start(tmpl, NULL, &svc) < 0) {
+        if (harness_services_start_private(&svc) < 0) {
             fprintf(stderr, "harness: could not start the test services: %s\n",
                     tern_error_message());
-            if (watchdog_fd >= 0)
-                close(watchdog_fd); /* the watchdog cleans up */
             abort();
         }
-        svc->owned = true;
-        services_starter = getpid();
         atexit(services_stop_at_exit);
         fprintf(stderr, "harness: private PostgreSQL and RabbitMQ ready in %.1f s in %s\n",
-                (double)(tern_now_monotonic_ms() - t0) / 1000.0, tmpl);
+                (double)(tern_now_monotonic_ms() - t0) / 1000.0, svc->dir);
     }
     services = svc;
     pthread_mutex_unlock(&services_lock);

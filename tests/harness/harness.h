@@ -30,7 +30,7 @@
 
 typedef struct harness_services {
     char *dir;                /* state directory (owned) */
-    char *postgres_url;       /* postgresql://tern@127.0.0.1:PORT/tern (owned) */
+    char *postgres_url;       /* postgresql://tern:PW@127.0.0.1:PORT/tern (owned) */
     char *postgres_admin_url; /* same server, superuser, database "postgres" (owned) */
     char *rabbitmq_url;       /* rabbit://tern:PASSWORD@127.0.0.1:PORT/ (owned) */
     char *rabbitmq_admin_url; /* same node, user with administrator tag (owned) */
@@ -48,7 +48,9 @@ typedef struct harness_services {
     int rabbitmq_dist_port; /* Erlang distribution port of the node */
     int epmd_port;          /* the node's private epmd */
     int rabbitmqctl_port;   /* first of 11 distribution ports for rabbitmqctl */
-    bool owned;             /* true when this process started them and stops them at exit */
+    bool owned;             /* true when started by harness_services_start_private */
+    int starter_pid; /* private services: the process that started them (only it stops them) */
+    int watchdog_fd; /* private services: pipe to their watchdog process (internal), else -1 */
 } harness_services_t;
 
 /* The services for this test run, started on first use (see above). Borrowed; never NULL. */
@@ -58,6 +60,16 @@ const harness_services_t *harness_services_get(void);
  * (e.g. "198.18.0.1") RabbitMQ and PostgreSQL also listen on, for the testbed's hosts.
  * Returns 0, or -1 with a tern error naming the service and its log file. */
 int harness_services_start(const char *dir, const char *extra_listen, harness_services_t **ret);
+
+/* Start both services in a new directory /tmp/tern-harness.XXXXXX, with a watchdog process that
+ * stops them and removes the directory if this process dies without calling
+ * harness_services_destroy() (killed, crashed, timed out). For suites that restart services and
+ * must not disturb the shared ones: start them in an unchecked fixture (the parent process). */
+int harness_services_start_private(harness_services_t **ret);
+
+/* Private services: stop them, remove their directory, free svc; does nothing but free in any
+ * other process than the starter (e.g. Check's forked tests). Other services: free svc only. */
+int harness_services_destroy(harness_services_t *svc);
 
 /* Load services already started in dir (reads services.env). */
 int harness_services_attach(const char *dir, harness_services_t **ret);

@@ -301,13 +301,12 @@ END_TEST
 
 /* ---- restart: private services ---- */
 
-static char restart_dir[] = "/tmp/tern-harness-restart.XXXXXX";
 static harness_services_t *restart_svc;
 
 static void
 restart_setup(void)
 {
-    if (!mkdtemp(restart_dir) || harness_services_start(restart_dir, NULL, &restart_svc) < 0) {
+    if (harness_services_start_private(&restart_svc) < 0) {
         fprintf(stderr, "could not start services for the restart tests: %s\n",
                 tern_error_message());
         restart_svc = NULL;
@@ -317,10 +316,8 @@ restart_setup(void)
 static void
 restart_teardown(void)
 {
-    harness_services_stop(restart_dir);
-    harness_services_free(restart_svc);
+    harness_services_destroy(restart_svc);
     restart_svc = NULL;
-    harness_services_remove(restart_dir);
 }
 
 START_TEST(test_postgres_restart_reconnect)
