@@ -3,9 +3,18 @@
 # libtern-conductor: everything of tern-conductor but main(), so suites can link it.
 noinst_LTLIBRARIES += conductor/libtern-conductor.la
 conductor_libtern_conductor_la_SOURCES = \
+	conductor/conductor.h \
+	conductor/dispatch.c \
+	conductor/checks.c conductor/checks.h \
+	conductor/scheduler.c conductor/scheduler.h \
+	conductor/live_migrate.c \
+	conductor/migrations.c \
+	conductor/servers.c \
+	conductor/services.c \
+	conductor/views.c conductor/views.h \
 	conductor/policy.c conductor/policy.h
-conductor_libtern_conductor_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-conductor_libtern_conductor_la_LIBADD = common/libtern-common.la $(JANSSON_LIBS)
+conductor_libtern_conductor_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+conductor_libtern_conductor_la_LIBADD = db/libtern-db.la common/libtern-common.la $(JANSSON_LIBS)
 
 check_PROGRAMS += tests/conductor/test-policy
 TESTS += tests/conductor/test-policy
@@ -14,3 +23,9 @@ tests_conductor_test_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLA
 tests_conductor_test_policy_LDADD = conductor/libtern-conductor.la $(CHECK_LIBS)
 
 EXTRA_DIST += conductor/API.md etc/policy.json
+
+check_PROGRAMS += tests/conductor/test-checks
+TESTS += tests/conductor/test-checks
+tests_conductor_test_checks_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
+tests_conductor_test_checks_LDADD = conductor/libtern-conductor.la db/libtern-db.la \
+	$(HARNESS_LIBS) common/libtern-common.la $(CHECK_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS)

@@ -1,0 +1,202 @@
+/*
+ * compute/destination.c: the destination's part of a live migration.
+ *
+ *   pre_live_migration                 instance dir, base image, pre-created disks (block
+ *                                      migration), volumes connected, bridges plugged, nwfilter
+ *                                      defined: everything the incoming domain needs
+ *   post_live_migration_at_destination the domain arrived: persistent and running? its stats
+ *   rollback_live_migration_at_destination  remove what pre_live_migration created (idempotent)
+ *
+ * Every step is idempotent, so a redelivered request or a retry after a crash does no harm.
+ * Owns nothing across calls.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "compute/compute.h"
+
+/* unpack_instance_and_data: the common arguments; the instance as virt sees it. */
+static int
+unpack_args(compute_manager_t *mgr, const rpc_request_t *req, const char *method,
+            json_t **ret_instance, json_t **ret_data, virt_instance_t **ret_inst)
+{
+    json_error_t jerr;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:o}", "instance", ret_instance,
+                       "migrate_data", ret_data) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to %s: %s", method, jerr.text);
+    if (!(*ret_inst = compute_instance_from_json(mgr, *ret_instance)))
+        return -1;
+    return 0;
+}
+
+/* connect_volumes: a file volume is connected when this host can open it read-write. */
+static int
+connect_volumes(compute_manager_t *mgr, const virt_instance_t *inst)
+{
+    for (size_t i = 0; i < inst->n_disks; i++) {
+        const virt_disk_t *d = &inst->disks[i];
+
+        if (!d->is_volume)
+            continue;
+        if (access(d->path, R_OK | (d->readonly ? 0 : W_OK)) < 0)
+            return tern_error_set_errno(errno,
+                                        "could not connect volume \"%s\" of instance \"%s\" on "
+                                        "host \"%s\": cannot open \"%s\"",
+                                        d->volume_id, inst->uuid, mgr->cfg.host, d->path);
+    }
+    return 0;
+}
+
+static int
+plug_networks(compute_manager_t *mgr, const virt_instance_t *inst)
+{
+    for (size_t i = 0; i < inst->n_interfaces; i++) {
+        if (virt_ensure_bridge(mgr->virt, inst->interfaces[i].bridge) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+define_firewall(compute_manager_t *mgr, const virt_instance_t *inst, const json_t *instance)
+{
+    virt_secgroup_rule_t *rules = NULL;
+    size_t n_rules = 0;
+    json_t *jrules = json_object_get(instance, "security_group_rules");
+    int rc;
+
+    if (inst->n_interfaces == 0)
+        return 0;
+    if (jrules && virt_secgroup_rules_from_json(jrules, &rules, &n_rules) < 0)
+        return -1;
+    rc = virt_define_instance_filter(mgr->virt, inst->uuid, rules, n_rules, NULL);
+    free(rules);
+    return rc;
+}
+
+int
+compute_pre_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    json_t *instance, *data;
+    virt_instance_t *inst = NULL;
+    bool block;
+    int rc = -1;
+
+    if (unpack_args(mgr, req, "pre_live_migration", &instance, &data, &inst) < 0)
+        return -1;
+    block = json_is_true(json_object_get(data, "block_migration"));
+    if (compute_ensure_base_image(mgr, instance) < 0)
+        goto cleanup;
+
+    pthread_mutex_lock(&mgr->virt_lock);
+    if (virt_create_instance_dir(mgr->virt, inst->uuid) < 0 ||
+        (block && virt_pre_create_disks(mgr->virt, inst) < 0) || connect_volumes(mgr, inst) < 0 ||
+        plug_networks(mgr, inst) < 0 || define_firewall(mgr, inst, instance) < 0) {
+        pthread_mutex_unlock(&mgr->virt_lock);
+        tern_error_prefix("could not prepare host \"%s\" for instance \"%s\"", mgr->cfg.host,
+                          inst->uuid);
+        goto cleanup;
+    }
+    pthread_mutex_unlock(&mgr->virt_lock);
+    TERN_INFO("prepared host for incoming instance %s (block migration: %s)", inst->uuid,
+              block ? "yes" : "no");
+    *ret_result = json_pack("{s:O}", "migrate_data", data);
+    rc = 0;
+
+cleanup:
+    virt_instance_free(inst);
+    return rc;
+}
+
+int
+compute_post_live_migration_at_destination(void *opaque, const rpc_request_t *req,
+                                           json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    const char *uuid =
+        json_string_value(json_object_get(json_object_get(req->args, "instance"), "uuid"));
+    virt_domain_info_t info = {0};
+    virt_job_stats_t stats = {0};
+    int rc;
+
+    if (!uuid)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to "
+                                                "post_live_migration_at_destination: "
+                                                "\"instance.uuid\" missing");
+    pthread_mutex_lock(&mgr->virt_lock);
+    rc = virt_get_domain_info(mgr->virt, uuid, &info);
+    if (rc == 0 && (!info.exists || info.state != VIRT_STATE_RUNNING || !info.persistent))
+        rc = tern_error_set(TERN_ERR_VIRT,
+                            "instance \"%s\" did not arrive on host \"%s\": domain %s, %s", uuid,
+                            mgr->cfg.host, info.exists ? virt_state_name(info.state) : "missing",
+                            info.persistent ? "persistent" : "not persistent");
+    if (rc == 0 && virt_get_completed_migration_stats(mgr->virt, uuid, &stats) < 0) {
+        /* The domain runs here: missing statistics are not worth failing the migration. */
+        TERN_WARN("no completed job statistics for instance %s: %s", uuid, tern_error_message());
+        memset(&stats, 0, sizeof(stats));
+    }
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc < 0)
+        return -1;
+    *ret_result = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I}", "downtime_ms", (json_int_t)stats.downtime_ms, "total_time_ms",
+        (json_int_t)stats.time_elapsed_ms, "memory_processed", (json_int_t)stats.memory_processed,
+        "disk_processed", (json_int_t)stats.disk_processed, "memory_iterations",
+        (json_int_t)stats.memory_iteration);
+    return 0;
+}
+
+int
+compute_rollback_live_migration_at_destination(void *opaque, const rpc_request_t *req,
+                                               json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    json_t *instance, *data;
+    virt_instance_t *inst = NULL;
+    virt_domain_info_t info = {0};
+    bool shared;
+    int rc = -1;
+
+    if (unpack_args(mgr, req, "rollback_live_migration_at_destination", &instance, &data, &inst) <
+        0)
+        return -1;
+    shared = json_is_true(json_object_get(data, "is_shared_instance_path"));
+
+    pthread_mutex_lock(&mgr->virt_lock);
+    if (virt_get_domain_info(mgr->virt, inst->uuid, &info) < 0)
+        goto unlock;
+    if (info.exists && info.state == VIRT_STATE_RUNNING) {
+        /* The source decides to roll back only after seeing its own domain still running; a
+         * running domain here as well would be a split brain: keep it and refuse. */
+        tern_error_set(TERN_ERR_CONFLICT,
+                       "refusing to roll back instance \"%s\" on host \"%s\": it is running here",
+                       inst->uuid, mgr->cfg.host);
+        goto unlock;
+    }
+    if (info.exists && virt_destroy(mgr->virt, inst, false) < 0)
+        goto unlock;
+    if (virt_undefine_instance_filter(mgr->virt, inst->uuid) < 0)
+        goto unlock;
+    for (size_t i = 0; i < inst->n_interfaces; i++) {
+        if (virt_remove_bridge_if_unused(mgr->virt, inst->interfaces[i].bridge, NULL) < 0)
+            goto unlock;
+    }
+    if (!shared && virt_delete_instance_files(mgr->virt, inst->uuid) < 0)
+        goto unlock;
+    rc = 0;
+
+unlock:
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc == 0) {
+        TERN_INFO("rolled back host for instance %s", inst->uuid);
+        *ret_result = json_object();
+    }
+    virt_instance_free(inst);
+    return rc;
+}

@@ -1,0 +1,593 @@
+/*
+ * compute/live_migration.c: the source compute's live-migration job.
+ *
+ *   compute_live_migration            RPC cast from the conductor: queue the job
+ *   migration_run                     on its own thread, when the queue lets it start:
+ *     compute_prepare_destination       call pre_live_migration on the destination
+ *     compute_start_migration           virt_migrate (LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE,
+ *                                       block migration flags, bandwidth, ...)
+ *     compute_monitor_migration         job stats every 0.5 s: progress to the conductor (at most
+ *                                       once a second), downtime steps, stalls, timeout action
+ *     compute_post_live_migration       destination confirms, conductor records the switch-over,
+ *                                       compute_post_live_migration_at_source cleans up here
+ *     compute_rollback_live_migration   any failure before the switch-over: the destination
+ *                                       removes what it created, the VM keeps running here
+ *
+ * Owns: each job (compute_migration_t) from the cast until its thread ends; the job sits in
+ * mgr->migrations (guarded by mgr->migrations_lock) so that abort and force-complete find it.
+ * The job's virt_migration_t is set under that lock while libvirt runs the migration.
+ */
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "compute/compute.h"
+#include "compute/virt/converge.h"
+
+#define MONITOR_INTERVAL_MS 500
+#define PROGRESS_INTERVAL_MS 1000
+#define PREPARE_TIMEOUT_MS (10 * 60 * 1000)
+
+struct compute_migration {
+    compute_manager_t *mgr;
+    char uuid[37];          /* migration uuid */
+    char *dest;             /* destination host (owned) */
+    json_t *instance;       /* INSTANCE (owned) */
+    json_t *migrate_data;   /* from the checks, then from pre_live_migration (owned) */
+    json_t *context;        /* request context of the conductor's cast (owned) */
+    virt_migration_t *vmig; /* while libvirt migrates; guarded by mgr->migrations_lock */
+    bool abort_requested;   /* guarded by mgr->migrations_lock */
+    bool post_copy;         /* switched to post-copy: no rollback possible any more */
+    int64_t preparation_ms;
+    int64_t migration_ms;
+    compute_migration_t *next; /* guarded by mgr->migrations_lock */
+};
+
+/* ---- reporting to the conductor ---- */
+
+/* report_status: a status change, as a call so that the conductor applies the changes of one
+ * migration in order (casts may be handled by several conductor workers at once). */
+static void
+report_status(compute_migration_t *job, const char *status, json_t *extra)
+{
+    json_t *args = json_pack("{s:s, s:s}", "migration", job->uuid, "status", status);
+
+    if (extra)
+        json_object_update(args, extra);
+    if (compute_call_conductor(job->mgr, job->context, "migration_update", args, NULL) < 0)
+        TERN_WARN("could not report status \"%s\" of migration %s: %s", status, job->uuid,
+                  tern_error_message());
+    json_decref(args);
+}
+
+static void
+report_progress(compute_migration_t *job, const virt_job_stats_t *s)
+{
+    json_t *extra =
+        json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "progress", "memory_total",
+                  (json_int_t)s->memory_total, "memory_processed", (json_int_t)s->memory_processed,
+                  "memory_remaining", (json_int_t)s->memory_remaining, "disk_total",
+                  (json_int_t)s->disk_total, "disk_processed", (json_int_t)s->disk_processed,
+                  "disk_remaining", (json_int_t)s->disk_remaining, "dirty_rate",
+                  (json_int_t)s->memory_dirty_rate, "elapsed_ms", (json_int_t)s->time_elapsed_ms);
+
+    json_object_set_new(extra, "migration", json_string(job->uuid));
+    json_object_set_new(extra, "status", json_string("running"));
+    /* Progress is a cast: a lost or late sample is harmless, the next one replaces it. */
+    if (compute_cast_conductor(job->mgr, job->context, "migration_update", extra) < 0)
+        TERN_WARN("could not report progress of migration %s: %s", job->uuid, tern_error_message());
+    json_decref(extra);
+}
+
+/* ---- job bookkeeping ---- */
+
+static void
+job_free(void *opaque)
+{
+    compute_migration_t *job = opaque;
+    compute_manager_t *mgr = job->mgr;
+
+    pthread_mutex_lock(&mgr->migrations_lock);
+    for (compute_migration_t **pp = &mgr->migrations; *pp; pp = &(*pp)->next) {
+        if (*pp == job) {
+            *pp = job->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&mgr->migrations_lock);
+    free(job->dest);
+    json_decref(job->instance);
+    json_decref(job->migrate_data);
+    json_decref(job->context);
+    free(job);
+}
+
+static bool
+job_abort_requested(compute_migration_t *job)
+{
+    bool abort;
+
+    pthread_mutex_lock(&job->mgr->migrations_lock);
+    abort = job->abort_requested;
+    pthread_mutex_unlock(&job->mgr->migrations_lock);
+    return abort;
+}
+
+static void
+job_set_vmig(compute_migration_t *job, virt_migration_t *vmig)
+{
+    pthread_mutex_lock(&job->mgr->migrations_lock);
+    job->vmig = vmig;
+    pthread_mutex_unlock(&job->mgr->migrations_lock);
+}
+
+/* ---- the steps ---- */
+
+static int
+compute_prepare_destination(compute_migration_t *job)
+{
+    json_t *args =
+        json_pack("{s:O, s:O}", "instance", job->instance, "migrate_data", job->migrate_data);
+    json_t *result = NULL;
+    int64_t t0 = tern_now_monotonic_ms();
+    int rc;
+
+    rc = compute_call_compute(job->mgr, job->context, job->dest, "pre_live_migration", args,
+                              PREPARE_TIMEOUT_MS, &result);
+    json_decref(args);
+    job->preparation_ms = tern_now_monotonic_ms() - t0;
+    if (rc < 0)
+        return -1;
+    json_t *data = json_object_get(result, "migrate_data");
+
+    if (json_is_object(data)) {
+        json_decref(job->migrate_data);
+        job->migrate_data = json_incref(data);
+    }
+    json_decref(result);
+    return 0;
+}
+
+/* migrate_params: the libvirt migration as configuration and the checks decided it. */
+static void
+migrate_params(compute_migration_t *job, const virt_instance_t *inst, virt_migrate_params_t *p)
+{
+    const compute_config_t *cfg = &job->mgr->cfg;
+    const json_t *data = job->migrate_data;
+
+    memset(p, 0, sizeof(*p));
+    p->dest_uri = json_string_value(json_object_get(data, "libvirt_uri"));
+    p->dest_host = job->dest;
+    p->migration_addr = json_string_value(json_object_get(data, "migration_address"));
+    p->block_migration = json_is_true(json_object_get(data, "block_migration"));
+    /* Overlays on a base image the destination has cached: copy only the top layer. */
+    p->incremental = false;
+    for (size_t i = 0; p->block_migration && i < inst->n_disks; i++) {
+        if (inst->disks[i].backing_file && !inst->disks[i].shared && !inst->disks[i].is_volume)
+            p->incremental = true;
+    }
+    p->bandwidth_mibps = cfg->bandwidth_mibps;
+    p->auto_converge = cfg->permit_auto_converge;
+    p->post_copy = cfg->permit_post_copy;
+    p->tls = cfg->native_tls;
+    p->parallel_connections = cfg->parallel_connections > 1 ? cfg->parallel_connections : 0;
+}
+
+static double
+migration_data_gb(const virt_instance_t *inst, bool block)
+{
+    uint64_t sizes[VIRT_DISKS_MAX];
+    size_t n = 0;
+
+    for (size_t i = 0; block && i < inst->n_disks; i++) {
+        const virt_disk_t *d = &inst->disks[i];
+
+        if (!d->shared && !d->is_volume && !d->readonly)
+            sizes[n++] = d->virtual_size_bytes;
+    }
+    return virt_migration_data_gb(inst->memory_mb, sizes, n);
+}
+
+static void
+converge_options(const compute_config_t *cfg, virt_converge_options_t *o)
+{
+    virt_converge_options_default(o);
+    o->downtime_ms = cfg->downtime_ms;
+    o->downtime_steps = cfg->downtime_steps;
+    o->downtime_delay_s = cfg->downtime_delay_s;
+    o->completion_timeout_s = cfg->completion_timeout_s;
+    o->timeout_action = cfg->timeout_action_force_complete ? VIRT_TIMEOUT_ACTION_FORCE_COMPLETE
+                                                           : VIRT_TIMEOUT_ACTION_ABORT;
+    o->permit_post_copy = cfg->permit_post_copy;
+    o->permit_auto_converge = cfg->permit_auto_converge;
+    virt_converge_options_clamp(o);
+}
+
+/* apply_decision: carry out what the convergence monitor decided. */
+static void
+apply_decision(compute_migration_t *job, virt_migration_t *vmig, const virt_converge_decision_t *d)
+{
+    bool post_copy = false;
+    int rc = 0;
+
+    switch (d->action) {
+    case VIRT_CONVERGE_CONTINUE:
+        return;
+    case VIRT_CONVERGE_SET_DOWNTIME:
+        rc = virt_migration_set_max_downtime(vmig, (uint64_t)d->downtime_ms);
+        break;
+    case VIRT_CONVERGE_POST_COPY:
+    case VIRT_CONVERGE_PAUSE:
+        rc = virt_migration_force_complete(vmig, &post_copy);
+        job->post_copy = job->post_copy || post_copy;
+        break;
+    case VIRT_CONVERGE_ABORT:
+        rc = virt_migration_abort(vmig);
+        break;
+    }
+    TERN_INFO("migration %s: %s (%s)%s%s", job->uuid, virt_converge_action_name(d->action),
+              d->reason, rc < 0 ? ": " : "", rc < 0 ? tern_error_message() : "");
+}
+
+/* compute_monitor_migration: poll until libvirt says the job ended; returns its result. */
+static virt_migration_result_t
+compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
+                          virt_migration_t *vmig, bool block)
+{
+    virt_converge_options_t opts;
+    virt_converge_t mon;
+    int64_t last_report = 0;
+    virt_migration_result_t result;
+
+    converge_options(&job->mgr->cfg, &opts);
+    virt_converge_init(&mon, &opts, migration_data_gb(inst, block));
+    while ((result = virt_migration_wait(vmig, MONITOR_INTERVAL_MS)) == VIRT_MIGRATION_RUNNING) {
+        virt_job_stats_t stats;
+        virt_converge_decision_t decision;
+        int64_t now = tern_now_monotonic_ms();
+
+        if (virt_migration_get_stats(vmig, &stats) < 0 || stats.type == VIRT_JOB_NONE)
+            continue;
+        if (stats.post_copy)
+            job->post_copy = true;
+        virt_converge_next(&mon, &stats, &decision);
+        apply_decision(job, vmig, &decision);
+        if (now - last_report >= PROGRESS_INTERVAL_MS) {
+            report_progress(job, &stats);
+            last_report = now;
+        }
+    }
+    return result;
+}
+
+/* compute_post_live_migration_at_source: release what the instance held here. Failures are
+ * logged and returned as a warning text (the VM already runs on the destination). */
+static char *
+compute_post_live_migration_at_source(compute_migration_t *job, const virt_instance_t *inst)
+{
+    compute_manager_t *mgr = job->mgr;
+    bool shared = json_is_true(json_object_get(job->migrate_data, "is_shared_instance_path"));
+    char *warning = NULL;
+
+    pthread_mutex_lock(&mgr->virt_lock);
+    /* Volumes are files on shared storage: nothing stays attached to this host once the domain
+     * is gone, so disconnecting them is only a matter of the domain being undefined here. */
+    if (virt_undefine_instance_filter(mgr->virt, inst->uuid) < 0)
+        warning = tern_strdup(tern_error_message());
+    for (size_t i = 0; !warning && i < inst->n_interfaces; i++) {
+        if (virt_remove_bridge_if_unused(mgr->virt, inst->interfaces[i].bridge, NULL) < 0)
+            warning = tern_strdup(tern_error_message());
+    }
+    if (!warning && !shared && virt_delete_instance_files(mgr->virt, inst->uuid) < 0)
+        warning = tern_strdup(tern_error_message());
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (warning)
+        TERN_WARN("migration %s: cleaning up the source left something behind: %s", job->uuid,
+                  warning);
+    return warning;
+}
+
+static int
+compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst)
+{
+    json_t *args = json_pack("{s:O, s:s}", "instance", job->instance, "migration", job->uuid);
+    json_t *stats = NULL, *done;
+    int64_t t0 = tern_now_monotonic_ms();
+    TERN_AUTOFREE char *warning = NULL;
+    int rc;
+
+    rc = compute_call_compute(job->mgr, job->context, job->dest,
+                              "post_live_migration_at_destination", args, 0, &stats);
+    json_decref(args);
+    if (rc < 0)
+        return -1;
+    done =
+        json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance", inst->uuid,
+                  "dest", job->dest, "stats", stats, "preparation_ms",
+                  (json_int_t)job->preparation_ms, "migration_ms", (json_int_t)job->migration_ms);
+    json_decref(stats);
+    rc = compute_call_conductor(job->mgr, job->context, "live_migration_completed", done, NULL);
+    json_decref(done);
+    if (rc < 0)
+        return -1;
+    warning = compute_post_live_migration_at_source(job, inst);
+    {
+        json_t *extra = json_pack("{s:I, s:s?}", "post_processing_ms",
+                                  (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
+
+        report_status(job, "completed", extra);
+        json_decref(extra);
+    }
+    return 0;
+}
+
+/* source_still_runs: after a failed migration, is the domain still here? */
+static bool
+source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
+{
+    virt_domain_info_t info = {0};
+    int rc;
+
+    pthread_mutex_lock(&job->mgr->virt_lock);
+    rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &info);
+    if (rc == 0 && info.exists && info.state == VIRT_STATE_PAUSED)
+        virt_resume(job->mgr->virt, inst->uuid); /* paused by a failed force-complete */
+    pthread_mutex_unlock(&job->mgr->virt_lock);
+    return rc == 0 && info.exists;
+}
+
+static void
+compute_rollback_live_migration(compute_migration_t *job, const char *status, const char *reason)
+{
+    json_t *args =
+        json_pack("{s:O, s:O}", "instance", job->instance, "migrate_data", job->migrate_data);
+    json_t *failed;
+    TERN_AUTOFREE char *rollback_error = NULL;
+
+    if (compute_call_compute(job->mgr, job->context, job->dest,
+                             "rollback_live_migration_at_destination", args, PREPARE_TIMEOUT_MS,
+                             NULL) < 0) {
+        rollback_error = tern_strdup(tern_error_message());
+        TERN_ERROR("migration %s: rollback on host %s failed: %s", job->uuid, job->dest,
+                   rollback_error);
+    }
+    json_decref(args);
+    failed = json_pack("{s:s, s:s, s:s, s:s?}", "migration", job->uuid, "status",
+                       rollback_error ? "error" : status, "error_message", reason, "rollback_error",
+                       rollback_error);
+    if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
+        TERN_ERROR("migration %s: could not record the failure: %s", job->uuid,
+                   tern_error_message());
+    json_decref(failed);
+}
+
+static void
+migration_run(void *opaque)
+{
+    compute_migration_t *job = opaque;
+    compute_manager_t *mgr = job->mgr;
+    virt_instance_t *inst = compute_instance_from_json(mgr, job->instance);
+    virt_migrate_params_t params;
+    virt_migration_t *vmig = NULL;
+    virt_migration_result_t result;
+    TERN_AUTOFREE char *reason = NULL;
+    int64_t t0;
+    int rc;
+
+    tern_log_set_request_id(json_string_value(json_object_get(job->context, "request_id")));
+    if (!inst) {
+        reason = tern_strdup(tern_error_message());
+        compute_rollback_live_migration(job, "error", reason);
+        goto out;
+    }
+    report_status(job, "preparing", NULL);
+    if (compute_prepare_destination(job) < 0) {
+        reason = tern_strdup(tern_error_message());
+        compute_rollback_live_migration(job, "failed", reason);
+        goto out;
+    }
+    if (job_abort_requested(job)) {
+        compute_rollback_live_migration(job, "cancelled", "aborted by request");
+        goto out;
+    }
+
+    migrate_params(job, inst, &params);
+    t0 = tern_now_monotonic_ms();
+    pthread_mutex_lock(&mgr->virt_lock);
+    rc = virt_migrate(mgr->virt, inst, &params, &vmig);
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc < 0) {
+        reason = tern_strdup(tern_error_message());
+        compute_rollback_live_migration(job, "failed", reason);
+        goto out;
+    }
+    job_set_vmig(job, vmig);
+    report_status(job, "running", NULL);
+    TERN_INFO("migration %s: instance %s to host %s started (%s)", job->uuid, inst->uuid, job->dest,
+              params.block_migration ? "block migration" : "shared storage");
+    result = compute_monitor_migration(job, inst, vmig, params.block_migration);
+    job->migration_ms = tern_now_monotonic_ms() - t0;
+    if (result != VIRT_MIGRATION_SUCCEEDED) {
+        virt_migration_restore_error(vmig);
+        reason = tern_strdup(result == VIRT_MIGRATION_CANCELLED ? "aborted by request"
+                                                                : tern_error_message());
+    }
+    job_set_vmig(job, NULL);
+    virt_migration_free(vmig);
+
+    if (result != VIRT_MIGRATION_SUCCEEDED && (job->post_copy || !source_still_runs(job, inst))) {
+        /* libvirt reported a failure but the domain left this host (post-copy, or the failure
+         * came after the switch-over): the destination decides. */
+        TERN_WARN("migration %s: %s, but the instance is no longer here; checking host %s",
+                  job->uuid, reason, job->dest);
+        result = VIRT_MIGRATION_SUCCEEDED;
+    }
+    if (result == VIRT_MIGRATION_SUCCEEDED) {
+        if (compute_post_live_migration(job, inst) < 0) {
+            TERN_ERROR("migration %s: post-processing failed: %s", job->uuid, tern_error_message());
+            json_t *extra = json_pack("{s:s}", "error_message", tern_error_message());
+
+            report_status(job, "error", extra);
+            json_decref(extra);
+        }
+    } else {
+        compute_rollback_live_migration(
+            job, result == VIRT_MIGRATION_CANCELLED ? "cancelled" : "failed", reason);
+    }
+
+out:
+    TERN_INFO("migration %s finished", job->uuid);
+    tern_log_set_request_id(NULL);
+    virt_instance_free(inst);
+}
+
+static void
+migration_cancelled(void *opaque)
+{
+    compute_migration_t *job = opaque;
+    json_t *failed = json_pack("{s:s, s:s, s:s}", "migration", job->uuid, "status", "cancelled",
+                               "error_message", "aborted while queued");
+
+    if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
+        TERN_ERROR("migration %s: could not record the cancellation: %s", job->uuid,
+                   tern_error_message());
+    json_decref(failed);
+}
+
+static const compute_migration_job_ops_t migration_job_ops = {
+    .run = migration_run,
+    .cancelled = migration_cancelled,
+    .free = job_free,
+};
+
+/* ---- RPC handlers ---- */
+
+int
+compute_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    json_t *instance, *data;
+    const char *migration, *dest;
+    compute_migration_t *job;
+    json_error_t jerr;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:s, s:s, s:o}", "instance", &instance,
+                       "migration", &migration, "dest", &dest, "migrate_data", &data) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration: %s",
+                              jerr.text);
+    if (!tern_uuid_valid(migration))
+        return tern_error_set(TERN_ERR_INVALID, "invalid migration uuid \"%s\"", migration);
+    job = tern_calloc(1, sizeof(*job));
+    job->mgr = mgr;
+    tern_strlcpy(job->uuid, migration, sizeof(job->uuid));
+    job->dest = tern_strdup(dest);
+    job->instance = json_deep_copy(instance);
+    job->migrate_data = json_deep_copy(data);
+    job->context = json_deep_copy(req->context);
+
+    pthread_mutex_lock(&mgr->migrations_lock);
+    job->next = mgr->migrations;
+    mgr->migrations = job;
+    pthread_mutex_unlock(&mgr->migrations_lock);
+    if (compute_migration_queue_submit(mgr->queue, migration, &migration_job_ops, job) < 0) {
+        if (tern_error_code() == TERN_ERR_CONFLICT) {
+            /* A redelivered cast: the job is already here. */
+            job_free(job);
+            *ret_result = NULL;
+            return 0;
+        }
+        job_free(job);
+        return -1;
+    }
+    *ret_result = NULL;
+    return 0;
+}
+
+/* find_job_locked: the migration in flight with uuid, or NULL. */
+static compute_migration_t *
+find_job_locked(compute_manager_t *mgr, const char *uuid)
+{
+    for (compute_migration_t *job = mgr->migrations; job; job = job->next) {
+        if (strcmp(job->uuid, uuid) == 0)
+            return job;
+    }
+    return NULL;
+}
+
+int
+compute_live_migration_abort(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    const char *uuid = json_string_value(json_object_get(req->args, "migration"));
+    compute_migration_t *job;
+    int rc = 0;
+
+    if (!uuid)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration_abort: "
+                                                "\"migration\" missing");
+    if (compute_migration_queue_cancel(mgr->queue, uuid)) {
+        *ret_result = json_object();
+        return 0;
+    }
+    pthread_mutex_lock(&mgr->migrations_lock);
+    job = find_job_locked(mgr, uuid);
+    if (!job)
+        rc = tern_error_set(TERN_ERR_NOT_FOUND,
+                            "migration \"%s\" is not in progress on host "
+                            "\"%s\"",
+                            uuid, mgr->cfg.host);
+    else if (job->post_copy)
+        rc = tern_error_set(TERN_ERR_CONFLICT,
+                            "cannot abort migration \"%s\": it has switched "
+                            "to post-copy",
+                            uuid);
+    else if (job->vmig)
+        rc = virt_migration_abort(job->vmig);
+    else
+        job->abort_requested = true;
+    pthread_mutex_unlock(&mgr->migrations_lock);
+    if (rc == 0)
+        *ret_result = json_object();
+    return rc;
+}
+
+int
+compute_live_migration_force_complete(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    const char *uuid = json_string_value(json_object_get(req->args, "migration"));
+    compute_migration_t *job;
+    bool post_copy = false;
+    int rc;
+
+    if (!uuid)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to "
+                                                "live_migration_force_complete: \"migration\" "
+                                                "missing");
+    pthread_mutex_lock(&mgr->migrations_lock);
+    job = find_job_locked(mgr, uuid);
+    if (!job || !job->vmig)
+        rc = tern_error_set(TERN_ERR_CONFLICT,
+                            "cannot force migration \"%s\" to complete: it is "
+                            "not running on host \"%s\"",
+                            uuid, mgr->cfg.host);
+    else
+        rc = virt_migration_force_complete(job->vmig, &post_copy);
+    if (rc == 0 && post_copy)
+        job->post_copy = true;
+    pthread_mutex_unlock(&mgr->migrations_lock);
+    if (rc == 0) {
+        TERN_INFO("migration %s: forced to complete (%s)", uuid,
+                  post_copy ? "post-copy" : "guest paused");
+        *ret_result = json_pack("{s:b}", "post_copy", post_copy);
+    }
+    return rc;
+}
+
+void
+compute_live_migration_shutdown(compute_manager_t *mgr)
+{
+    compute_migration_queue_free(mgr->queue);
+    mgr->queue = NULL;
+}

@@ -1,0 +1,304 @@
+/*
+ * compute/manager.c: the compute manager - RPC endpoints, conductor calls, heartbeat.
+ *
+ * Owns the compute_manager_t (see compute/compute.h): its virt driver, RPC client and server,
+ * migration queue and the heartbeat thread. The heartbeat thread reports this host's service and
+ * resources to the conductor every report_interval seconds (the conductor stores them; this host
+ * holds no database credentials).
+ */
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "compute/compute.h"
+
+#define COMPUTE_BINARY "tern-compute"
+
+/* ---- calls to the conductor and other computes ---- */
+
+static int
+call_target(compute_manager_t *mgr, const rpc_target_t *target, json_t *context, const char *method,
+            json_t *args, int timeout_ms, json_t **ret_result)
+{
+    json_t *ctx = context ? json_incref(context) : rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *result = NULL;
+    int rc;
+
+    rc = rpc_call(mgr->rpc, target, ctx, method, args, timeout_ms, &result);
+    json_decref(ctx);
+    if (rc < 0)
+        return -1;
+    if (ret_result)
+        *ret_result = result;
+    else
+        json_decref(result);
+    return 0;
+}
+
+int
+compute_call_conductor(compute_manager_t *mgr, json_t *context, const char *method, json_t *args,
+                       json_t **ret_result)
+{
+    rpc_target_t target = {.topic = "conductor", .version = CONDUCTOR_RPC_VERSION};
+
+    return call_target(mgr, &target, context, method, args, mgr->cfg.rpc_timeout_ms, ret_result);
+}
+
+int
+compute_cast_conductor(compute_manager_t *mgr, json_t *context, const char *method, json_t *args)
+{
+    rpc_target_t target = {.topic = "conductor", .version = CONDUCTOR_RPC_VERSION};
+    json_t *ctx = context ? json_incref(context) : rpc_context_new(NULL, NULL, NULL, NULL);
+    int rc = rpc_cast(mgr->rpc, &target, ctx, method, args);
+
+    json_decref(ctx);
+    return rc;
+}
+
+int
+compute_call_compute(compute_manager_t *mgr, json_t *context, const char *host, const char *method,
+                     json_t *args, int timeout_ms, json_t **ret_result)
+{
+    rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
+
+    if (call_target(mgr, &target, context, method, args,
+                    timeout_ms > 0 ? timeout_ms : mgr->cfg.rpc_timeout_ms, ret_result) < 0)
+        return tern_error_prefix("host \"%s\"", host);
+    return 0;
+}
+
+/* ---- spawn and destroy (server-create / server-delete) ---- */
+
+int
+compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    json_t *instance = json_object_get(req->args, "instance");
+    virt_instance_t *inst;
+    int rc = -1;
+
+    if (!json_is_object(instance) || json_object_size(req->args) != 1)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to spawn: expected exactly "
+                                                "\"instance\"");
+    if (!(inst = compute_instance_from_json(mgr, instance)))
+        return -1;
+    if (compute_ensure_base_image(mgr, instance) < 0)
+        goto cleanup;
+    pthread_mutex_lock(&mgr->virt_lock);
+    {
+        json_t *rules = json_object_get(instance, "security_group_rules");
+        virt_secgroup_rule_t *vrules = NULL;
+        size_t n = 0;
+
+        rc = 0;
+        for (size_t i = 0; rc == 0 && i < inst->n_interfaces; i++)
+            rc = virt_ensure_bridge(mgr->virt, inst->interfaces[i].bridge);
+        if (rc == 0 && inst->n_interfaces > 0 && rules)
+            rc = virt_secgroup_rules_from_json(rules, &vrules, &n);
+        if (rc == 0 && inst->n_interfaces > 0)
+            rc = virt_define_instance_filter(mgr->virt, inst->uuid, vrules, n, NULL);
+        free(vrules);
+        if (rc == 0)
+            rc = virt_spawn(mgr->virt, inst);
+    }
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc == 0) {
+        TERN_INFO("spawned instance %s", inst->uuid);
+        *ret_result = json_object();
+    } else {
+        tern_error_prefix("could not spawn instance \"%s\" on host \"%s\"", inst->uuid,
+                          mgr->cfg.host);
+    }
+
+cleanup:
+    virt_instance_free(inst);
+    return rc;
+}
+
+int
+compute_destroy(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    json_t *instance = json_object_get(req->args, "instance");
+    virt_instance_t *inst;
+    int rc;
+
+    if (!json_is_object(instance) || json_object_size(req->args) != 1)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to destroy: expected exactly "
+                                                "\"instance\"");
+    if (!(inst = compute_instance_from_json(mgr, instance)))
+        return -1;
+    pthread_mutex_lock(&mgr->virt_lock);
+    rc = virt_destroy(mgr->virt, inst, true);
+    if (rc == 0)
+        rc = virt_undefine_instance_filter(mgr->virt, inst->uuid);
+    for (size_t i = 0; rc == 0 && i < inst->n_interfaces; i++)
+        rc = virt_remove_bridge_if_unused(mgr->virt, inst->interfaces[i].bridge, NULL);
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc == 0) {
+        TERN_INFO("destroyed instance %s", inst->uuid);
+        *ret_result = json_object();
+    }
+    virt_instance_free(inst);
+    return rc;
+}
+
+/* ---- heartbeat and resource report ---- */
+
+/* compute_report_resources: one service heartbeat with this host's resources. */
+static int
+compute_report_resources(compute_manager_t *mgr)
+{
+    virt_host_info_t info = {0};
+    json_t *args;
+    int rc;
+
+    pthread_mutex_lock(&mgr->virt_lock);
+    rc = virt_get_host_info(mgr->virt, &info);
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc < 0)
+        return -1;
+    args = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}",
+                     "host", mgr->cfg.host, "binary", COMPUTE_BINARY, "topic", "compute", "version",
+                     PACKAGE_VERSION, "node", "hypervisor_type", info.hypervisor_type,
+                     "hypervisor_version", (json_int_t)info.hypervisor_version,
+                     "hypervisor_hostname", info.hostname ? info.hostname : mgr->cfg.host,
+                     "cpu_info", info.cpu_model_xml ? info.cpu_model_xml : "", "vcpus",
+                     (int)info.vcpus, "memory_mb", (json_int_t)(info.memory_total_bytes >> 20),
+                     "free_ram_mb", (json_int_t)(info.memory_free_bytes >> 20), "local_gb",
+                     (json_int_t)(info.disk_total_bytes >> 30), "free_disk_gb",
+                     (json_int_t)(info.disk_free_bytes >> 30), "running_vms", info.running_domains);
+    virt_host_info_clear(&info);
+    rc = compute_call_conductor(mgr, NULL, "service_report", args, NULL);
+    json_decref(args);
+    return rc;
+}
+
+/* stop_wait: sleep up to ms; true when the manager is stopping. */
+static bool
+stop_wait(compute_manager_t *mgr, int64_t ms)
+{
+    struct timespec ts;
+    bool stopping;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&mgr->stop_lock);
+    if (!mgr->stopping)
+        pthread_cond_timedwait(&mgr->stop_cond, &mgr->stop_lock, &ts);
+    stopping = mgr->stopping;
+    pthread_mutex_unlock(&mgr->stop_lock);
+    return stopping;
+}
+
+static void *
+reporter_thread(void *arg)
+{
+    compute_manager_t *mgr = arg;
+
+    do {
+        if (compute_report_resources(mgr) < 0)
+            TERN_WARN("could not report to the conductor: %s", tern_error_message());
+    } while (!stop_wait(mgr, (int64_t)mgr->cfg.report_interval_s * 1000));
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+static const rpc_method_t compute_methods[] = {
+    {"check_can_live_migrate_destination", compute_check_can_live_migrate_destination},
+    {"check_can_live_migrate_source", compute_check_can_live_migrate_source},
+    {"cleanup_live_migration_destination_check", compute_cleanup_live_migration_destination_check},
+    {"pre_live_migration", compute_pre_live_migration},
+    {"live_migration", compute_live_migration},
+    {"post_live_migration_at_destination", compute_post_live_migration_at_destination},
+    {"rollback_live_migration_at_destination", compute_rollback_live_migration_at_destination},
+    {"live_migration_abort", compute_live_migration_abort},
+    {"live_migration_force_complete", compute_live_migration_force_complete},
+    {"spawn", compute_spawn},
+    {"destroy", compute_destroy},
+};
+
+compute_manager_t *
+compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
+{
+    compute_manager_t *mgr = tern_calloc(1, sizeof(*mgr));
+    virt_options_t vopts = {
+        .uri = cfg->libvirt_uri,
+        .virt_type = cfg->virt_type,
+        .instances_path = cfg->instances_path,
+        .preserve_on_crash = true,
+    };
+
+    mgr->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    mgr->rpc_cfg = *rpc_cfg;
+    pthread_mutex_init(&mgr->virt_lock, NULL);
+    pthread_mutex_init(&mgr->migrations_lock, NULL);
+    pthread_mutex_init(&mgr->stop_lock, NULL);
+    pthread_cond_init(&mgr->stop_cond, NULL);
+    mgr->queue = compute_migration_queue_new(mgr->cfg.max_concurrent_live_migrations);
+    if (!(mgr->virt = virt_driver_open("libvirt", &vopts)) ||
+        !(mgr->rpc = rpc_client_new(rpc_cfg))) {
+        compute_manager_free(mgr);
+        return NULL;
+    }
+    return mgr;
+}
+
+static rpc_endpoint_t compute_endpoint;
+
+int
+compute_manager_start(compute_manager_t *mgr, int n_workers)
+{
+    compute_endpoint = (rpc_endpoint_t){
+        .version = COMPUTE_RPC_VERSION,
+        .methods = compute_methods,
+        .n_methods = TERN_N_ELEMENTS(compute_methods),
+        .opaque = mgr,
+    };
+    if (compute_report_resources(mgr) < 0)
+        return tern_error_prefix("could not register host \"%s\" with the conductor",
+                                 mgr->cfg.host);
+    mgr->server =
+        rpc_server_new(&mgr->rpc_cfg, "compute", mgr->cfg.host, &compute_endpoint, 1, n_workers);
+    if (!mgr->server || rpc_server_start(mgr->server) < 0)
+        return -1;
+    if (pthread_create(&mgr->reporter, NULL, reporter_thread, mgr) != 0)
+        return tern_error_set(TERN_ERR_SYSTEM, "could not start the heartbeat thread");
+    mgr->reporter_started = true;
+    TERN_INFO("compute \"%s\" serving topic compute.%s", mgr->cfg.host, mgr->cfg.host);
+    return 0;
+}
+
+void
+compute_manager_free(compute_manager_t *mgr)
+{
+    if (!mgr)
+        return;
+    pthread_mutex_lock(&mgr->stop_lock);
+    mgr->stopping = true;
+    pthread_cond_broadcast(&mgr->stop_cond);
+    pthread_mutex_unlock(&mgr->stop_lock);
+    if (mgr->reporter_started)
+        pthread_join(mgr->reporter, NULL);
+    if (mgr->server)
+        rpc_server_stop(mgr->server);
+    if (mgr->queue)
+        compute_live_migration_shutdown(mgr);
+    rpc_server_free(mgr->server);
+    rpc_client_free(mgr->rpc);
+    virt_driver_close(mgr->virt);
+    compute_config_clear(&mgr->cfg);
+    pthread_cond_destroy(&mgr->stop_cond);
+    pthread_mutex_destroy(&mgr->stop_lock);
+    pthread_mutex_destroy(&mgr->migrations_lock);
+    pthread_mutex_destroy(&mgr->virt_lock);
+    free(mgr);
+}

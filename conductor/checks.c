@@ -1,0 +1,221 @@
+/*
+ * conductor/checks.c: the conductor's live-migration checks (see conductor/checks.h).
+ *
+ * Owns nothing; every check reads borrowed rows and reports the first thing wrong.
+ */
+#include <string.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "conductor/checks.h"
+
+int
+conductor_check_parameters(const json_t *args, conductor_live_migrate_args_t *ret)
+{
+    json_t *block = NULL;
+    const char *instance = NULL, *host = NULL;
+    json_error_t jerr;
+
+    if (json_unpack_ex((json_t *)args, &jerr, JSON_STRICT, "{s:s, s?s, s?o}", "instance", &instance,
+                       "host", &host, "block_migration", &block) < 0) {
+        /* "host": null is allowed: the scheduler picks. */
+        if (json_is_null(json_object_get(args, "host"))) {
+            json_t *copy = json_copy((json_t *)args);
+            int rc;
+
+            json_object_del(copy, "host");
+            rc = conductor_check_parameters(copy, ret);
+            json_decref(copy);
+            return rc;
+        }
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: %s", jerr.text);
+    }
+    if (block && !json_is_boolean(block) && !json_is_null(block))
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: "
+                                                "\"block_migration\" must be true, false or null");
+    if (tern_str_empty(instance))
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: "
+                                                "\"instance\" is empty");
+    if (host && tern_str_empty(host))
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: \"host\" is "
+                                                "empty");
+    ret->instance = instance;
+    ret->host = host;
+    ret->block_migration = !block || json_is_null(block) ? -1 : json_is_true(block);
+    return 0;
+}
+
+int
+conductor_find_instance(db_conn_t *db, const char *ref, db_instance_t *ret_instance)
+{
+    db_instance_t *list = NULL;
+    size_t n = 0, found = 0, at = 0;
+
+    if (tern_uuid_valid(ref)) {
+        if (db_instance_get(db, ref, ret_instance) < 0)
+            return -1;
+        if (ret_instance->deleted_ms != 0) {
+            db_instance_clear(ret_instance);
+            return tern_error_set(TERN_ERR_NOT_FOUND, "instance \"%s\" was deleted", ref);
+        }
+        return 0;
+    }
+    if (db_instance_list(db, NULL, &list, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (tern_streq(list[i].name, ref)) {
+            found++;
+            at = i;
+        }
+    }
+    if (found == 1) {
+        *ret_instance = list[at];
+        memset(&list[at], 0, sizeof(list[at]));
+    }
+    db_instance_list_free(list, n);
+    if (found == 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND, "no instance with uuid or name \"%s\"", ref);
+    if (found > 1)
+        return tern_error_set(TERN_ERR_CONFLICT, "%zu instances are named \"%s\": give the uuid",
+                              found, ref);
+    return 0;
+}
+
+int
+conductor_check_instance_running(const db_instance_t *inst)
+{
+    if (!tern_streq(inst->vm_state, DB_VM_STATE_ACTIVE) || inst->power_state != DB_POWER_RUNNING)
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "instance \"%s\" is not running: vm_state \"%s\", power state %d",
+                              inst->uuid, inst->vm_state ? inst->vm_state : "", inst->power_state);
+    if (tern_str_empty(inst->host))
+        return tern_error_set(TERN_ERR_CHECK_FAILED, "instance \"%s\" has no host", inst->uuid);
+    if (inst->task_state)
+        return tern_error_set(TERN_ERR_CONFLICT, "instance \"%s\" is busy: task_state is \"%s\"",
+                              inst->uuid, inst->task_state);
+    if (inst->locked)
+        return tern_error_set(TERN_ERR_CHECK_FAILED, "instance \"%s\" is locked", inst->uuid);
+    return 0;
+}
+
+int
+conductor_check_source_up(conductor_t *cond, db_conn_t *db, const db_instance_t *inst)
+{
+    db_service_t svc = {0};
+    int rc = 0;
+
+    if (db_service_get(db, inst->host, COMPUTE_BINARY, cond->cfg.service_down_time_s, &svc) < 0)
+        return tern_error_prefix("source host \"%s\" of instance \"%s\"", inst->host, inst->uuid);
+    /* A disabled source is fine: disabling a host and draining it is maintenance mode. */
+    if (!svc.is_up)
+        rc = tern_error_set(TERN_ERR_CHECK_FAILED,
+                            "compute service of source host \"%s\" is down (no heartbeat for "
+                            "more than %d s)",
+                            inst->host, cond->cfg.service_down_time_s);
+    db_service_clear(&svc);
+    return rc;
+}
+
+int
+conductor_check_destination_exists(db_conn_t *db, const char *host)
+{
+    db_compute_node_t node = {0};
+
+    if (db_compute_node_get(db, host, NULL, &node) < 0) {
+        if (tern_error_code() == TERN_ERR_NOT_FOUND)
+            return tern_error_set(TERN_ERR_NOT_FOUND, "destination host \"%s\" does not exist",
+                                  host);
+        return -1;
+    }
+    db_compute_node_clear(&node);
+    return 0;
+}
+
+int
+conductor_check_destination_up(conductor_t *cond, db_conn_t *db, const char *host)
+{
+    db_service_t svc = {0};
+    int rc = 0;
+
+    if (db_service_get(db, host, COMPUTE_BINARY, cond->cfg.service_down_time_s, &svc) < 0) {
+        if (tern_error_code() == TERN_ERR_NOT_FOUND)
+            return tern_error_set(TERN_ERR_NOT_FOUND,
+                                  "destination host \"%s\" runs no compute service", host);
+        return -1;
+    }
+    if (!svc.is_up)
+        rc = tern_error_set(TERN_ERR_CHECK_FAILED,
+                            "compute service of destination host \"%s\" is down (no heartbeat "
+                            "for more than %d s)",
+                            host, cond->cfg.service_down_time_s);
+    else if (svc.disabled)
+        rc = tern_error_set(
+            TERN_ERR_CHECK_FAILED, "compute service of destination host \"%s\" is disabled%s%s",
+            host, svc.disabled_reason ? ": " : "", svc.disabled_reason ? svc.disabled_reason : "");
+    db_service_clear(&svc);
+    return rc;
+}
+
+int
+conductor_check_hosts_differ(const db_instance_t *inst, const char *host)
+{
+    if (tern_streq(inst->host, host))
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "instance \"%s\" already runs on host \"%s\": source and "
+                              "destination must differ",
+                              inst->uuid, host);
+    return 0;
+}
+
+int
+conductor_check_destination_resources(db_conn_t *db, const db_instance_t *inst,
+                                      const db_compute_node_t *dest)
+{
+    double mem_limit = (double)dest->memory_mb * dest->ram_allocation_ratio -
+                       (double)dest->reserved_host_memory_mb;
+    double cpu_limit = (double)dest->vcpus * dest->cpu_allocation_ratio - dest->reserved_host_cpus;
+    db_claim_t *claims = NULL;
+    size_t n = 0;
+    int64_t claimed_mem = 0;
+    int claimed_cpus = 0;
+
+    if (db_claim_list(db, dest->host, dest->hypervisor_hostname, &claims, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        claimed_mem += claims[i].memory_mb;
+        claimed_cpus += claims[i].vcpus;
+    }
+    db_claim_list_free(claims, n);
+    if ((double)(dest->memory_mb_used + claimed_mem + inst->memory_mb) > mem_limit)
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "host \"%s\" cannot take instance \"%s\": %lld MiB of memory free, "
+                              "%lld MiB needed",
+                              dest->host, inst->uuid,
+                              (long long)(mem_limit - (double)(dest->memory_mb_used + claimed_mem)),
+                              (long long)inst->memory_mb);
+    if ((double)(dest->vcpus_used + claimed_cpus + inst->vcpus) > cpu_limit)
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "host \"%s\" cannot take instance \"%s\": %d vCPUs free, %d needed",
+                              dest->host, inst->uuid,
+                              (int)(cpu_limit - dest->vcpus_used - claimed_cpus), inst->vcpus);
+    return 0;
+}
+
+int
+conductor_check_hypervisor_compatible(const db_instance_t *inst, const db_compute_node_t *source,
+                                      const db_compute_node_t *dest)
+{
+    if (!tern_streq(source->hypervisor_type, dest->hypervisor_type))
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "cannot move instance \"%s\" from a %s host to host \"%s\" running "
+                              "%s",
+                              inst->uuid, source->hypervisor_type, dest->host,
+                              dest->hypervisor_type);
+    if (dest->hypervisor_version < source->hypervisor_version)
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "cannot move instance \"%s\" to host \"%s\": its hypervisor version "
+                              "%lld is older than the source's %lld",
+                              inst->uuid, dest->host, (long long)dest->hypervisor_version,
+                              (long long)source->hypervisor_version);
+    return 0;
+}

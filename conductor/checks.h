@@ -1,0 +1,41 @@
+/*
+ * conductor/checks.h: the live-migration checks, one function per check.
+ *
+ * Each check either returns 0 or fails with TERN_ERR_CHECK_FAILED (or NOT_FOUND / INVALID for
+ * what does not exist or is malformed) and a message naming the check's subject, e.g.
+ *   host "host2" cannot take instance "0f3c...": 512 MiB of memory free, 1024 MiB needed
+ * Checks change nothing; the claim and the task_state transition that follow them are atomic.
+ */
+#ifndef TERN_CONDUCTOR_CHECKS_H
+#define TERN_CONDUCTOR_CHECKS_H
+
+#include <jansson.h>
+
+#include "conductor/conductor.h"
+
+/* The parsed live_migrate request. */
+typedef struct conductor_live_migrate_args {
+    const char *instance; /* uuid or name (borrowed from the request) */
+    const char *host;     /* destination or NULL: the scheduler picks */
+    int block_migration;  /* 1 block, 0 shared storage, -1 auto */
+} conductor_live_migrate_args_t;
+
+int conductor_check_parameters(const json_t *args, conductor_live_migrate_args_t *ret);
+
+/* Look the instance up by uuid or, failing that, by unique name. */
+int conductor_find_instance(db_conn_t *db, const char *ref, db_instance_t *ret_instance);
+
+int conductor_check_instance_running(const db_instance_t *inst);
+int conductor_check_source_up(conductor_t *cond, db_conn_t *db, const db_instance_t *inst);
+int conductor_check_destination_exists(db_conn_t *db, const char *host);
+int conductor_check_destination_up(conductor_t *cond, db_conn_t *db, const char *host);
+int conductor_check_hosts_differ(const db_instance_t *inst, const char *host);
+/* Memory and vCPUs left on dest (allocation ratios, reservations, instances and in-flight
+ * claims counted) against the instance's flavor. */
+int conductor_check_destination_resources(db_conn_t *db, const db_instance_t *inst,
+                                          const db_compute_node_t *dest);
+int conductor_check_hypervisor_compatible(const db_instance_t *inst,
+                                          const db_compute_node_t *source,
+                                          const db_compute_node_t *dest);
+
+#endif /* TERN_CONDUCTOR_CHECKS_H */

@@ -1,0 +1,109 @@
+/*
+ * conductor/conductor.h: tern-conductor, the central daemon.
+ *
+ * The conductor serves topic "conductor": the operator API (conductor/API.md) used by the tern
+ * CLI, and the service API the computes use to report heartbeats and resources and to record
+ * migration progress (computes hold no database credentials). It owns the live-migration task:
+ * checks, destination selection, the atomic start, and the switch-over record at the end.
+ *
+ * Files, one per part of the flow (README.md's diagram maps onto them):
+ *   conductor/dispatch.c      method table, policy check, per-thread database connections
+ *   conductor/checks.c        conductor_check_*: one function per check
+ *   conductor/scheduler.c     conductor_select_destination: filter and weigh the hosts
+ *   conductor/live_migrate.c  conductor_live_migrate: the task, start to hand-off
+ *   conductor/migrations.c    migration list/show/abort/force-complete, compute reports
+ *   conductor/servers.c       server create/delete/list/show
+ *   conductor/services.c      service and hypervisor views, service_report
+ *   conductor/views.c         database rows -> API JSON objects
+ *   conductor/policy.c        who may call what
+ *   conductor/main.c          start-up
+ *
+ * Threads: handlers run on the RPC server's worker threads. Each worker thread has its own
+ * database connection (conductor_db()); everything else in conductor_t is read-only after start
+ * except what the RPC client guards itself.
+ */
+#ifndef TERN_CONDUCTOR_H
+#define TERN_CONDUCTOR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "conductor/policy.h"
+#include "db/db.h"
+#include "rpc/rpc.h"
+
+#define CONDUCTOR_RPC_VERSION "1.0"
+#define COMPUTE_RPC_VERSION "1.0"
+#define CONDUCTOR_BINARY "tern-conductor"
+#define COMPUTE_BINARY "tern-compute"
+
+/* What the conductor needs from its configuration; filled by main.c (strings owned). */
+typedef struct conductor_config {
+    char *host;                   /* [DEFAULT] host */
+    char *db_connection;          /* [database] connection */
+    char *policy_file;            /* [DEFAULT] policy_file */
+    int service_down_time_s;      /* [DEFAULT] service_down_time */
+    int rpc_timeout_ms;           /* [DEFAULT] rpc_response_timeout */
+    double cpu_allocation_ratio;  /* [DEFAULT] cpu_allocation_ratio */
+    double ram_allocation_ratio;  /* [DEFAULT] ram_allocation_ratio */
+    double disk_allocation_ratio; /* [DEFAULT] disk_allocation_ratio */
+    int reserved_host_memory_mb;  /* [DEFAULT] reserved_host_memory_mb */
+    int reserved_host_disk_mb;    /* [DEFAULT] reserved_host_disk_mb */
+    int workers;                  /* [conductor] workers */
+} conductor_config_t;
+
+void conductor_config_clear(conductor_config_t *cfg);
+
+typedef struct conductor {
+    conductor_config_t cfg;     /* owned */
+    conductor_policy_t *policy; /* owned, read-only */
+    rpc_client_t *rpc;          /* owned, thread-safe */
+    rpc_config_t rpc_cfg;       /* strings borrowed from the daemon's configuration */
+    rpc_server_t *server;       /* owned */
+} conductor_t;
+
+/* Create: load the policy, check the database schema, connect the RPC client. cfg is stolen. */
+conductor_t *conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg);
+/* Serve topic "conductor" with n_workers threads. */
+int conductor_start(conductor_t *cond, int n_workers);
+void conductor_free(conductor_t *cond);
+
+/* This thread's database connection, opened on first use (reconnects by itself). NULL with an
+ * error when the database cannot be reached. Borrowed: closed when the thread exits. */
+db_conn_t *conductor_db(conductor_t *cond);
+
+/* A conductor method: args and identity in req; *ret_result a new reference. */
+typedef int (*conductor_handler_fn)(conductor_t *cond, const rpc_request_t *req,
+                                    json_t **ret_result);
+
+/* Calls and casts to computes (topic "compute", server host); context is the request's. */
+int conductor_call_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
+                           const char *method, json_t *args, json_t **ret_result);
+int conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
+                           const char *method, json_t *args);
+
+/* Handlers (conductor/API.md). */
+int conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_migration_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_migration_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_live_migration_abort(conductor_t *cond, const rpc_request_t *req,
+                                   json_t **ret_result);
+int conductor_live_migration_force_complete(conductor_t *cond, const rpc_request_t *req,
+                                            json_t **ret_result);
+int conductor_server_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_server_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_server_delete(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_service_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_service_update(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_hypervisor_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_hypervisor_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+/* Service API (computes). */
+int conductor_service_report(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req,
+                                       json_t **ret_result);
+int conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req,
+                                    json_t **ret_result);
+
+#endif /* TERN_CONDUCTOR_H */

@@ -1,0 +1,191 @@
+/*
+ * conductor/dispatch.c: the conductor's RPC endpoint - method table, policy, database handles.
+ *
+ * Every method goes through conductor_dispatch(): it finds the handler, checks the caller's
+ * broker-validated identity against the policy, sets up nothing else, and calls the handler.
+ * Owns: the thread-local database connections of the RPC workers (closed at thread exit).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "conductor/conductor.h"
+
+typedef struct conductor_method {
+    const char *name;
+    conductor_handler_fn handler;
+} conductor_method_t;
+
+static const conductor_method_t conductor_methods[] = {
+    {"live_migrate", conductor_live_migrate},
+    {"migration_list", conductor_migration_list},
+    {"migration_get", conductor_migration_get},
+    {"live_migration_abort", conductor_live_migration_abort},
+    {"live_migration_force_complete", conductor_live_migration_force_complete},
+    {"server_list", conductor_server_list},
+    {"server_get", conductor_server_get},
+    {"server_create", conductor_server_create},
+    {"server_delete", conductor_server_delete},
+    {"service_list", conductor_service_list},
+    {"service_update", conductor_service_update},
+    {"hypervisor_list", conductor_hypervisor_list},
+    {"hypervisor_get", conductor_hypervisor_get},
+    {"service_report", conductor_service_report},
+    {"migration_update", conductor_migration_update},
+    {"live_migration_completed", conductor_live_migration_completed},
+    {"live_migration_failed", conductor_live_migration_failed},
+};
+
+/* ---- per-thread database connections ---- */
+
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+
+static void
+db_key_destroy(void *conn)
+{
+    db_close(conn);
+}
+
+static void
+db_key_create(void)
+{
+    pthread_key_create(&db_key, db_key_destroy);
+}
+
+db_conn_t *
+conductor_db(conductor_t *cond)
+{
+    db_conn_t *conn;
+
+    pthread_once(&db_key_once, db_key_create);
+    conn = pthread_getspecific(db_key);
+    if (conn)
+        return conn;
+    if (!(conn = db_open(cond->cfg.db_connection)))
+        return NULL;
+    pthread_setspecific(db_key, conn);
+    return conn;
+}
+
+/* ---- dispatch ---- */
+
+static int
+conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    conductor_t *cond = opaque;
+
+    for (size_t i = 0; i < TERN_N_ELEMENTS(conductor_methods); i++) {
+        if (strcmp(conductor_methods[i].name, req->method) != 0)
+            continue;
+        if (conductor_policy_check(cond->policy, req->amqp_user_id, req->method) < 0)
+            return -1;
+        return conductor_methods[i].handler(cond, req, ret_result);
+    }
+    return tern_error_set(TERN_ERR_INVALID, "unknown conductor method \"%s\"", req->method);
+}
+
+/* The RPC library dispatches by name: give it every name, all routed through one function. */
+static rpc_method_t rpc_methods[TERN_N_ELEMENTS(conductor_methods)];
+static rpc_endpoint_t conductor_endpoint;
+
+int
+conductor_start(conductor_t *cond, int n_workers)
+{
+    for (size_t i = 0; i < TERN_N_ELEMENTS(conductor_methods); i++)
+        rpc_methods[i] = (rpc_method_t){conductor_methods[i].name, conductor_dispatch};
+    conductor_endpoint = (rpc_endpoint_t){
+        .version = CONDUCTOR_RPC_VERSION,
+        .methods = rpc_methods,
+        .n_methods = TERN_N_ELEMENTS(rpc_methods),
+        .opaque = cond,
+    };
+    cond->server = rpc_server_new(&cond->rpc_cfg, "conductor", cond->cfg.host, &conductor_endpoint,
+                                  1, n_workers);
+    if (!cond->server || rpc_server_start(cond->server) < 0)
+        return -1;
+    TERN_INFO("conductor \"%s\" serving topic conductor with %d workers", cond->cfg.host,
+              n_workers);
+    return 0;
+}
+
+/* ---- calls to computes ---- */
+
+int
+conductor_call_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
+                       const char *method, json_t *args, json_t **ret_result)
+{
+    rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
+    json_t *result = NULL;
+
+    if (rpc_call(cond->rpc, &target, req->context, method, args, cond->cfg.rpc_timeout_ms,
+                 &result) < 0)
+        return tern_error_prefix("host \"%s\"", host);
+    if (ret_result)
+        *ret_result = result;
+    else
+        json_decref(result);
+    return 0;
+}
+
+int
+conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
+                       const char *method, json_t *args)
+{
+    rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
+
+    if (rpc_cast(cond->rpc, &target, req->context, method, args) < 0)
+        return tern_error_prefix("could not send \"%s\" to host \"%s\"", method, host);
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+conductor_t *
+conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
+{
+    conductor_t *cond = tern_calloc(1, sizeof(*cond));
+    db_conn_t *conn;
+
+    cond->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    cond->rpc_cfg = *rpc_cfg;
+    if (!(cond->policy = conductor_policy_load(cond->cfg.policy_file)))
+        goto fail;
+    if (!(conn = conductor_db(cond)) || db_schema_check(conn) < 0)
+        goto fail;
+    if (db_service_upsert(conn, cond->cfg.host, CONDUCTOR_BINARY, "conductor", 1, NULL) < 0)
+        goto fail;
+    if (!(cond->rpc = rpc_client_new(rpc_cfg)))
+        goto fail;
+    return cond;
+
+fail:
+    conductor_free(cond);
+    return NULL;
+}
+
+void
+conductor_free(conductor_t *cond)
+{
+    if (!cond)
+        return;
+    if (cond->server)
+        rpc_server_stop(cond->server);
+    rpc_server_free(cond->server);
+    rpc_client_free(cond->rpc);
+    conductor_policy_free(cond->policy);
+    conductor_config_clear(&cond->cfg);
+    free(cond);
+}
+
+void
+conductor_config_clear(conductor_config_t *cfg)
+{
+    free(cfg->host);
+    free(cfg->db_connection);
+    free(cfg->policy_file);
+    memset(cfg, 0, sizeof(*cfg));
+}

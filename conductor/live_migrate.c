@@ -1,0 +1,266 @@
+/*
+ * conductor/live_migrate.c: the live-migration task, from the request to the hand-off.
+ *
+ *   conductor_live_migrate
+ *     conductor_check_parameters, conductor_find_instance
+ *     conductor_check_instance_running, conductor_check_source_up       (change nothing)
+ *     conductor_check_destination_* / conductor_select_destinations     (change nothing)
+ *     begin_task: task_state := migrating (atomic), action log, migration row (queued)
+ *     for each candidate destination, best first:
+ *       claim_destination               memory/vCPUs/disk claimed atomically
+ *       check_on_hosts                  destination then source compute checks over RPC
+ *     cast live_migration to the source compute: it takes over from here
+ *     on any failure after begin_task: end_task (claim released, migration "error" with the
+ *     reason, task_state cleared, action "error")
+ *
+ * Owns nothing across calls; the migration row is the durable record of where things stand.
+ */
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "conductor/checks.h"
+#include "conductor/scheduler.h"
+#include "conductor/views.h"
+
+#define ACTION_LIVE_MIGRATION "live-migration"
+
+/* The state of one request while the conductor handles it. */
+typedef struct lm_task {
+    conductor_t *cond;
+    const rpc_request_t *req;
+    db_conn_t *db;
+    conductor_live_migrate_args_t args;
+    db_instance_t inst;
+    db_compute_node_t source; /* source node row */
+    json_t *instance_json;    /* INSTANCE for the computes (owned) */
+    db_migration_t mig;       /* the migration row once created */
+    int64_t action_id;        /* 0 until the action is logged */
+    bool task_begun;          /* task_state is ours */
+    char *dest;               /* chosen destination (owned) */
+    json_t *migrate_data;     /* from the host checks (owned) */
+} lm_task_t;
+
+static const char *
+context_str(const rpc_request_t *req, const char *key)
+{
+    return json_string_value(json_object_get(req->context, key));
+}
+
+/* check_destination: the conductor-side checks of a named destination. */
+static int
+check_destination(lm_task_t *t, const char *host)
+{
+    db_compute_node_t dest = {0};
+    int rc;
+
+    if (conductor_check_hosts_differ(&t->inst, host) < 0 ||
+        conductor_check_destination_exists(t->db, host) < 0 ||
+        conductor_check_destination_up(t->cond, t->db, host) < 0 ||
+        db_compute_node_get(t->db, host, NULL, &dest) < 0)
+        return -1;
+    rc = conductor_check_destination_resources(t->db, &t->inst, &dest);
+    if (rc == 0)
+        rc = conductor_check_hypervisor_compatible(&t->inst, &t->source, &dest);
+    db_compute_node_clear(&dest);
+    return rc;
+}
+
+/* begin_task: the atomic start; from here on end_task must run on failure. */
+static int
+begin_task(lm_task_t *t)
+{
+    db_migration_t req = {0};
+
+    if (db_instance_task_state_begin(t->db, t->inst.uuid, NULL, DB_TASK_STATE_MIGRATING, NULL) < 0)
+        return -1;
+    t->task_begun = true;
+    if (db_action_start(t->db, t->req->request_id ? t->req->request_id : "", t->inst.uuid,
+                        ACTION_LIVE_MIGRATION, t->req->amqp_user_id,
+                        context_str(t->req, "project_id"), &t->action_id) < 0)
+        return -1;
+    tern_strlcpy(req.instance_uuid, t->inst.uuid, sizeof(req.instance_uuid));
+    req.source_compute = t->inst.host;
+    req.source_node = t->inst.node;
+    req.block_migration = t->args.block_migration == 1;
+    req.user_id = (char *)t->req->amqp_user_id;
+    req.project_id = (char *)context_str(t->req, "project_id");
+    if (db_migration_create(t->db, &req, &t->mig) < 0)
+        return -1;
+    return db_migration_phase_begin(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS);
+}
+
+/* end_task: undo begin_task after a failure; the error in flight is kept for the caller. */
+static void
+end_task(lm_task_t *t)
+{
+    tern_error_t err;
+
+    tern_error_copy(&err);
+    if (t->mig.uuid[0]) {
+        db_claim_release(t->db, t->mig.uuid, NULL);
+        db_migration_set_status(t->db, t->mig.uuid, DB_MIGRATION_ERROR, err.message);
+    }
+    if (t->task_begun)
+        db_instance_task_state_end(t->db, t->inst.uuid, DB_TASK_STATE_MIGRATING);
+    if (t->action_id)
+        db_action_finish(t->db, t->action_id, false, err.message);
+    tern_error_restore(&err);
+}
+
+static int
+claim_destination(lm_task_t *t, const char *host)
+{
+    db_claim_request_t claim = {
+        .migration_uuid = t->mig.uuid,
+        .host = host,
+        .memory_mb = t->inst.memory_mb,
+        .vcpus = t->inst.vcpus,
+        .disk_gb = t->args.block_migration == 0 ? 0 : t->inst.root_gb,
+    };
+
+    if (db_migration_set_destination(t->db, t->mig.uuid, host, host) < 0)
+        return -1;
+    return db_claim_take(t->db, &claim, NULL);
+}
+
+/* check_on_hosts: the destination's then the source's own checks; leaves migrate_data. */
+static int
+check_on_hosts(lm_task_t *t, const char *host)
+{
+    const char *cpu = json_string_value(json_object_get(t->source.cpu_info, "xml"));
+    json_t *block =
+        t->args.block_migration < 0 ? json_null() : json_boolean(t->args.block_migration);
+    json_t *args, *dest_data = NULL, *data = NULL, *cleanup;
+    int rc;
+
+    args = json_pack("{s:O, s:O, s:s, s:s}", "instance", t->instance_json, "block_migration", block,
+                     "source_host", t->inst.host, "source_cpu", cpu ? cpu : "");
+    rc = conductor_call_compute(t->cond, t->req, host, "check_can_live_migrate_destination", args,
+                                &dest_data);
+    json_decref(args);
+    if (rc < 0) {
+        json_decref(block);
+        return -1;
+    }
+    args = json_pack("{s:O, s:O, s:o}", "instance", t->instance_json, "dest_check_data", dest_data,
+                     "block_migration", block);
+    rc = conductor_call_compute(t->cond, t->req, t->inst.host, "check_can_live_migrate_source",
+                                args, &data);
+    json_decref(args);
+    /* The probe is removed whatever the source said. */
+    cleanup = json_pack("{s:O}", "dest_check_data", dest_data);
+    if (conductor_call_compute(t->cond, t->req, host, "cleanup_live_migration_destination_check",
+                               cleanup, NULL) < 0 &&
+        rc == 0)
+        TERN_WARN("could not remove the shared-storage probe on host %s: %s", host,
+                  tern_error_message());
+    json_decref(cleanup);
+    json_decref(dest_data);
+    if (rc < 0)
+        return -1;
+    t->migrate_data = data;
+    return 0;
+}
+
+/* try_destinations: claim and host-check candidates in order until one passes. */
+static int
+try_destinations(lm_task_t *t, char **hosts, size_t n)
+{
+    char reasons[TERN_ERROR_MSG_MAX / 2] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (claim_destination(t, hosts[i]) == 0 && check_on_hosts(t, hosts[i]) == 0) {
+            t->dest = tern_strdup(hosts[i]);
+            return 0;
+        }
+        if (n == 1)
+            return -1; /* a named host: its own error says it all */
+        TERN_INFO("live migration of %s: host %s refused: %s", t->inst.uuid, hosts[i],
+                  tern_error_message());
+        if (used < sizeof(reasons))
+            used += (size_t)snprintf(reasons + used, sizeof(reasons) - used, "%s%s",
+                                     used ? "; " : "", tern_error_message());
+        db_claim_release(t->db, t->mig.uuid, NULL);
+    }
+    return tern_error_set(TERN_ERR_CHECK_FAILED, "no host could take instance \"%s\": %s",
+                          t->inst.uuid, reasons);
+}
+
+/* hand_off: the source compute takes over; the conductor's part ends here. */
+static int
+hand_off(lm_task_t *t)
+{
+    json_t *args;
+    int rc;
+
+    if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) < 0)
+        return -1;
+    args = json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration", t->mig.uuid,
+                     "dest", t->dest, "migrate_data", t->migrate_data);
+    rc = conductor_cast_compute(t->cond, t->req, t->inst.host, "live_migration", args);
+    json_decref(args);
+    return rc;
+}
+
+/* choose_candidates: the named host after its checks, or the scheduler's list. */
+static int
+choose_candidates(lm_task_t *t, char ***ret_hosts, size_t *ret_n)
+{
+    if (t->args.host) {
+        if (check_destination(t, t->args.host) < 0)
+            return -1;
+        *ret_hosts = tern_calloc(1, sizeof(char *));
+        (*ret_hosts)[0] = tern_strdup(t->args.host);
+        *ret_n = 1;
+        return 0;
+    }
+    return conductor_select_destinations(t->cond, t->db, &t->inst, &t->source, ret_hosts, ret_n);
+}
+
+int
+conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    lm_task_t t = {.cond = cond, .req = req};
+    char **hosts = NULL;
+    size_t n_hosts = 0;
+    int rc = -1;
+
+    if (conductor_check_parameters(req->args, &t.args) < 0 || !(t.db = conductor_db(cond)) ||
+        conductor_find_instance(t.db, t.args.instance, &t.inst) < 0)
+        return -1;
+    if (conductor_check_instance_running(&t.inst) < 0 ||
+        conductor_check_source_up(cond, t.db, &t.inst) < 0 ||
+        db_compute_node_get(t.db, t.inst.host, NULL, &t.source) < 0 ||
+        choose_candidates(&t, &hosts, &n_hosts) < 0 ||
+        !(t.instance_json = conductor_view_instance(t.db, &t.inst)))
+        goto cleanup;
+    if (begin_task(&t) < 0 || try_destinations(&t, hosts, n_hosts) < 0 || hand_off(&t) < 0) {
+        end_task(&t);
+        goto cleanup;
+    }
+    {
+        char uuid[DB_UUID_LEN];
+
+        memcpy(uuid, t.mig.uuid, sizeof(uuid));
+        db_migration_clear(&t.mig);
+        if (db_migration_get(t.db, uuid, &t.mig) < 0)
+            goto cleanup;
+    }
+    TERN_INFO("live migration %s of instance %s from %s to %s handed to the source", t.mig.uuid,
+              t.inst.uuid, t.inst.host, t.dest);
+    *ret_result = json_pack("{s:o}", "migration", conductor_view_migration(&t.mig));
+    rc = 0;
+
+cleanup:
+    conductor_hosts_free(hosts, n_hosts);
+    json_decref(t.instance_json);
+    json_decref(t.migrate_data);
+    free(t.dest);
+    db_migration_clear(&t.mig);
+    db_compute_node_clear(&t.source);
+    db_instance_clear(&t.inst);
+    return rc;
+}

@@ -1,0 +1,327 @@
+/*
+ * conductor/migrations.c: migrations after the hand-off - the operator's list/show/abort/
+ * force-complete, and the source compute's reports (status, progress, switch-over, failure).
+ *
+ * The source compute drives a migration once the conductor has handed it over; it reports every
+ * step here so that the database always says where the migration stands. The switch-over record
+ * (live_migration_completed) moves the instance to its destination and completes the migration
+ * in one transaction (db_migration_switch_over).
+ * Owns nothing across calls.
+ */
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "conductor/checks.h"
+#include "conductor/conductor.h"
+#include "conductor/views.h"
+
+#define ACTION_LIVE_MIGRATION "live-migration"
+
+/* find_migration: by uuid or numeric id. */
+static int
+find_migration(db_conn_t *db, json_t *ref, db_migration_t *ret)
+{
+    const char *s = json_string_value(ref);
+    int64_t id;
+
+    if (json_is_integer(ref))
+        return db_migration_get_by_id(db, json_integer_value(ref), ret);
+    if (!s)
+        return tern_error_set(TERN_ERR_INVALID, "\"migration\" must be a uuid or an id");
+    if (tern_uuid_valid(s))
+        return db_migration_get(db, s, ret);
+    if (tern_parse_int64(s, "migration id", &id) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid migration \"%s\": not a uuid or an id", s);
+    return db_migration_get_by_id(db, id, ret);
+}
+
+int
+conductor_migration_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    const char *host = NULL, *status = NULL, *instance = NULL;
+    db_migration_filter_t filter = {.status = -1};
+    db_instance_t inst = {0};
+    db_migration_t *list = NULL;
+    size_t n = 0;
+    json_error_t jerr;
+    db_conn_t *db;
+    json_t *arr;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s?s, s?s, s?s}", "host", &host, "status",
+                       &status, "instance", &instance) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to migration_list: %s",
+                              jerr.text);
+    if (status && (filter.status = db_migration_status_from_name(status)) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid migration status \"%s\"", status);
+    if (!(db = conductor_db(cond)))
+        return -1;
+    if (instance) {
+        if (conductor_find_instance(db, instance, &inst) < 0)
+            return -1;
+        filter.instance_uuid = inst.uuid;
+    }
+    filter.host = host;
+    if (db_migration_list(db, &filter, &list, &n) < 0) {
+        db_instance_clear(&inst);
+        return -1;
+    }
+    arr = json_array();
+    for (size_t i = n; i-- > 0;) /* newest first */
+        json_array_append_new(arr, conductor_view_migration(&list[i]));
+    db_migration_list_free(list, n);
+    db_instance_clear(&inst);
+    *ret_result = json_pack("{s:o}", "migrations", arr);
+    return 0;
+}
+
+int
+conductor_migration_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    json_t *ref = NULL;
+    db_migration_t mig = {0};
+    json_error_t jerr;
+    db_conn_t *db;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o}", "migration", &ref) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to migration_get: %s",
+                              jerr.text);
+    if (!(db = conductor_db(cond)) || find_migration(db, ref, &mig) < 0)
+        return -1;
+    *ret_result = json_pack("{s:o}", "migration", conductor_view_migration(&mig));
+    db_migration_clear(&mig);
+    return 0;
+}
+
+/* migration_of_instance: the migration named in args, which must belong to the instance. */
+static int
+migration_of_instance(conductor_t *cond, const rpc_request_t *req, const char *method,
+                      db_conn_t **ret_db, db_migration_t *ret_mig)
+{
+    const char *instance;
+    json_t *ref;
+    db_instance_t inst = {0};
+    json_error_t jerr;
+    int rc = 0;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s:o}", "instance", &instance,
+                       "migration", &ref) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to %s: %s", method, jerr.text);
+    if (!(*ret_db = conductor_db(cond)) || conductor_find_instance(*ret_db, instance, &inst) < 0 ||
+        find_migration(*ret_db, ref, ret_mig) < 0) {
+        db_instance_clear(&inst);
+        return -1;
+    }
+    if (strcmp(ret_mig->instance_uuid, inst.uuid) != 0) {
+        rc = tern_error_set(TERN_ERR_INVALID, "migration \"%s\" is not of instance \"%s\"",
+                            ret_mig->uuid, inst.uuid);
+        db_migration_clear(ret_mig);
+    }
+    db_instance_clear(&inst);
+    return rc;
+}
+
+int
+conductor_live_migration_abort(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    db_migration_t mig = {0};
+    db_conn_t *db;
+    json_t *args;
+    int rc;
+
+    if (migration_of_instance(cond, req, "live_migration_abort", &db, &mig) < 0)
+        return -1;
+    if (mig.status != DB_MIGRATION_QUEUED && mig.status != DB_MIGRATION_PREPARING &&
+        mig.status != DB_MIGRATION_RUNNING) {
+        rc = tern_error_set(TERN_ERR_CONFLICT,
+                            "cannot abort migration \"%s\": its status is "
+                            "\"%s\"",
+                            mig.uuid, db_migration_status_name(mig.status));
+        db_migration_clear(&mig);
+        return rc;
+    }
+    args = json_pack("{s:s}", "migration", mig.uuid);
+    rc = conductor_call_compute(cond, req, mig.source_compute, "live_migration_abort", args, NULL);
+    json_decref(args);
+    db_migration_clear(&mig);
+    if (rc == 0)
+        *ret_result = json_object();
+    return rc;
+}
+
+int
+conductor_live_migration_force_complete(conductor_t *cond, const rpc_request_t *req,
+                                        json_t **ret_result)
+{
+    db_migration_t mig = {0};
+    db_conn_t *db;
+    json_t *args;
+    int rc;
+
+    if (migration_of_instance(cond, req, "live_migration_force_complete", &db, &mig) < 0)
+        return -1;
+    if (mig.status != DB_MIGRATION_RUNNING) {
+        rc = tern_error_set(TERN_ERR_CONFLICT,
+                            "cannot force migration \"%s\" to complete: its "
+                            "status is \"%s\", not \"running\"",
+                            mig.uuid, db_migration_status_name(mig.status));
+        db_migration_clear(&mig);
+        return rc;
+    }
+    args = json_pack("{s:s}", "migration", mig.uuid);
+    rc = conductor_call_compute(cond, req, mig.source_compute, "live_migration_force_complete",
+                                args, ret_result);
+    json_decref(args);
+    db_migration_clear(&mig);
+    return rc;
+}
+
+/* ---- the source compute's reports ---- */
+
+/* finish_action: close the live-migration action started with this request. */
+static void
+finish_action(db_conn_t *db, const rpc_request_t *req, const char *instance_uuid, bool success,
+              const char *message)
+{
+    db_action_t *list = NULL;
+    size_t n = 0;
+
+    if (db_action_list(db, instance_uuid, &list, &n) < 0)
+        return;
+    for (size_t i = n; i-- > 0;) {
+        if (!list[i].result && tern_streq(list[i].action, ACTION_LIVE_MIGRATION) &&
+            (!req->request_id || tern_streq(list[i].request_id, req->request_id))) {
+            db_action_finish(db, list[i].id, success, message);
+            break;
+        }
+    }
+    db_action_list_free(list, n);
+}
+
+int
+conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    const char *uuid, *status, *error = NULL, *warning = NULL;
+    json_t *progress = NULL;
+    json_int_t post_ms = -1;
+    int st;
+    json_error_t jerr;
+    db_conn_t *db;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s:s, s?o, s?s, s?s, s?I}", "migration",
+                       &uuid, "status", &status, "progress", &progress, "error_message", &error,
+                       "warning", &warning, "post_processing_ms", &post_ms) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to migration_update: %s",
+                              jerr.text);
+    if ((st = db_migration_status_from_name(status)) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid migration status \"%s\"", status);
+    if (!(db = conductor_db(cond)))
+        return -1;
+    if (st == DB_MIGRATION_PREPARING) {
+        if (db_migration_set_status(db, uuid, DB_MIGRATION_PREPARING, NULL) < 0 ||
+            db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_PREPARATION) < 0)
+            return -1;
+    } else if (st == DB_MIGRATION_RUNNING) {
+        if (progress) {
+            db_migration_progress_t p = {
+                .memory_total = json_integer_value(json_object_get(progress, "memory_total")),
+                .memory_processed =
+                    json_integer_value(json_object_get(progress, "memory_processed")),
+                .memory_remaining =
+                    json_integer_value(json_object_get(progress, "memory_remaining")),
+                .disk_total = json_integer_value(json_object_get(progress, "disk_total")),
+                .disk_processed = json_integer_value(json_object_get(progress, "disk_processed")),
+                .disk_remaining = json_integer_value(json_object_get(progress, "disk_remaining")),
+                .dirty_rate = json_integer_value(json_object_get(progress, "dirty_rate")),
+            };
+
+            if (db_migration_update_progress(db, uuid, &p) < 0)
+                return -1;
+        } else if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_PREPARATION) < 0 ||
+                   db_migration_set_status(db, uuid, DB_MIGRATION_RUNNING, NULL) < 0 ||
+                   db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_MIGRATION) < 0) {
+            return -1;
+        }
+    } else if (st == DB_MIGRATION_COMPLETED) {
+        /* Post-processing at the source has ended (the switch-over was recorded before). */
+        if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_POST) < 0 ||
+            (warning && db_migration_set_error(db, uuid, warning) < 0))
+            return -1;
+    } else if (db_migration_set_status(db, uuid, (db_migration_status_t)st, error) < 0) {
+        return -1;
+    }
+    (void)post_ms;
+    *ret_result = json_object();
+    return 0;
+}
+
+int
+conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    const char *uuid, *instance, *dest;
+    json_t *stats;
+    json_int_t prep_ms, mig_ms;
+    db_instance_t moved = {0};
+    json_error_t jerr;
+    db_conn_t *db;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o, s:I, s:I}", "migration",
+                       &uuid, "instance", &instance, "dest", &dest, "stats", &stats,
+                       "preparation_ms", &prep_ms, "migration_ms", &mig_ms) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration_completed: %s",
+                              jerr.text);
+    if (!(db = conductor_db(cond)))
+        return -1;
+    if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_MIGRATION) < 0 ||
+        db_migration_set_times(db, uuid, json_integer_value(json_object_get(stats, "downtime_ms")),
+                               json_integer_value(json_object_get(stats, "total_time_ms"))) < 0 ||
+        db_migration_switch_over(db, uuid, DB_TASK_STATE_MIGRATING, &moved) < 0)
+        return tern_error_prefix("could not record the switch-over of migration \"%s\"", uuid);
+    db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_POST);
+    finish_action(db, req, moved.uuid, true, NULL);
+    TERN_INFO("migration %s: instance %s now runs on %s", uuid, moved.uuid, moved.host);
+    db_instance_clear(&moved);
+    (void)instance;
+    (void)dest;
+    *ret_result = json_object();
+    return 0;
+}
+
+int
+conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    const char *uuid, *status, *error, *rollback_error = NULL;
+    db_migration_t mig = {0};
+    int st;
+    json_error_t jerr;
+    db_conn_t *db;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s?s}", "migration", &uuid,
+                       "status", &status, "error_message", &error, "rollback_error",
+                       &rollback_error) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration_failed: %s",
+                              jerr.text);
+    st = db_migration_status_from_name(status);
+    if (st != DB_MIGRATION_FAILED && st != DB_MIGRATION_CANCELLED && st != DB_MIGRATION_ERROR)
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid final status \"%s\" for a failed "
+                              "migration",
+                              status);
+    if (!(db = conductor_db(cond)) || db_migration_get(db, uuid, &mig) < 0)
+        return -1;
+    if (db_migration_set_status(db, uuid, (db_migration_status_t)st, error) < 0 ||
+        db_claim_release(db, uuid, NULL) < 0 ||
+        db_instance_task_state_end(db, mig.instance_uuid, DB_TASK_STATE_MIGRATING) < 0) {
+        db_migration_clear(&mig);
+        return -1;
+    }
+    if (rollback_error)
+        TERN_ERROR("migration %s: the destination %s could not be cleaned: %s", uuid,
+                   mig.dest_compute, rollback_error);
+    finish_action(db, req, mig.instance_uuid, false, error);
+    TERN_INFO("migration %s of instance %s %s: %s", uuid, mig.instance_uuid, status, error);
+    db_migration_clear(&mig);
+    *ret_result = json_object();
+    return 0;
+}

@@ -1,0 +1,187 @@
+/*
+ * conductor/views.c: database rows -> API JSON (see conductor/views.h).
+ *
+ * Owns nothing: each function builds a new object from borrowed rows.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "conductor/views.h"
+
+json_t *
+conductor_view_time(int64_t ms)
+{
+    char buf[40];
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0)
+        return json_null();
+    gmtime_r(&secs, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03dZ", (int)(ms % 1000));
+    return json_string(buf);
+}
+
+json_t *
+conductor_view_service(const db_service_t *svc)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i}", "host", svc->host, "binary",
+                     svc->binary, "topic", svc->topic, "status",
+                     svc->disabled ? "disabled" : "enabled", "state", svc->is_up ? "up" : "down",
+                     "disabled_reason", svc->disabled_reason, "forced_down", svc->forced_down,
+                     "last_heartbeat", conductor_view_time(svc->last_heartbeat_ms), "version",
+                     svc->version);
+}
+
+json_t *
+conductor_view_hypervisor(const db_compute_node_t *n, const db_service_t *svc)
+{
+    const char *cpu_xml = json_string_value(json_object_get(n->cpu_info, "xml"));
+
+    return json_pack(
+        "{s:s, s:s, s:I, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:s, "
+        "s:s, s:s, s:f, s:f, s:o}",
+        "host", n->host, "hypervisor_type", n->hypervisor_type, "hypervisor_version",
+        (json_int_t)n->hypervisor_version, "hypervisor_hostname", n->hypervisor_hostname, "vcpus",
+        n->vcpus, "vcpus_used", n->vcpus_used, "memory_mb", (json_int_t)n->memory_mb,
+        "memory_mb_used", (json_int_t)n->memory_mb_used, "free_ram_mb", (json_int_t)n->free_ram_mb,
+        "local_gb", (json_int_t)n->local_gb, "local_gb_used", (json_int_t)n->local_gb_used,
+        "free_disk_gb", (json_int_t)n->free_disk_gb, "running_vms", n->running_vms, "cpu_info",
+        cpu_xml ? cpu_xml : "", "state", svc ? (svc->is_up ? "up" : "down") : "unknown", "status",
+        svc ? (svc->disabled ? "disabled" : "enabled") : "unknown", "ram_allocation_ratio",
+        n->ram_allocation_ratio, "cpu_allocation_ratio", n->cpu_allocation_ratio, "updated_at",
+        conductor_view_time(n->updated_ms));
+}
+
+static json_t *
+phase_ms(const db_migration_t *m, db_migration_phase_t phase)
+{
+    if (!m->phase_start_ms[phase] || !m->phase_end_ms[phase])
+        return json_null();
+    return json_integer(m->phase_end_ms[phase] - m->phase_start_ms[phase]);
+}
+
+/* current_phase: the last phase that started. */
+static const char *
+current_phase(const db_migration_t *m)
+{
+    const char *name = "checks";
+
+    for (int p = 0; p < DB_MIGRATION_PHASE__COUNT; p++) {
+        if (m->phase_start_ms[p])
+            name = db_migration_phase_name((db_migration_phase_t)p);
+    }
+    return name;
+}
+
+json_t *
+conductor_view_migration(const db_migration_t *m)
+{
+    return json_pack(
+        "{s:s, s:I, s:s, s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:o, s:o, s:s, s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "uuid", m->uuid, "id", (json_int_t)m->id, "instance_uuid", m->instance_uuid,
+        "source_compute", m->source_compute, "dest_compute", m->dest_compute, "status",
+        db_migration_status_name(m->status), "migration_type",
+        m->migration_type ? m->migration_type : "live-migration", "block_migration",
+        m->block_migration, "memory_total", (json_int_t)m->memory_total, "memory_processed",
+        (json_int_t)m->memory_processed, "memory_remaining", (json_int_t)m->memory_remaining,
+        "disk_total", (json_int_t)m->disk_total, "disk_processed", (json_int_t)m->disk_processed,
+        "disk_remaining", (json_int_t)m->disk_remaining, "dirty_rate", (json_int_t)m->dirty_rate,
+        "iterations", (json_int_t)m->iterations, "downtime_ms",
+        m->downtime_ms >= 0 ? json_integer(m->downtime_ms) : json_null(), "total_time_ms",
+        m->total_time_ms >= 0 ? json_integer(m->total_time_ms) : json_null(), "phase",
+        current_phase(m), "error_message", m->error_message, "created_at",
+        conductor_view_time(m->created_ms), "updated_at", conductor_view_time(m->updated_ms),
+        "finished_at", conductor_view_time(m->finished_ms), "checks_ms",
+        phase_ms(m, DB_MIGRATION_PHASE_CHECKS), "preparation_ms",
+        phase_ms(m, DB_MIGRATION_PHASE_PREPARATION), "migration_ms",
+        phase_ms(m, DB_MIGRATION_PHASE_MIGRATION), "post_processing_ms",
+        phase_ms(m, DB_MIGRATION_PHASE_POST));
+}
+
+static json_t *
+view_volumes(db_conn_t *db, const char *uuid)
+{
+    db_volume_attachment_t *list = NULL;
+    size_t n = 0;
+    json_t *arr;
+
+    if (db_volume_attachment_list(db, uuid, &list, &n) < 0)
+        return NULL;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:O}", "volume_id", list[i].volume_id,
+                                             "device", list[i].device_name, "connection_info",
+                                             list[i].connection_info));
+    db_volume_attachment_list_free(list, n);
+    return arr;
+}
+
+static json_t *
+view_networks(db_conn_t *db, const char *uuid)
+{
+    db_vif_t *list = NULL;
+    size_t n = 0;
+    json_t *arr;
+
+    if (db_vif_list(db, uuid, &list, &n) < 0)
+        return NULL;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s?}", "mac", list[i].address, "bridge", list[i].bridge));
+    db_vif_list_free(list, n);
+    return arr;
+}
+
+static json_t *
+view_rules(db_conn_t *db, const char *uuid)
+{
+    db_secgroup_rule_t *list = NULL;
+    size_t n = 0;
+    json_t *arr;
+
+    if (db_secgroup_rule_list(db, uuid, &list, &n) < 0)
+        return NULL;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const db_secgroup_rule_t *r = &list[i];
+
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:i, s:i, s:s}", "direction", r->direction, "protocol",
+                           r->protocol ? r->protocol : "any", "port_min",
+                           r->port_range_min < 0 ? 0 : r->port_range_min, "port_max",
+                           r->port_range_max < 0 ? 0 : r->port_range_max, "remote_cidr",
+                           r->remote_ip_prefix ? r->remote_ip_prefix : ""));
+    }
+    db_secgroup_rule_list_free(list, n);
+    return arr;
+}
+
+json_t *
+conductor_view_instance(db_conn_t *db, const db_instance_t *i)
+{
+    json_t *volumes = view_volumes(db, i->uuid);
+    json_t *networks = volumes ? view_networks(db, i->uuid) : NULL;
+    json_t *rules = networks ? view_rules(db, i->uuid) : NULL;
+
+    if (!rules) {
+        json_decref(volumes);
+        json_decref(networks);
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:i, s:I, s:i, s:I, s:s?, s:s, s:s, "
+                     "s:o, s:o, s:o, s:o, s:o}",
+                     "uuid", i->uuid, "name", i->name, "host", i->host, "node", i->node, "vm_state",
+                     i->vm_state ? i->vm_state : "", "task_state", i->task_state, "power_state",
+                     i->power_state, "memory_mb", (json_int_t)i->memory_mb, "vcpus", i->vcpus,
+                     "disk_gb", (json_int_t)i->root_gb, "image", i->image_ref, "project_id",
+                     i->project_id ? i->project_id : "", "user_id", i->user_id ? i->user_id : "",
+                     "volumes", volumes, "networks", networks, "security_group_rules", rules,
+                     "created_at", conductor_view_time(i->created_ms), "updated_at",
+                     conductor_view_time(i->updated_ms));
+}
