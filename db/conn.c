@@ -85,8 +85,11 @@ static PGconn *
 conn_connect(const char *conninfo)
 {
     /* Defaults first: with expand_dbname the string's own settings override them. */
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const values[] = {"10", "tern", conninfo, NULL};
+    /* Keepalives notice a server that vanished without closing (host down, partition). */
+    const char *const keys[] = {
+        "connect_timeout",     "fallback_application_name", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count",          "dbname",     NULL};
+    const char *const values[] = {"10", "tern", "1", "30", "10", "3", conninfo, NULL};
     PGconn *pg = PQconnectdbParams(keys, values, 1);
 
     if (pg)
@@ -315,11 +318,29 @@ db_txn_begin(db_conn_t *conn, const char *what)
 int
 db_txn_commit(db_conn_t *conn, const char *what)
 {
-    DB_AUTORESULT *res = NULL;
+    PGresult *res;
+    ExecStatusType st;
+    TERN_AUTOFREE char *line = NULL;
+    int rc = 0;
 
-    res = db_exec(conn, DB_RETRY_NEVER, "COMMIT", NULL, "%s", what);
+    /* Not through db_exec(): a COMMIT must never go to a fresh session, and when the connection
+     * drops during it the transaction may or may not have committed. */
+    res = PQexec(conn->pg, "COMMIT");
     conn->in_txn = false;
-    return res ? 0 : -1;
+    st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK) {
+        if (conn_lost(conn, res)) {
+            line = conn_error_line(conn->pg);
+            rc = tern_error_set(TERN_ERR_UNAVAILABLE,
+                                "could not %s: connection to database lost while committing; "
+                                "the outcome is unknown: %s",
+                                what, line);
+        } else {
+            rc = conn_set_error(conn, res, what);
+        }
+    }
+    PQclear(res);
+    return rc;
 }
 
 void
