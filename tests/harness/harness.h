@@ -56,7 +56,8 @@ typedef struct harness_services {
 /* The services for this test run, started on first use (see above). Borrowed; never NULL. */
 const harness_services_t *harness_services_get(void);
 
-/* Start both services in dir (created if missing). extra_listen: NULL, or one more address
+/* Start both services in dir (created if missing; services left running there, e.g. after a
+ * crash, are stopped first and their data removed). extra_listen: NULL, or one more address
  * (e.g. "198.18.0.1") RabbitMQ and PostgreSQL also listen on, for the testbed's hosts.
  * Returns 0, or -1 with a tern error naming the service and its log file. */
 int harness_services_start(const char *dir, const char *extra_listen, harness_services_t **ret);
