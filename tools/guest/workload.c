@@ -24,6 +24,9 @@
  * start the records already on the disk are found and verified, so a rebooted guest checks what
  * its earlier boots wrote.
  *
+ * tern.panic_after=S makes PID 1 exit after S seconds: a real kernel panic ("Attempted to kill
+ * init"), so tests can check that a guest panic is reported as one.
+ *
  * Settings come from the kernel command line (/proc/cmdline), or, to try the program on a
  * development machine, from `workload --cmdline "tern.disk=FILE ..."`.
  */
@@ -59,6 +62,7 @@ typedef struct workload_config {
     unsigned long dirty_rate_mbps; /* MiB per second dirtied; 0: written once, then only read */
     unsigned long verify_every;    /* seconds between verifications; 0: only at start */
     unsigned long write_ms;        /* milliseconds between disk records; 0: no writes */
+    unsigned long panic_after;     /* seconds until PID 1 exits (a real kernel panic); 0: never */
     char disk[128];                /* block device (or file) holding the records */
 } workload_config_t;
 
@@ -184,6 +188,8 @@ config_parse(workload_config_t *cfg, const char *cmdline)
             cfg->verify_every = strtoul(val, NULL, 10);
         else if (strcmp(key, "write_ms") == 0)
             cfg->write_ms = strtoul(val, NULL, 10);
+        else if (strcmp(key, "panic_after") == 0)
+            cfg->panic_after = strtoul(val, NULL, 10);
         else if (strcmp(key, "disk") == 0)
             snprintf(cfg->disk, sizeof(cfg->disk), "%s", val);
         else
@@ -581,6 +587,15 @@ start_child(const char *name, void (*fn)(const workload_config_t *), const workl
     return pid;
 }
 
+static volatile sig_atomic_t panic_due;
+
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+    panic_due = 1;
+}
+
 static void
 heartbeat_main(const workload_config_t *cfg)
 {
@@ -605,18 +620,35 @@ main(int argc, char **argv)
     }
     crc_init();
     config_parse(&cfg, cmdline);
-    say("WORKLOAD START dirty_mb=%lu dirty_rate_mbps=%lu verify_every=%lu write_ms=%lu disk=%s\n",
-        cfg.dirty_mb, cfg.dirty_rate_mbps, cfg.verify_every, cfg.write_ms, cfg.disk);
+    say("WORKLOAD START dirty_mb=%lu dirty_rate_mbps=%lu verify_every=%lu write_ms=%lu "
+        "panic_after=%lu disk=%s\n",
+        cfg.dirty_mb, cfg.dirty_rate_mbps, cfg.verify_every, cfg.write_ms, cfg.panic_after,
+        cfg.disk);
 
     children[0].pid = start_child("heartbeat", heartbeat_main, &cfg);
     children[1].pid = start_child("memory", run_memory, &cfg);
     children[2].pid = start_child("disk", run_disk, &cfg);
+    if (cfg.panic_after > 0) {
+        /* for tests of the tests: PID 1 exiting makes the kernel panic for real */
+        struct sigaction sa = {.sa_handler = on_alarm};
+        sigaction(SIGALRM, &sa, NULL);
+        alarm(cfg.panic_after);
+    }
 
     /* As PID 1 we reap everything; a child of ours dying is a workload failure, reported once.
      * Outside a guest (argc == 3) we stop when all children are gone. */
     for (;;) {
         int status;
-        pid_t pid = wait(&status);
+        pid_t pid;
+
+        if (panic_due) {
+            say("WORKLOAD PANIC-TEST PID 1 exits now (tern.panic_after=%lu)\n", cfg.panic_after);
+            for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+                if (children[i].pid > 0 && getpid() != 1)
+                    kill(children[i].pid, SIGKILL);
+            return 3;
+        }
+        pid = wait(&status);
         if (pid < 0) {
             if (errno == EINTR)
                 continue;

@@ -145,9 +145,11 @@ tb_migrate_raw() {
     esac
     tb_virsh "$src" domstate "$dom" >/dev/null 2>&1 || tb_die "migrate-raw: no domain \"$dom\" on host$src"
     if [ "$storage" != none ]; then
+        t0=$(tb_now)
         for path in $(tb_disk_paths "$src" "$dom"); do
             tb_precreate_disk "$src" "$dst" "$path"
         done
+        echo "migrate-raw: disks pre-created on host$dst in $(tb_elapsed "$t0") s"
     fi
     # the console log's directory must exist on the destination too
     for path in $(tb_virsh "$src" dumpxml "$dom" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p"); do
