@@ -1,1 +1,15 @@
-# conf/local.mk: build rules for conf/ (included by the top-level Makefile.am).
+# conf/local.mk: configuration (one options table) and logging set-up.
+noinst_LTLIBRARIES += conf/libtern-conf.la
+conf_libtern_conf_la_SOURCES = \
+	conf/conf.c conf/conf.h \
+	conf/options.c conf/options.h
+conf_libtern_conf_la_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+conf_libtern_conf_la_LIBADD = common/libtern-common.la $(INIH_LIBS) -lm
+
+check_PROGRAMS += tests/conf/test-conf
+TESTS += tests/conf/test-conf
+UNIT_TESTS += tests/conf/test-conf
+tests_conf_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_conf_test_conf_LDADD = conf/libtern-conf.la common/libtern-common.la $(INIH_LIBS) \
+	$(CHECK_LIBS)
+EXTRA_DIST += etc/tern.conf.sample conf/README.md

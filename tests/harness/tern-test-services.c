@@ -6,6 +6,8 @@
  *   tern-test-services stop DIR                    stop them; no process of theirs is left
  *   tern-test-services status DIR                  exit 0 when both answer, 1 otherwise
  *   tern-test-services env DIR                     print DIR/services.env
+ *   tern-test-services add-user DIR USER PASSWORD  add (or reset) a RabbitMQ user with full
+ *                                                  permissions on "/" (identities for the testbed)
  *
  * Exit status: 0 on success, 1 on failure (with a message naming the service and its log file),
  * 2 on bad usage.
@@ -24,7 +26,8 @@ usage(void)
     fprintf(stderr, "usage: tern-test-services start DIR [--listen ADDR]\n"
                     "       tern-test-services stop DIR\n"
                     "       tern-test-services status DIR\n"
-                    "       tern-test-services env DIR\n");
+                    "       tern-test-services env DIR\n"
+                    "       tern-test-services add-user DIR USER PASSWORD\n");
     return 2;
 }
 
@@ -107,11 +110,26 @@ cmd_env(const char *dir)
     return 0;
 }
 
+static int
+cmd_add_user(const char *dir, const char *user, const char *password)
+{
+    harness_services_t *svc = NULL;
+    int rc;
+
+    if (harness_services_attach(dir, &svc) < 0)
+        return fail("no test services running");
+    rc = harness_rabbitmq_add_user(svc, user, password, false);
+    harness_services_free(svc);
+    return rc < 0 ? fail("could not add the RabbitMQ user") : 0;
+}
+
 int
 main(int argc, char **argv)
 {
     if (argc < 3)
         return usage();
+    if (strcmp(argv[1], "add-user") == 0)
+        return argc == 5 ? cmd_add_user(argv[2], argv[3], argv[4]) : usage();
     if (strcmp(argv[1], "start") == 0) {
         const char *listen = NULL;
 
