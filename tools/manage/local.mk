@@ -2,12 +2,9 @@
 # tern-manage: `tern-manage db sync|version`; its suite tests/db/test-manage runs the binary
 # against the harness's PostgreSQL.
 bin_PROGRAMS += tools/manage/tern-manage
-tools_manage_tern_manage_SOURCES = \
-	tools/manage/manage.c tools/manage/manage.h \
-	tools/manage/manage-config.c
-tools_manage_tern_manage_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
-tools_manage_tern_manage_LDADD = db/libtern-db.la common/libtern-common.la $(INIH_LIBS) \
-	$(LIBPQ_LIBS) $(JANSSON_LIBS)
+tools_manage_tern_manage_SOURCES = tools/manage/manage.c
+tools_manage_tern_manage_LDADD = db/libtern-db.la conf/libtern-conf.la common/libtern-common.la \
+	$(INIH_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS)
 
 EXTRA_DIST += tools/manage/README.md
 

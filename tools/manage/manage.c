@@ -8,11 +8,11 @@
  *             refused when the database is newer than this tern-manage)
  * db version  print the database's schema version (0 for an empty database)
  *
- * The connection string comes from the [database] connection option of the configuration
- * (default file /etc/tern/tern.conf). Errors go to stderr as one line
+ * The connection string comes from the [database] connection option of the configuration,
+ * loaded by conf/ (default file /etc/tern/tern.conf); [DEFAULT] debug/log_file/use_syslog set up
+ * logging. Errors go to stderr as one line
  * "tern-manage: <message>"; exit status 0 on success, 1 on failure, 2 on a usage error.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,28 +20,10 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "conf/conf.h"
 #include "db/db.h"
-#include "tools/manage/manage.h"
 
 #define PROGRAM "tern-manage"
-
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: " PROGRAM " [OPTIONS] db sync|version\n"
-            "\n"
-            "Commands:\n"
-            "  db sync      bring the database schema up to this tern's version\n"
-            "  db version   print the database schema version\n"
-            "\n"
-            "Options:\n"
-            "  --config-file FILE  read configuration from FILE (repeatable; later files win;\n"
-            "                      default /etc/tern/tern.conf)\n"
-            "  --config-dir DIR    also read DIR/*.conf in name order, after the files\n"
-            "  -d, --debug         log debug messages to stderr\n"
-            "  -h, --help          show this help\n");
-}
 
 /* db sync: report what changed on stdout. */
 static int
@@ -70,64 +52,62 @@ manage_db_version(db_conn_t *conn)
     return 0;
 }
 
+/* The [database] connection option of the loaded configuration; new string. */
+static int
+manage_config_connection(const conf_args_t *args, char **ret_conninfo)
+{
+    conf_t *cfg = conf_load_args(args);
+
+    if (!cfg)
+        return -1;
+    if (conf_log_setup(cfg, PROGRAM) < 0) {
+        conf_free(cfg);
+        return -1;
+    }
+    if (tern_str_empty(cfg->database.connection)) {
+        conf_free(cfg);
+        return tern_error_set(TERN_ERR_CONFIG,
+                              "cannot connect to the database: option \"connection\" of section "
+                              "[database] is not set");
+    }
+    *ret_conninfo = tern_strdup(cfg->database.connection);
+    conf_free(cfg);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config-file", required_argument, NULL, 'c'},
-        {"config-dir", required_argument, NULL, 'D'},
-        {"debug", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    manage_options_t opts = {0};
+    conf_args_t args;
     TERN_AUTOFREE char *conninfo = NULL;
     db_conn_t *conn;
     int (*command)(db_conn_t *) = NULL;
-    int c, rc;
+    int rc;
 
-    opts.config_files = tern_calloc((size_t)argc + 1, sizeof(char *));
-    while ((c = getopt_long(argc, argv, "dh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            opts.config_files[opts.n_config_files++] = optarg;
-            break;
-        case 'D':
-            opts.config_dir = optarg;
-            break;
-        case 'd':
-            opts.debug = true;
-            break;
-        case 'h':
-            usage(stdout);
-            free(opts.config_files);
-            return 0;
-        default:
-            usage(stderr);
-            free(opts.config_files);
-            return 2;
-        }
-    }
-    if (argc - optind == 2 && strcmp(argv[optind], "db") == 0) {
-        if (strcmp(argv[optind + 1], "sync") == 0)
+    rc = conf_parse_args_full(argc, argv, PROGRAM, "db sync|version", true, &args);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (args.n_rest == 2 && strcmp(args.rest[0], "db") == 0) {
+        if (strcmp(args.rest[1], "sync") == 0)
             command = manage_db_sync;
-        else if (strcmp(argv[optind + 1], "version") == 0)
+        else if (strcmp(args.rest[1], "version") == 0)
             command = manage_db_version;
     }
     if (!command) {
-        if (argc - optind == 0)
-            fprintf(stderr, PROGRAM ": no command given\n");
+        if (args.n_rest == 0)
+            fprintf(stderr, PROGRAM ": no command given (db sync, db version; see --help)\n");
         else
-            fprintf(stderr, PROGRAM ": unknown command \"%s%s%s\"\n", argv[optind],
-                    argc - optind > 1 ? " " : "", argc - optind > 1 ? argv[optind + 1] : "");
-        usage(stderr);
-        free(opts.config_files);
+            fprintf(stderr,
+                    PROGRAM ": unknown command \"%s%s%s\" (db sync, db version; see --help)\n",
+                    args.rest[0], args.n_rest > 1 ? " " : "", args.n_rest > 1 ? args.rest[1] : "");
+        conf_args_clear(&args);
         return 2;
     }
 
-    tern_log_open(PROGRAM, opts.debug ? TERN_LOG_DEBUG : TERN_LOG_WARNING, NULL, false);
-    rc = manage_config_connection(&opts, &conninfo);
-    free(opts.config_files);
+    /* Until the configuration says otherwise, warnings go to stderr. */
+    tern_log_open(PROGRAM, TERN_LOG_WARNING, NULL, false);
+    rc = manage_config_connection(&args, &conninfo);
+    conf_args_clear(&args);
     if (rc < 0) {
         fprintf(stderr, PROGRAM ": %s\n", tern_error_message());
         return 1;
