@@ -101,10 +101,15 @@ tb_precreate_disk() {
     local src=$1 dst=$2 path=$3 info fmt size backing bfmt
     info=$(tb_in_host "$src" qemu-img info -U --output=json "$path") ||
         tb_die "could not inspect disk \"$path\" on host$src"
-    fmt=$(jq -r '.format' <<<"$info")
-    size=$(jq -r '."virtual-size"' <<<"$info")
-    backing=$(jq -r '."full-backing-filename" // ."backing-filename" // empty' <<<"$info")
-    bfmt=$(jq -r '."backing-filename-format" // empty' <<<"$info")
+    read -r fmt size backing bfmt < <(/usr/bin/python3 -c '
+import json, sys
+i = json.load(sys.stdin)
+print(i["format"], i["virtual-size"],
+      i.get("full-backing-filename") or i.get("backing-filename") or "-",
+      i.get("backing-filename-format") or "-")' <<<"$info") ||
+        tb_die "could not parse qemu-img info of \"$path\""
+    [ "$backing" != - ] || backing=
+    [ "$bfmt" != - ] || bfmt=
     tb_in_host "$dst" test -e "$path" &&
         tb_die "could not pre-create disk \"$path\" on host$dst: it already exists"
     tb_in_host "$dst" mkdir -p "$(dirname "$path")"

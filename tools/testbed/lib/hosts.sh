@@ -20,10 +20,18 @@ tb_bridge_up() {
         # no STP, forward at once
         ip link set "$TB_BRIDGE" type bridge forward_delay 0 stp_state 0
     fi
+    tb_no_ipv6 "$TB_BRIDGE"
     if ! ip -4 addr show dev "$TB_BRIDGE" | grep -q "inet $TB_ROOT_IP/24"; then
         ip addr add "$TB_ROOT_IP/24" dev "$TB_BRIDGE"
     fi
     ip link set "$TB_BRIDGE" up
+}
+
+# tb_no_ipv6 LINK: no IPv6 address (not even link-local) on one of our root-namespace links:
+# the testbed uses 198.18.0.0/24 and nothing else.
+tb_no_ipv6() {
+    [ -w "/proc/sys/net/ipv6/conf/$1/disable_ipv6" ] && echo 1 >"/proc/sys/net/ipv6/conf/$1/disable_ipv6"
+    return 0
 }
 
 # tb_libvirt_config I: write host I's libvirtd.conf and qemu.conf (and default nwfilters).
@@ -78,10 +86,14 @@ tb_host_net_up() {
     ns=$(tb_host_ns "$i")
     veth=$(tb_host_veth "$i")
     [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+    # no IPv6 (not even link-local) inside: new links there inherit "default"
+    ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6;
+        echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6' 2>/dev/null || true
     if ! ip link show "$veth" >/dev/null 2>&1; then
         ip -n "$ns" link del eth0 2>/dev/null || true
         ip link add "$veth" type veth peer name eth0 netns "$ns"
     fi
+    tb_no_ipv6 "$veth"
     ip link set "$veth" master "$TB_BRIDGE" up
     ip -n "$ns" link set lo up
     if ! ip -n "$ns" -4 addr show dev eth0 | grep -q "inet $(tb_host_ip "$i")/24"; then
