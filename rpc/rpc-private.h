@@ -1,0 +1,116 @@
+/*
+ * rpc/rpc-private.h: what the files of rpc/ share; nothing here leaves the module.
+ *
+ *   rpc/url.c      transport URL parsing (hosts, credentials, vhost, TLS)
+ *   rpc/conn.c     one AMQP connection: open with fail-over and backoff, TLS, publish with
+ *                  confirms, error translation (amqp_* stays here)
+ *   rpc/message.c  the oslo.messaging envelope: encode, decode and validate, remote errors
+ *   rpc/client.c   call / cast / fanout, the reply queue and its consumer thread
+ *   rpc/server.c   topic / topic.server / fanout queues, dispatch, worker pool, acks
+ */
+#ifndef TERN_RPC_PRIVATE_H
+#define TERN_RPC_PRIVATE_H
+
+#include <amqp.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "rpc/rpc.h"
+
+#define RPC_MAX_HOSTS 8
+#define RPC_MAX_JSON_DEPTH 32
+#define RPC_ENVELOPE_VERSION "2.0"
+
+/* ---- url.c ---- */
+
+typedef struct rpc_url_host {
+    char *user;     /* owned */
+    char *password; /* owned */
+    char *host;     /* owned */
+    int port;
+} rpc_url_host_t;
+
+typedef struct rpc_url {
+    bool tls;
+    char *vhost; /* owned; "/" when the URL has none */
+    rpc_url_host_t hosts[RPC_MAX_HOSTS];
+    size_t n_hosts;
+} rpc_url_t;
+
+/* Parse rabbit://user:pass@host:port[,user:pass@host2:port]/vhost (amqp://, amqps://). The
+ * error never shows the password. */
+int rpc_url_parse(const char *text, rpc_url_t *ret);
+void rpc_url_clear(rpc_url_t *url);
+
+/* ---- conn.c ---- */
+
+typedef struct rpc_conn {
+    amqp_connection_state_t state; /* NULL when closed */
+    const rpc_config_t *cfg;       /* borrowed from the owner's copy */
+    const rpc_url_t *url;          /* borrowed */
+    size_t host_index;             /* host of url currently connected (or next to try) */
+    char *user;                    /* user of the current connection (owned) */
+    bool confirms;                 /* channel 1 is in confirm mode */
+    uint64_t next_delivery_tag;    /* publisher confirms: the next tag to expect */
+    int heartbeat_s;
+} rpc_conn_t;
+
+/* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). */
+int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
+/* Keep reopening with backoff (retry_interval, +backoff per attempt, up to retry_max) until
+ * open or *stop becomes true. */
+int rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile bool *stop);
+void rpc_conn_close(rpc_conn_t *conn);
+
+/* Translate the reply of an amqp call; 0 when normal, else -1 with an RPC error naming what. */
+int rpc_conn_check(rpc_conn_t *conn, amqp_rpc_reply_t reply, const char *what);
+
+/* Publish body to exchange/routing_key (persistent when durable). With confirms on, wait until
+ * the broker acknowledges it. reply_to/correlation may be NULL. user-id is set from the
+ * connection's user. 0 or -1. */
+int rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key,
+                     const char *body, size_t len, bool mandatory);
+
+/* Declare exchange (type "topic"/"fanout"/"direct") and queue, bind them. */
+int rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type);
+int rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete,
+                           const char *exchange, const char *routing_key);
+
+/* ---- message.c ---- */
+
+/* A request as it comes off the wire (all owned; rpc_incoming_clear). */
+typedef struct rpc_incoming {
+    char *method;
+    json_t *args;
+    json_t *context;
+    char *version;
+    char *namespace;
+    char *msg_id;  /* NULL for a cast */
+    char *reply_q; /* NULL for a cast */
+    char *unique_id;
+} rpc_incoming_t;
+
+/* Decode and validate a request body (size, depth, envelope, keys and types). 0, or -1 with
+ * an INVALID error saying what is wrong. */
+int rpc_message_decode_request(const char *body, size_t len, size_t max_bytes, rpc_incoming_t *ret);
+void rpc_incoming_clear(rpc_incoming_t *in);
+
+/* Encode a request envelope (new string). msg_id/reply_q NULL for casts. */
+char *rpc_message_encode_request(const char *method, json_t *args, json_t *context,
+                                 const char *version, const char *namespace, const char *msg_id,
+                                 const char *reply_q);
+
+/* Encode a reply: result (borrowed, may be NULL) or the current tern error as a failure. */
+char *rpc_message_encode_reply(const char *msg_id, json_t *result, const tern_error_t *failure);
+
+/* Decode a reply: its msg_id (new), ending flag, and either *ret_result (new) or the failure
+ * made the thread's tern error (return 1). 0 for a result, 1 for a failure, -1 malformed. */
+int rpc_message_decode_reply(const char *body, size_t len, size_t max_bytes, char **ret_msg_id,
+                             bool *ret_ending, json_t **ret_result);
+
+/* The bytes of an amqp_bytes_t as a new NUL-terminated string. */
+char *rpc_bytes_dup(amqp_bytes_t b);
+
+#endif /* TERN_RPC_PRIVATE_H */
