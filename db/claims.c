@@ -9,7 +9,9 @@
 
 #define CLAIM_COLS                                                                          \
     "c.id, c.migration_uuid, c.instance_uuid, n.host, n.hypervisor_hostname, c.memory_mb, " \
-    "c.vcpus, c.disk_gb, tern_ms(c.created_at)"
+    "c.vcpus, c.disk_gb, tern_ms(c.created_at), "                                           \
+    "(m.status NOT IN ('completed', 'failed', 'cancelled', 'error') "                       \
+    " OR (m.status = 'completed' AND m.finished_at > n.updated_at))"
 
 static void
 claim_from_row(const PGresult *res, int row, db_claim_t *c)
@@ -24,6 +26,7 @@ claim_from_row(const PGresult *res, int row, db_claim_t *c)
     c->vcpus = (int)db_get_int(res, row, 6);
     c->disk_gb = db_get_int(res, row, 7);
     c->created_ms = db_get_int(res, row, 8);
+    c->counts = db_get_bool(res, row, 9);
 }
 
 void
@@ -163,7 +166,8 @@ db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *ret_cl
                   "  compute_node_id, memory_mb, vcpus, disk_gb)"
                   "  SELECT m.uuid, m.instance_uuid, $2, $3, $4, $5 FROM migrations m"
                   "  WHERE m.uuid = $1 RETURNING *)"
-                  " SELECT " CLAIM_COLS " FROM c JOIN compute_nodes n ON n.id = c.compute_node_id",
+                  " SELECT " CLAIM_COLS " FROM c JOIN compute_nodes n ON n.id = c.compute_node_id"
+                  " JOIN migrations m ON m.uuid = c.migration_uuid",
                   &ip, "store claim of migration \"%s\" on host \"%s\" node \"%s\"",
                   req->migration_uuid, req->host, node_name);
     if (!ins)
@@ -218,6 +222,7 @@ db_claim_list(db_conn_t *conn, const char *host, const char *node, db_claim_t **
     res = db_exec(conn, DB_RETRY_SAFE,
                   "SELECT " CLAIM_COLS " FROM resource_claims c"
                   " JOIN compute_nodes n ON n.id = c.compute_node_id"
+                  " JOIN migrations m ON m.uuid = c.migration_uuid"
                   " WHERE ($1::text IS NULL OR n.host = $1)"
                   " AND ($2::text IS NULL OR n.hypervisor_hostname = $2) ORDER BY c.id",
                   &p, "list claims");

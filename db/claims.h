@@ -42,6 +42,8 @@ typedef struct db_claim {
     int vcpus;
     int64_t disk_gb;
     int64_t created_ms;
+    bool counts; /* still counted by db_claim_take() (migration not final, or completed after
+                  * the node's last report); false: left over, awaiting db_claim_release() */
 } db_claim_t;
 
 void db_claim_clear(db_claim_t *claim);
@@ -56,8 +58,8 @@ int db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *re
  * migration without claims succeeds. Idempotent, retried. */
 int db_claim_release(db_conn_t *conn, const char *migration_uuid, int *ret_released);
 
-/* Claims on a host's nodes (node NULL: all nodes; host NULL: everywhere), ordered by id,
- * counting ones or not. Read, retried. */
+/* Claims on a host's nodes (node NULL: all nodes; host NULL: everywhere), ordered by id, both
+ * those that still count and left-overs (see db_claim_t.counts). Read, retried. */
 int db_claim_list(db_conn_t *conn, const char *host, const char *node, db_claim_t **ret_list,
                   size_t *ret_count);
 

@@ -209,6 +209,7 @@ START_TEST(test_claims_refuse_overcommit)
     ck_assert_str_eq(claim.migration_uuid, m1);
     ck_assert_int_eq(claim.memory_mb, 2048);
     ck_assert_int_eq(strlen(claim.instance_uuid), 36);
+    ck_assert(claim.counts);
     db_claim_clear(&claim);
 
     CK_FAILS(db_claim_take(conn,
@@ -252,6 +253,10 @@ START_TEST(test_claims_refuse_overcommit)
 
     CK_OK(db_claim_list(conn, dst, NULL, &list, &n));
     ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(list[0].migration_uuid, m1);
+    ck_assert(!list[0].counts); /* its migration failed */
+    ck_assert(list[1].counts);
+    ck_assert(list[2].counts);
     db_claim_list_free(list, n);
     CK_OK(db_claim_release(conn, m1, &released));
     ck_assert_int_eq(released, 1);
@@ -289,6 +294,8 @@ START_TEST(test_claim_of_completed_migration_counts_until_next_report)
 {
     db_conn_t *conn = test_open();
     TERN_AUTOFREE char *dst = test_name("dst");
+    db_claim_t *list = NULL;
+    size_t n = 0;
     char inst[DB_UUID_LEN], m1[DB_UUID_LEN], m2[DB_UUID_LEN];
 
     test_make_node(conn, dst, "dn", 2048, 0, 0);
@@ -307,8 +314,16 @@ START_TEST(test_claim_of_completed_migration_counts_until_next_report)
                  conn, &(db_claim_request_t){.migration_uuid = m2, .host = dst, .memory_mb = 1024},
                  NULL),
              TERN_ERR_CHECK_FAILED);
+    CK_OK(db_claim_list(conn, dst, "dn", &list, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert(list[0].counts);
+    db_claim_list_free(list, n);
     /* Its next report counts the instance as used; the completed claim stops counting. */
     test_make_node(conn, dst, "dn", 2048, 256, 0);
+    CK_OK(db_claim_list(conn, dst, "dn", &list, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert(!list[0].counts);
+    db_claim_list_free(list, n);
     CK_OK(db_claim_take(
         conn, &(db_claim_request_t){.migration_uuid = m2, .host = dst, .memory_mb = 1024}, NULL));
     db_close(conn);
