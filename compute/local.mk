@@ -4,8 +4,25 @@ include compute/virt/local.mk
 # libtern-compute: everything of tern-compute but main(), so suites can link it.
 noinst_LTLIBRARIES += compute/libtern-compute.la
 compute_libtern_compute_la_SOURCES = \
+	compute/compute.h \
+	compute/instance.c \
+	compute/checks.c \
+	compute/destination.c \
+	compute/live_migration.c \
+	compute/manager.c \
 	compute/migration_queue.c compute/migration_queue.h
-compute_libtern_compute_la_LIBADD = common/libtern-common.la
+compute_libtern_compute_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(RABBITMQ_CFLAGS)
+compute_libtern_compute_la_LIBADD = compute/virt/libtern-virt.la rpc/libtern-rpc.la \
+	common/libtern-common.la $(JANSSON_LIBS)
+
+# tern-compute: the daemon on every hypervisor host. Never links db/.
+sbin_PROGRAMS += compute/tern-compute
+compute_tern_compute_SOURCES = compute/main.c
+compute_tern_compute_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+compute_tern_compute_LDADD = compute/libtern-compute.la compute/virt/libtern-virt.la \
+	rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la $(LIBVIRT_LIBS) \
+	$(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
+EXTRA_DIST += compute/API.md
 
 check_PROGRAMS += tests/compute/test-migration-queue
 TESTS += tests/compute/test-migration-queue

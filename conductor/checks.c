@@ -182,6 +182,8 @@ conductor_check_destination_resources(db_conn_t *db, const db_instance_t *inst,
     if (db_claim_list(db, dest->host, dest->hypervisor_hostname, &claims, &n) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
+        if (!claims[i].counts)
+            continue; /* its migration failed: the claim no longer holds anything */
         claimed_mem += claims[i].memory_mb;
         claimed_cpus += claims[i].vcpus;
     }

@@ -14,7 +14,16 @@ conductor_libtern_conductor_la_SOURCES = \
 	conductor/views.c conductor/views.h \
 	conductor/policy.c conductor/policy.h
 conductor_libtern_conductor_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-conductor_libtern_conductor_la_LIBADD = db/libtern-db.la common/libtern-common.la $(JANSSON_LIBS)
+conductor_libtern_conductor_la_LIBADD = db/libtern-db.la rpc/libtern-rpc.la common/libtern-common.la \
+	$(JANSSON_LIBS)
+
+# tern-conductor: the central daemon.
+sbin_PROGRAMS += conductor/tern-conductor
+conductor_tern_conductor_SOURCES = conductor/main.c
+conductor_tern_conductor_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+conductor_tern_conductor_LDADD = conductor/libtern-conductor.la db/libtern-db.la \
+	rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la $(LIBPQ_LIBS) \
+	$(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
 
 check_PROGRAMS += tests/conductor/test-policy
 TESTS += tests/conductor/test-policy

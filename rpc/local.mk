@@ -9,3 +9,9 @@ rpc_libtern_rpc_la_SOURCES = \
 	rpc/server.c
 rpc_libtern_rpc_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(JANSSON_CFLAGS)
 rpc_libtern_rpc_la_LIBADD = common/libtern-common.la $(RABBITMQ_LIBS) $(JANSSON_LIBS)
+
+check_PROGRAMS += tests/rpc/test-rpc
+TESTS += tests/rpc/test-rpc
+tests_rpc_test_rpc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(RABBITMQ_CFLAGS) $(JANSSON_CFLAGS)
+tests_rpc_test_rpc_LDADD = rpc/libtern-rpc.la $(HARNESS_LIBS) common/libtern-common.la \
+	$(CHECK_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)

@@ -1,0 +1,120 @@
+/*
+ * conductor/main.c: tern-conductor start-up - configuration, logging, signals, heartbeat.
+ *
+ * Usage: tern-conductor [--config-file FILE]... [--config-dir DIR]
+ * Runs in the foreground until SIGTERM or SIGINT. Refuses to start against a database whose
+ * schema is not the one it was built for (run `tern-manage db sync`). Exit status: 0 after a
+ * clean stop, 1 when it could not start.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "conductor/conductor.h"
+#include "conf/conf.h"
+
+#define PROGRAM "tern-conductor"
+
+static void
+conductor_config_from_conf(const conf_t *cfg, conductor_config_t *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->host = tern_strdup(cfg->host);
+    ret->db_connection = tern_strdup(cfg->database.connection);
+    ret->policy_file = tern_strdup(cfg->policy_file);
+    ret->service_down_time_s = cfg->service_down_time;
+    ret->rpc_timeout_ms = cfg->rpc_response_timeout * 1000;
+    ret->cpu_allocation_ratio = cfg->cpu_allocation_ratio;
+    ret->ram_allocation_ratio = cfg->ram_allocation_ratio;
+    ret->disk_allocation_ratio = cfg->disk_allocation_ratio;
+    ret->reserved_host_memory_mb = cfg->reserved_host_memory_mb;
+    ret->reserved_host_disk_mb = cfg->reserved_host_disk_mb;
+    ret->workers = cfg->conductor.workers;
+}
+
+/* rpc_config_from_conf: the transport settings ([DEFAULT], [oslo_messaging_rabbit]). */
+static void
+rpc_config_from_conf(const conf_t *cfg, rpc_config_t *ret)
+{
+    rpc_config_init(ret);
+    ret->transport_url = cfg->transport_url;
+    ret->control_exchange = cfg->control_exchange;
+    ret->ssl = cfg->oslo_messaging_rabbit.ssl;
+    ret->ssl_ca_file = cfg->oslo_messaging_rabbit.ssl_ca_file;
+    ret->ssl_cert_file = cfg->oslo_messaging_rabbit.ssl_cert_file;
+    ret->ssl_key_file = cfg->oslo_messaging_rabbit.ssl_key_file;
+    ret->heartbeat_timeout_s = cfg->oslo_messaging_rabbit.heartbeat_timeout_threshold;
+    ret->retry_interval_ms = cfg->oslo_messaging_rabbit.rabbit_retry_interval * 1000;
+    ret->retry_backoff_ms = cfg->oslo_messaging_rabbit.rabbit_retry_backoff * 1000;
+    ret->retry_max_ms = cfg->oslo_messaging_rabbit.rabbit_interval_max * 1000;
+    ret->response_timeout_ms = cfg->rpc_response_timeout * 1000;
+}
+
+/* heartbeat_until_signal: keep this conductor's service row fresh until SIGTERM/SIGINT. */
+static int
+heartbeat_until_signal(conductor_t *cond, const sigset_t *sigs, int interval_s)
+{
+    struct timespec ts = {.tv_sec = interval_s > 0 ? interval_s : 10};
+    db_conn_t *db;
+
+    for (;;) {
+        int sig = sigtimedwait(sigs, NULL, &ts);
+
+        if (sig > 0)
+            return sig;
+        if (!(db = conductor_db(cond)) ||
+            db_service_heartbeat(db, cond->cfg.host, CONDUCTOR_BINARY) < 0)
+            TERN_WARN("could not record the conductor's heartbeat: %s", tern_error_message());
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    conf_args_t args;
+    conf_t *cfg = NULL;
+    conductor_config_t ccfg;
+    rpc_config_t rpc_cfg;
+    conductor_t *cond = NULL;
+    sigset_t sigs;
+    int sig, rc;
+
+    rc = conf_parse_args(argc, argv, PROGRAM, &args);
+    if (rc != 0)
+        return rc > 0 ? EXIT_SUCCESS : 2;
+    if (!(cfg = conf_load_args(&args)) || conf_log_setup(cfg, PROGRAM) < 0) {
+        fprintf(stderr, PROGRAM ": %s\n", tern_error_message());
+        conf_args_clear(&args);
+        conf_free(cfg);
+        return EXIT_FAILURE;
+    }
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rpc_config_from_conf(cfg, &rpc_cfg);
+    conductor_config_from_conf(cfg, &ccfg);
+    if (!(cond = conductor_new(&ccfg, &rpc_cfg)) || conductor_start(cond, cond->cfg.workers) < 0) {
+        TERN_ERROR("could not start: %s", tern_error_message());
+        conductor_config_clear(&ccfg);
+        conductor_free(cond);
+        conf_free(cfg);
+        conf_args_clear(&args);
+        return EXIT_FAILURE;
+    }
+    TERN_INFO(PROGRAM " %s ready", PACKAGE_VERSION);
+    sig = heartbeat_until_signal(cond, &sigs, cfg->report_interval);
+    TERN_INFO("stopping on signal %d", sig);
+    conductor_free(cond);
+    conf_free(cfg);
+    conf_args_clear(&args);
+    TERN_INFO("stopped");
+    tern_log_close();
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,333 @@
+/*
+ * tests/rpc/test-rpc.c: the RPC library against a real RabbitMQ (tests/harness).
+ *
+ * A tern server and client on the private broker: call, cast, fanout, timeouts, unknown
+ * methods and versions, malformed messages (the server survives and answers them), the
+ * broker-validated identity, and remote errors arriving with their code and message.
+ */
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "rpc/rpc.h"
+#include "tests/harness/harness.h"
+
+#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s: %s", #expr, tern_error_message())
+
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static int casts_seen;
+static char last_user[64];
+
+static int
+h_echo(void *opaque, const rpc_request_t *req, json_t **ret)
+{
+    pthread_mutex_lock(&seen_lock);
+    tern_strlcpy(last_user, req->amqp_user_id, sizeof(last_user));
+    pthread_mutex_unlock(&seen_lock);
+    *ret = json_pack("{s:O, s:s, s:s?}", "args", req->args, "user", req->amqp_user_id, "request_id",
+                     req->request_id);
+    return 0;
+}
+
+static int
+h_fail(void *opaque, const rpc_request_t *req, json_t **ret)
+{
+    return tern_error_set(TERN_ERR_NOT_FOUND, "instance \"%s\" does not exist",
+                          json_string_value(json_object_get(req->args, "uuid")));
+}
+
+static int
+h_slow(void *opaque, const rpc_request_t *req, json_t **ret)
+{
+    tern_sleep_ms(json_integer_value(json_object_get(req->args, "ms")));
+    *ret = json_string("done");
+    return 0;
+}
+
+static int
+h_count(void *opaque, const rpc_request_t *req, json_t **ret)
+{
+    pthread_mutex_lock(&seen_lock);
+    casts_seen++;
+    pthread_mutex_unlock(&seen_lock);
+    return 0;
+}
+
+static const rpc_method_t methods[] = {
+    {"echo", h_echo}, {"fail", h_fail}, {"slow", h_slow}, {"count", h_count}};
+static const rpc_endpoint_t endpoint = {.version = "1.3", .methods = methods, .n_methods = 4};
+
+static rpc_config_t cfg;
+static rpc_server_t *server;
+static rpc_client_t *client;
+static char topic[64];
+
+static void
+setup(void)
+{
+    const harness_services_t *svc = harness_services_get();
+
+    rpc_config_init(&cfg);
+    cfg.transport_url = svc->rabbitmq_url;
+    cfg.response_timeout_ms = 10000;
+    snprintf(topic, sizeof(topic), "test%d_%ld", (int)getpid(), (long)tern_now_monotonic_us());
+    server = rpc_server_new(&cfg, topic, "s1", &endpoint, 1, 4);
+    ck_assert_msg(server != NULL, "%s", tern_error_message());
+    CK_OK(rpc_server_start(server));
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "%s", tern_error_message());
+    casts_seen = 0;
+}
+
+static void
+teardown(void)
+{
+    rpc_client_free(client);
+    rpc_server_free(server);
+}
+
+START_TEST(test_call_returns_result_and_identity)
+{
+    rpc_target_t t = {.topic = topic, .version = "1.2"};
+    json_t *ctx = rpc_context_new("u1", "p1", NULL, "req-abc");
+    json_t *args = json_pack("{s:s, s:i}", "name", "it's \"quoted\"", "n", 3);
+    json_t *res = NULL;
+
+    CK_OK(rpc_call(client, &t, ctx, "echo", args, 0, &res));
+    ck_assert(json_equal(json_object_get(res, "args"), args));
+    ck_assert_str_eq(json_string_value(json_object_get(res, "user")), "tern");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "request_id")), "req-abc");
+    json_decref(res);
+    json_decref(args);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_call_to_server_queue)
+{
+    rpc_target_t t = {.topic = topic, .server = "s1"};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *res = NULL;
+
+    CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res));
+    ck_assert(json_is_object(json_object_get(res, "args")));
+    json_decref(res);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_remote_error_keeps_code_and_message)
+{
+    rpc_target_t t = {.topic = topic};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *args = json_pack("{s:s}", "uuid", "0f3c");
+    json_t *res = NULL;
+
+    ck_assert_int_eq(rpc_call(client, &t, ctx, "fail", args, 0, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_NOT_FOUND);
+    ck_assert_str_eq(tern_error_message(), "instance \"0f3c\" does not exist");
+    json_decref(args);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_unknown_method_and_newer_version_refused)
+{
+    rpc_target_t t = {.topic = topic};
+    rpc_target_t newer = {.topic = topic, .version = "1.4"};
+    rpc_target_t major = {.topic = topic, .version = "2.0"};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *res = NULL;
+
+    ck_assert_int_eq(rpc_call(client, &t, ctx, "nosuch", NULL, 0, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "unknown method \"nosuch\""));
+    ck_assert_int_eq(rpc_call(client, &newer, ctx, "echo", NULL, 0, &res), -1);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "unsupported RPC API version 1.4"));
+    ck_assert_int_eq(rpc_call(client, &major, ctx, "echo", NULL, 0, &res), -1);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "unsupported RPC API version 2.0"));
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_timeout_then_late_reply_dropped)
+{
+    rpc_target_t t = {.topic = topic};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *slow = json_pack("{s:i}", "ms", 1500);
+    json_t *res = NULL;
+
+    ck_assert_int_eq(rpc_call(client, &t, ctx, "slow", slow, 300, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_TIMEOUT);
+    tern_sleep_ms(1600); /* the late reply arrives and is dropped */
+    CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res));
+    ck_assert(json_is_object(res));
+    json_decref(res);
+    json_decref(slow);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_slow_handler_does_not_stall_others)
+{
+    rpc_target_t t = {.topic = topic};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *slow = json_pack("{s:i}", "ms", 3000);
+    json_t *res = NULL;
+    int64_t t0;
+
+    CK_OK(rpc_cast(client, &t, ctx, "slow", slow));
+    tern_sleep_ms(100);
+    t0 = tern_now_monotonic_ms();
+    CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res));
+    ck_assert_int_lt(tern_now_monotonic_ms() - t0, 2000);
+    json_decref(res);
+    json_decref(slow);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_casts_and_fanout_delivered)
+{
+    rpc_target_t t = {.topic = topic};
+    rpc_target_t fan = {.topic = topic, .fanout = true};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    rpc_server_t *second = rpc_server_new(&cfg, topic, "s2", &endpoint, 1, 2);
+
+    CK_OK(rpc_server_start(second));
+    for (int i = 0; i < 20; i++)
+        CK_OK(rpc_cast(client, &t, ctx, "count", NULL));
+    CK_OK(rpc_cast(client, &fan, ctx, "count", NULL));
+    for (int i = 0; i < 100 && casts_seen < 22; i++)
+        tern_sleep_ms(50);
+    ck_assert_int_eq(casts_seen, 22); /* 20 shared + the fanout to both servers */
+    rpc_server_free(second);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_cast_to_missing_server_is_an_error)
+{
+    rpc_target_t t = {.topic = topic, .server = "nosuchhost"};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+
+    ck_assert_int_eq(rpc_cast(client, &t, ctx, "count", NULL), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    json_decref(ctx);
+}
+END_TEST
+
+/* raw_publish: put bytes on the topic queue as a hostile or broken client would. */
+static void
+raw_publish(const char *routing_key, const char *body, const char *reply_q)
+{
+    const harness_services_t *svc = harness_services_get();
+    amqp_connection_state_t c = amqp_new_connection();
+    amqp_socket_t *s = amqp_tcp_socket_new(c);
+    amqp_basic_properties_t p = {0};
+
+    ck_assert_int_eq(amqp_socket_open(s, "127.0.0.1", svc->rabbitmq_port), 0);
+    ck_assert_int_eq(
+        amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "tern", svc->rabbitmq_password)
+            .reply_type,
+        AMQP_RESPONSE_NORMAL);
+    amqp_channel_open(c, 1);
+    (void)reply_q;
+    ck_assert_int_eq(amqp_basic_publish(c, 1, amqp_cstring_bytes("tern"),
+                                        amqp_cstring_bytes(routing_key), 0, 0, &p,
+                                        amqp_cstring_bytes(body)),
+                     0);
+    amqp_channel_close(c, 1, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(c);
+}
+
+START_TEST(test_malformed_messages_never_wedge_the_server)
+{
+    rpc_target_t t = {.topic = topic};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *res = NULL;
+    static const char *const bad[] = {
+        "not json",
+        "[1,2,3]",
+        "{\"oslo.version\": \"2.0\", \"oslo.message\": 42}",
+        "{\"oslo.version\": \"2.0\", \"oslo.message\": \"{\\\"args\\\": {}}\"}",
+        "{\"oslo.version\": \"9.9\", \"oslo.message\": \"{}\"}",
+        "{\"method\": 7}",
+        "{\"method\": \"echo\", \"args\": [1]}",
+        "{\"method\": \"echo\", \"_msg_id\": \"x\"}",
+        "{\"method\": \"echo\", \"args\": {\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]"
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}",
+    };
+
+    for (size_t i = 0; i < TERN_N_ELEMENTS(bad); i++)
+        raw_publish(topic, bad[i], NULL);
+    CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res));
+    json_decref(res);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_bad_transport_url_named)
+{
+    rpc_config_t c;
+
+    rpc_config_init(&c);
+    c.transport_url = "http://h/";
+    ck_assert_ptr_null(rpc_client_new(&c));
+    ck_assert_str_eq(tern_error_message(),
+                     "invalid transport URL: expected rabbit://, amqp:// or amqps://");
+    c.transport_url = "rabbit://u:secretpw@h:notaport/";
+    ck_assert_ptr_null(rpc_client_new(&c));
+    ck_assert_ptr_null(strstr(tern_error_message(), "secretpw"));
+    c.transport_url = "rabbit://u:secretpw@127.0.0.1:1/";
+    ck_assert_ptr_null(rpc_client_new(&c));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    ck_assert_ptr_null(strstr(tern_error_message(), "secretpw"));
+}
+END_TEST
+
+static Suite *
+rpc_suite(void)
+{
+    Suite *s = suite_create("rpc");
+    TCase *core = tcase_create("core");
+    TCase *errors = tcase_create("errors");
+
+    tcase_add_checked_fixture(core, setup, teardown);
+    tcase_add_checked_fixture(errors, setup, teardown);
+    tcase_set_timeout(core, 60);
+    tcase_set_timeout(errors, 60);
+    tcase_add_test(core, test_call_returns_result_and_identity);
+    tcase_add_test(core, test_call_to_server_queue);
+    tcase_add_test(core, test_casts_and_fanout_delivered);
+    tcase_add_test(core, test_slow_handler_does_not_stall_others);
+    tcase_add_test(errors, test_remote_error_keeps_code_and_message);
+    tcase_add_test(errors, test_unknown_method_and_newer_version_refused);
+    tcase_add_test(errors, test_timeout_then_late_reply_dropped);
+    tcase_add_test(errors, test_cast_to_missing_server_is_an_error);
+    tcase_add_test(errors, test_malformed_messages_never_wedge_the_server);
+    tcase_add_test(errors, test_bad_transport_url_named);
+    suite_add_tcase(s, core);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(rpc_suite());
+    int failed;
+
+    harness_services_get();
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
