@@ -5,6 +5,8 @@
 # veths, tern-br0), from the TERN_TESTBED_OWNER mark in process environments and from TB_DIR
 # paths on QEMU command lines, so it also cleans up after `up` or a test was killed with -9.
 
+# shellcheck shell=bash
+
 # tb_ancestors: our own pid and every ancestor's (never to be killed).
 tb_ancestors() {
     local p=$$

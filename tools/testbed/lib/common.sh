@@ -7,6 +7,8 @@
 # its environment (QEMU, whose environment libvirt rebuilds, is found through its netns and
 # through TB_DIR paths on its command line).
 
+# shellcheck shell=bash
+
 TB_DIR=${TERN_TESTBED_DIR:-/var/lib/tern-testbed}
 TB_DIR=${TB_DIR%/}
 TB_STATE=$TB_DIR/testbed.env            # written by up, sourced by tests and tools

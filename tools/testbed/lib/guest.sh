@@ -7,6 +7,8 @@
 # domain.xml. The kernel and initramfs are booted directly from the image store, which every
 # host sees at the same path.
 
+# shellcheck shell=bash
+
 # tb_guest_xml NAME MEMORY_MIB CMDLINE: the domain definition.
 tb_guest_xml() {
     local name=$1 mem=$2 cmdline=$3 dir=$TB_INSTANCES/$1

@@ -13,6 +13,8 @@
 #   - its own libvirtd entered into both namespaces (nsenter), listening on TCP at the host's
 #     address and on hosts/hostI/run/libvirt-sock, with a distinct host UUID.
 
+# shellcheck shell=bash
+
 # tb_bridge_up: create the bridge and the root namespace's address (idempotent).
 tb_bridge_up() {
     if ! ip link show "$TB_BRIDGE" >/dev/null 2>&1; then

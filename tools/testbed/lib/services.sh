@@ -9,8 +9,11 @@
 #
 # Daemons: each is started when its binary exists in the build directory (conductor/tern-conductor,
 # compute/tern-compute) as `BINARY --config-file FILE`: the conductor in the root namespace, after
-# `tern-manage db sync`, then one compute inside each host's network + mount namespaces. Ready means: the process is alive and
-# its log file has a line matching TB_READY_RE (override with TERN_TESTBED_READY_RE).
+# `tern-manage db sync`, then one compute inside each host's network + mount namespaces. Ready
+# means: the process is alive and its log file has a line matching TB_READY_RE (override with
+# TERN_TESTBED_READY_RE).
+
+# shellcheck shell=bash
 
 TB_READY_RE=${TERN_TESTBED_READY_RE:-'[Rr]eady|started'}
 TB_DAEMON_TIMEOUT=${TERN_TESTBED_DAEMON_TIMEOUT:-30}
