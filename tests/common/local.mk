@@ -1,1 +1,6 @@
-# tests/common/local.mk: build rules for tests/common/ (included from its parent's local.mk).
+# tests/common/local.mk: the unit suite of common/ (included from tests/local.mk).
+check_PROGRAMS += tests/common/test-common
+TESTS += tests/common/test-common
+UNIT_TESTS += tests/common/test-common
+tests_common_test_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_common_test_common_LDADD = common/libtern-common.la $(CHECK_LIBS)
