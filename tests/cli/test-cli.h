@@ -1,0 +1,26 @@
+/*
+ * tests/cli/test-cli.h: the test cases of the tern client's suite, one file per seam.
+ *   test-cli.c         runner; parse: command lines that parse, and into which request
+ *   test-cli-errors.c  errors: every bad command line, its message, and that no request is left
+ *   test-cli-output.c  output: tables, JSON, render functions; progress: the --wait display
+ */
+#ifndef TERN_TESTS_CLI_H
+#define TERN_TESTS_CLI_H
+
+#include <check.h>
+
+#include "tools/cli/cli.h"
+
+Suite *cli_suite(void);
+TCase *test_cli_parse_case(void);
+TCase *test_cli_errors_case(void);
+TCase *test_cli_output_case(void);
+TCase *test_cli_progress_case(void);
+
+/* Parse "tern" followed by the NULL-terminated arguments into *req; returns cli_parse()'s
+ * result. */
+int test_cli_parse(cli_request_t *req, ...) __attribute__((sentinel));
+/* The same with the arguments in a NULL-terminated array (at most 198). */
+int test_cli_parse_argv(cli_request_t *req, const char *const *args);
+
+#endif /* TERN_TESTS_CLI_H */

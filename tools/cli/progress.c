@@ -1,0 +1,208 @@
+/*
+ * tools/cli/progress.c: what `tern live-migration --wait` shows while a migration runs - pure
+ * functions of the migration objects it samples and of the time, so tests can pin them.
+ *
+ *   45% [#########-----------] migration/running  memory 512.0 MiB/2.00 GiB
+ *       disk 1.00 GiB/10.0 GiB  remaining 1.50 GiB  118.3 MiB/s  elapsed 0:12
+ *   (one line; the bar only on a terminal)
+ *
+ * The rate is computed here from successive samples (bytes processed, memory plus disk, over
+ * the time between the two samples where that count changed), not taken from the conductor,
+ * whose progress updates may be coarser than our polling.
+ * Owns nothing: the caller holds the cli_progress_t and the buffers.
+ */
+#include <string.h>
+
+#include "common/util.h"
+#include "tools/cli/cli.h"
+
+#define MIB (1024.0 * 1024.0)
+#define BAR_WIDTH 20
+#define STALL_MS 3000 /* no progress for this long: the rate is shown as 0 */
+
+/* The integer field key of a migration, 0 when absent or null. */
+static int64_t
+field_int(const json_t *migration, const char *key)
+{
+    return (int64_t)json_integer_value(json_object_get(migration, key));
+}
+
+static const char *
+field_str(const json_t *migration, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(migration, key));
+
+    return s ? s : fallback;
+}
+
+void
+cli_progress_init(cli_progress_t *prog, int64_t now_ms)
+{
+    memset(prog, 0, sizeof(*prog));
+    prog->start_ms = now_ms;
+    prog->rate_mib_s = -1;
+}
+
+void
+cli_progress_sample(cli_progress_t *prog, const json_t *migration, int64_t now_ms)
+{
+    int64_t bytes =
+        field_int(migration, "memory_processed") + field_int(migration, "disk_processed");
+
+    if (prog->last_ms == 0 || bytes < prog->last_bytes) { /* first sample, or a restarted count */
+        if (prog->last_ms != 0)
+            prog->rate_mib_s = -1;
+        prog->last_ms = now_ms;
+        prog->last_bytes = bytes;
+        return;
+    }
+    if (bytes > prog->last_bytes && now_ms > prog->last_ms) {
+        prog->rate_mib_s =
+            (double)(bytes - prog->last_bytes) / MIB / ((double)(now_ms - prog->last_ms) / 1000.0);
+        prog->last_ms = now_ms;
+        prog->last_bytes = bytes;
+    } else if (bytes == prog->last_bytes && now_ms - prog->last_ms >= STALL_MS &&
+               prog->rate_mib_s > 0) {
+        prog->rate_mib_s = 0;
+    }
+}
+
+char *
+cli_format_bytes(int64_t bytes, char *buf, size_t size)
+{
+    double b = (double)bytes;
+
+    if (bytes < 0)
+        snprintf(buf, size, "-");
+    else if (bytes < 1024)
+        snprintf(buf, size, "%lld B", (long long)bytes);
+    else if (b < MIB)
+        snprintf(buf, size, "%.1f KiB", b / 1024.0);
+    else if (b < 1024.0 * MIB)
+        snprintf(buf, size, "%.1f MiB", b / MIB);
+    else
+        snprintf(buf, size, "%.2f GiB", b / (1024.0 * MIB));
+    return buf;
+}
+
+char *
+cli_format_duration(int64_t ms, char *buf, size_t size)
+{
+    int64_t s = ms / 1000;
+
+    if (ms < 0)
+        snprintf(buf, size, "-");
+    else if (ms < 1000)
+        snprintf(buf, size, "%lld ms", (long long)ms);
+    else if (ms < 60000)
+        snprintf(buf, size, "%.1f s", (double)ms / 1000.0);
+    else if (s < 3600)
+        snprintf(buf, size, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(buf, size, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                 (long long)(s % 60));
+    return buf;
+}
+
+/* Elapsed time as a clock: "0:07", "12:34", "1:02:03". */
+static char *
+format_clock(int64_t ms, char *buf, size_t size)
+{
+    int64_t s = ms < 0 ? 0 : ms / 1000;
+
+    if (s < 3600)
+        snprintf(buf, size, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(buf, size, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                 (long long)(s % 60));
+    return buf;
+}
+
+bool
+cli_migration_status_final(const char *status)
+{
+    return tern_streq(status, "completed") || tern_streq(status, "failed") ||
+           tern_streq(status, "cancelled") || tern_streq(status, "error");
+}
+
+char *
+cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t now_ms, bool bar,
+                  char *buf, size_t size)
+{
+    int64_t mem_done = field_int(migration, "memory_processed");
+    int64_t mem_total = field_int(migration, "memory_total");
+    int64_t disk_done = field_int(migration, "disk_processed");
+    int64_t disk_total = field_int(migration, "disk_total");
+    int64_t remaining =
+        field_int(migration, "memory_remaining") + field_int(migration, "disk_remaining");
+    const char *status = field_str(migration, "status", "unknown");
+    char a[32], b[32], c[32], d[32], e[32], clock[32], rate[32];
+    int percent = 0;
+    size_t len = 0;
+
+    if (tern_streq(status, "completed"))
+        percent = 100;
+    else if (mem_total + disk_total > 0)
+        percent = (int)((mem_total + disk_total - remaining) * 100 / (mem_total + disk_total));
+    if (percent < 0)
+        percent = 0;
+    if (percent > 100)
+        percent = 100;
+    buf[0] = '\0';
+    len += (size_t)snprintf(buf, size, "%3d%% ", percent);
+    if (bar && len < size) {
+        int filled = percent * BAR_WIDTH / 100;
+
+        len += (size_t)snprintf(buf + len, size - len, "[%.*s%.*s] ", filled,
+                                "####################", BAR_WIDTH - filled, "--------------------");
+    }
+    if (prog->rate_mib_s < 0)
+        snprintf(rate, sizeof(rate), "-- MiB/s");
+    else
+        snprintf(rate, sizeof(rate), "%.1f MiB/s", prog->rate_mib_s);
+    if (len < size)
+        len += (size_t)snprintf(buf + len, size - len, "%s/%s  memory %s/%s",
+                                field_str(migration, "phase", "-"), status,
+                                cli_format_bytes(mem_done, a, sizeof(a)),
+                                cli_format_bytes(mem_total, b, sizeof(b)));
+    if (disk_total > 0 && len < size)
+        len += (size_t)snprintf(buf + len, size - len, "  disk %s/%s",
+                                cli_format_bytes(disk_done, c, sizeof(c)),
+                                cli_format_bytes(disk_total, d, sizeof(d)));
+    if (len < size)
+        snprintf(buf + len, size - len, "  remaining %s  %s  elapsed %s",
+                 cli_format_bytes(remaining, e, sizeof(e)), rate,
+                 format_clock(now_ms - prog->start_ms, clock, sizeof(clock)));
+    return buf;
+}
+
+char *
+cli_migration_summary(const json_t *migration, char *buf, size_t size)
+{
+    const char *status = field_str(migration, "status", "unknown");
+    const char *error = field_str(migration, "error_message", NULL);
+    json_t *total = json_object_get(migration, "total_time_ms");
+    json_t *downtime = json_object_get(migration, "downtime_ms");
+    TERN_AUTOFREE char *id = cli_value_text(json_object_get(migration, "id"));
+    char t[32], dt[32];
+    size_t len;
+
+    if (tern_streq(status, "completed")) {
+        len = (size_t)snprintf(buf, size, "migration %s completed", id);
+        if (json_is_integer(total) && len < size)
+            len += (size_t)snprintf(buf + len, size - len, " in %s",
+                                    cli_format_duration(json_integer_value(total), t, sizeof(t)));
+        if (json_is_integer(downtime) && len < size)
+            snprintf(buf + len, size - len, " (downtime %s)",
+                     cli_format_duration(json_integer_value(downtime), dt, sizeof(dt)));
+        return buf;
+    }
+    len = (size_t)snprintf(buf, size, "migration %s %s", id,
+                           tern_streq(status, "cancelled") ? "was cancelled" : status);
+    if (json_is_integer(total) && len < size)
+        len += (size_t)snprintf(buf + len, size - len, " after %s",
+                                cli_format_duration(json_integer_value(total), t, sizeof(t)));
+    if (!tern_str_empty(error) && len < size)
+        snprintf(buf + len, size - len, ": %s", error);
+    return buf;
+}
