@@ -1,0 +1,233 @@
+/*
+ * compute/virt/converge.c: the convergence monitor's decisions (see converge.h).
+ */
+#include "compute/virt/converge.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+void
+virt_converge_options_default(virt_converge_options_t *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->downtime_ms = 500;
+    ret->downtime_steps = 10;
+    ret->downtime_delay_s = 75;
+    ret->completion_timeout_s = 800;
+    ret->timeout_action = VIRT_TIMEOUT_ACTION_ABORT;
+    ret->stall_samples = 20;
+}
+
+void
+virt_converge_options_clamp(virt_converge_options_t *opts)
+{
+    if (opts->downtime_ms < 100)
+        opts->downtime_ms = 100;
+    if (opts->downtime_steps < 3)
+        opts->downtime_steps = 3;
+    if (opts->downtime_steps > VIRT_DOWNTIME_STEPS_MAX)
+        opts->downtime_steps = VIRT_DOWNTIME_STEPS_MAX;
+    if (opts->downtime_delay_s < 10)
+        opts->downtime_delay_s = 10;
+    if (opts->completion_timeout_s < 0)
+        opts->completion_timeout_s = 0;
+    if (opts->stall_samples < 0)
+        opts->stall_samples = 0;
+}
+
+double
+virt_migration_data_gb(uint64_t memory_mb, const uint64_t *disk_sizes, size_t n_disks)
+{
+    double ram_gb = (double)memory_mb / 1024.0;
+    double disk_gb = 0;
+
+    if (ram_gb < 2)
+        ram_gb = 2;
+    for (size_t i = 0; i < n_disks; i++) {
+        double gb = (double)disk_sizes[i] / GIB;
+
+        disk_gb += gb < 2 ? 2 : gb;
+    }
+    return ram_gb + disk_gb;
+}
+
+size_t
+virt_downtime_steps(const virt_converge_options_t *opts, double data_gb,
+                    virt_downtime_step_t *ret_steps, size_t max)
+{
+    int64_t delay = (int64_t)(opts->downtime_delay_s * data_gb);
+    double base = (double)opts->downtime_ms / opts->downtime_steps;
+    double offset = (opts->downtime_ms - base) / opts->downtime_steps;
+    size_t n = 0;
+
+    for (int i = 0; i <= opts->downtime_steps && n < max; i++, n++) {
+        ret_steps[n].after_s = delay * i;
+        ret_steps[n].downtime_ms = (int64_t)(base + offset * i);
+    }
+    return n;
+}
+
+bool
+virt_should_trigger_timeout_action(int64_t elapsed_s, int64_t completion_timeout_s, bool post_copy)
+{
+    if (completion_timeout_s <= 0 || post_copy)
+        return false;
+    return elapsed_s > completion_timeout_s;
+}
+
+const char *
+virt_converge_action_name(virt_converge_action_t action)
+{
+    switch (action) {
+    case VIRT_CONVERGE_CONTINUE:
+        return "continue";
+    case VIRT_CONVERGE_SET_DOWNTIME:
+        return "set-downtime";
+    case VIRT_CONVERGE_POST_COPY:
+        return "post-copy";
+    case VIRT_CONVERGE_PAUSE:
+        return "pause";
+    case VIRT_CONVERGE_ABORT:
+        return "abort";
+    }
+    return "unknown";
+}
+
+void
+virt_converge_init(virt_converge_t *mon, const virt_converge_options_t *opts, double data_gb)
+{
+    memset(mon, 0, sizeof(*mon));
+    mon->opts = *opts;
+    virt_converge_options_clamp(&mon->opts);
+    mon->n_steps =
+        virt_downtime_steps(&mon->opts, data_gb, mon->steps, TERN_N_ELEMENTS(mon->steps));
+    mon->completion_timeout_s = (int64_t)(mon->opts.completion_timeout_s * data_gb);
+    mon->current_downtime_ms = -1;
+    mon->best_remaining = UINT64_MAX;
+}
+
+/* decide: fill the decision and record escalations in the monitor. */
+static void
+decide(virt_converge_t *mon, virt_converge_decision_t *ret, virt_converge_action_t action,
+       const char *reason)
+{
+    ret->action = action;
+    snprintf(ret->reason, sizeof(ret->reason), "%s", reason);
+    if (action == VIRT_CONVERGE_POST_COPY)
+        mon->post_copy = true;
+    else if (action == VIRT_CONVERGE_PAUSE)
+        mon->paused = true;
+    else if (action == VIRT_CONVERGE_ABORT)
+        mon->aborted = true;
+}
+
+/* escalate: the next rung after a stall or a force-complete timeout; false when none is left. */
+static bool
+escalate(virt_converge_t *mon, virt_converge_decision_t *ret, const char *why, bool may_abort)
+{
+    char reason[192];
+
+    if (mon->opts.permit_post_copy && !mon->post_copy) {
+        snprintf(reason, sizeof(reason), "%.150s: switching to post-copy", why);
+        decide(mon, ret, VIRT_CONVERGE_POST_COPY, reason);
+        return true;
+    }
+    if (!mon->paused) {
+        snprintf(reason, sizeof(reason), "%.140s: pausing the guest so the migration completes",
+                 why);
+        decide(mon, ret, VIRT_CONVERGE_PAUSE, reason);
+        return true;
+    }
+    if (may_abort) {
+        snprintf(reason, sizeof(reason), "%.150s even with the guest paused: aborting", why);
+        decide(mon, ret, VIRT_CONVERGE_ABORT, reason);
+        return true;
+    }
+    return false;
+}
+
+void
+virt_converge_next(virt_converge_t *mon, const virt_job_stats_t *sample,
+                   virt_converge_decision_t *ret)
+{
+    int64_t elapsed_s = (int64_t)(sample->time_elapsed_ms / 1000);
+    char reason[192];
+    const virt_downtime_step_t *step = NULL;
+    int step_index = -1;
+
+    memset(ret, 0, sizeof(*ret));
+    ret->step = -1;
+    snprintf(ret->reason, sizeof(ret->reason), "nothing to do");
+    if (sample->type != VIRT_JOB_BOUNDED && sample->type != VIRT_JOB_UNBOUNDED) {
+        snprintf(ret->reason, sizeof(ret->reason), "job is %s", virt_job_type_name(sample->type));
+        return;
+    }
+    if (sample->post_copy)
+        mon->post_copy = true;
+    if (mon->aborted) {
+        snprintf(ret->reason, sizeof(ret->reason), "abort already requested");
+        return;
+    }
+    if (mon->post_copy) {
+        /* The destination runs the guest now: never abort, nothing left to tune. */
+        snprintf(ret->reason, sizeof(ret->reason), "running in post-copy");
+        return;
+    }
+    mon->samples++;
+
+    /* 1. The completion timeout. */
+    if (virt_should_trigger_timeout_action(elapsed_s, mon->completion_timeout_s, false)) {
+        snprintf(reason, sizeof(reason), "not completed after %lld s (completion timeout %lld s)",
+                 (long long)elapsed_s, (long long)mon->completion_timeout_s);
+        if (mon->opts.timeout_action == VIRT_TIMEOUT_ACTION_ABORT) {
+            decide(mon, ret, VIRT_CONVERGE_ABORT, reason);
+            return;
+        }
+        if (escalate(mon, ret, reason, false))
+            return;
+    }
+
+    /* 2. Progress: a stall is stall_samples samples without a new lowest remaining. */
+    if (sample->data_remaining < mon->best_remaining) {
+        mon->best_remaining = sample->data_remaining;
+        mon->samples_without_progress = 0;
+    } else {
+        mon->samples_without_progress++;
+    }
+    if (mon->opts.stall_samples > 0 && mon->samples_without_progress >= mon->opts.stall_samples) {
+        mon->samples_without_progress = 0;
+        mon->stalls++;
+        ret->stalled = true;
+        snprintf(reason, sizeof(reason),
+                 "no progress over %d samples (remaining %llu bytes, lowest %llu, iteration %llu)",
+                 mon->opts.stall_samples, (unsigned long long)sample->data_remaining,
+                 (unsigned long long)mon->best_remaining,
+                 (unsigned long long)sample->memory_iteration);
+        if (mon->opts.permit_auto_converge && mon->stalls == 1) {
+            snprintf(ret->reason, sizeof(ret->reason), "%.150s: letting auto-converge throttle",
+                     reason);
+            return;
+        }
+        if (escalate(mon, ret, reason, true))
+            return;
+    }
+
+    /* 3. nova's downtime steps: the last step whose time has passed. */
+    for (size_t i = 0; i < mon->n_steps; i++)
+        if (elapsed_s > mon->steps[i].after_s || (i == 0 && mon->current_downtime_ms < 0)) {
+            step = &mon->steps[i];
+            step_index = (int)i;
+        }
+    if (step && step->downtime_ms != mon->current_downtime_ms) {
+        mon->current_downtime_ms = step->downtime_ms;
+        ret->action = VIRT_CONVERGE_SET_DOWNTIME;
+        ret->downtime_ms = step->downtime_ms;
+        ret->step = step_index;
+        snprintf(ret->reason, sizeof(ret->reason), "downtime step %d: %lld ms after %lld s elapsed",
+                 step_index, (long long)step->downtime_ms, (long long)elapsed_s);
+    }
+}

@@ -1,0 +1,191 @@
+/*
+ * compute/virt/libvirt/domain.c: the libvirt driver's domains - spawn (define persistently and
+ * start), destroy (stop, undefine, delete files), state, XML, the list of instances, resume.
+ *
+ * Messages name the step and the instance: could not start instance "0f3c...": <libvirt's reason>.
+ * Ownership: domain references are released in the function that took them; returned strings
+ * and arrays are new.
+ */
+#include "compute/virt/libvirt/libvirt_driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+static void
+domain_freep(virDomainPtr *dom)
+{
+    if (*dom)
+        virDomainFree(*dom);
+}
+
+#define AUTO_DOMAIN __attribute__((cleanup(domain_freep))) virDomainPtr
+
+int
+virt_libvirt_spawn(virt_driver_t *drv, const virt_instance_t *inst)
+{
+    virConnectPtr conn = virt_libvirt_conn(drv);
+    TERN_AUTOFREE char *xml = NULL;
+    AUTO_DOMAIN dom = NULL;
+    int active;
+
+    if (!conn)
+        return -1;
+    if (virt_libvirt_create_disks(drv, inst, false) < 0)
+        return tern_error_prefix("could not spawn instance \"%s\"", inst->uuid);
+    xml = virt_domain_xml_build(&drv->opts, inst);
+    dom = virDomainDefineXML(conn, xml);
+    if (!dom)
+        return virt_libvirt_error("could not define instance \"%s\"", inst->uuid);
+    active = virDomainIsActive(dom);
+    if (active < 0)
+        return virt_libvirt_error("could not read the state of instance \"%s\"", inst->uuid);
+    if (active)
+        return 0;
+    if (virDomainCreate(dom) < 0) {
+        int ret = virt_libvirt_error("could not start instance \"%s\"", inst->uuid);
+        tern_error_t err;
+
+        tern_error_copy(&err);
+        virDomainUndefine(dom); /* leave nothing half made; the start error is what matters */
+        tern_error_restore(&err);
+        return ret;
+    }
+    return 0;
+}
+
+int
+virt_libvirt_destroy(virt_driver_t *drv, const virt_instance_t *inst, bool delete_files)
+{
+    bool missing;
+    AUTO_DOMAIN dom = virt_libvirt_lookup(drv, inst->uuid, &missing);
+
+    if (!dom && !missing)
+        return -1;
+    if (dom) {
+        int active = virDomainIsActive(dom);
+        int persistent = virDomainIsPersistent(dom);
+
+        if (active < 0 || persistent < 0)
+            return virt_libvirt_error("could not read the state of instance \"%s\"", inst->uuid);
+        if (active && virDomainDestroy(dom) < 0 &&
+            virt_libvirt_last_code() != VIR_ERR_OPERATION_INVALID)
+            return virt_libvirt_error("could not stop instance \"%s\"", inst->uuid);
+        if (persistent && virDomainUndefine(dom) < 0 &&
+            virt_libvirt_last_code() != VIR_ERR_NO_DOMAIN)
+            return virt_libvirt_error("could not undefine instance \"%s\"", inst->uuid);
+    }
+    tern_error_reset();
+    if (delete_files)
+        return virt_libvirt_delete_instance_files(drv, inst->uuid);
+    return 0;
+}
+
+int
+virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_info_t *ret)
+{
+    bool missing;
+    AUTO_DOMAIN dom = virt_libvirt_lookup(drv, uuid, &missing);
+    int state, reason, persistent;
+
+    if (!dom) {
+        if (!missing)
+            return -1;
+        tern_error_reset();
+        memset(ret, 0, sizeof(*ret));
+        return 0;
+    }
+    if (virDomainGetState(dom, &state, &reason, 0) < 0 ||
+        (persistent = virDomainIsPersistent(dom)) < 0)
+        return virt_libvirt_error("could not read the state of instance \"%s\"", uuid);
+    ret->exists = true;
+    ret->persistent = persistent == 1;
+    switch (state) {
+    case VIR_DOMAIN_RUNNING:
+        ret->state = VIRT_STATE_RUNNING;
+        break;
+    case VIR_DOMAIN_PAUSED:
+        ret->state = VIRT_STATE_PAUSED;
+        break;
+    case VIR_DOMAIN_SHUTOFF:
+        ret->state = VIRT_STATE_SHUTOFF;
+        break;
+    case VIR_DOMAIN_CRASHED:
+        ret->state = VIRT_STATE_CRASHED;
+        break;
+    default:
+        ret->state = VIRT_STATE_OTHER;
+        break;
+    }
+    return 0;
+}
+
+int
+virt_libvirt_get_domain_xml(virt_driver_t *drv, const char *uuid, char **ret_xml)
+{
+    AUTO_DOMAIN dom = virt_libvirt_lookup(drv, uuid, NULL);
+    char *xml;
+
+    if (!dom)
+        return -1;
+    xml = virDomainGetXMLDesc(dom, 0);
+    if (!xml)
+        return virt_libvirt_error("could not read the XML of instance \"%s\"", uuid);
+    *ret_xml = xml;
+    return 0;
+}
+
+int
+virt_libvirt_get_guest_cpu_xml(virt_driver_t *drv, const char *uuid, char **ret_xml)
+{
+    TERN_AUTOFREE char *xml = NULL;
+    char *cpu;
+
+    if (virt_libvirt_get_domain_xml(drv, uuid, &xml) < 0)
+        return -1;
+    cpu = virt_xml_extract(xml, "domain", "cpu");
+    *ret_xml = cpu ? cpu : tern_strdup("");
+    return 0;
+}
+
+int
+virt_libvirt_list_instances(virt_driver_t *drv, char ***ret_uuids, size_t *ret_n)
+{
+    virConnectPtr conn = virt_libvirt_conn(drv);
+    virDomainPtr *doms = NULL;
+    char **uuids;
+    int n;
+
+    if (!conn)
+        return -1;
+    n = virConnectListAllDomains(conn, &doms, 0);
+    if (n < 0)
+        return virt_libvirt_error("could not list the domains of \"%s\"", drv->opts.uri);
+    uuids = tern_calloc((size_t)n + 1, sizeof(*uuids));
+    for (int i = 0; i < n; i++) {
+        char buf[VIR_UUID_STRING_BUFLEN];
+
+        if (virDomainGetUUIDString(doms[i], buf) < 0)
+            buf[0] = '\0';
+        uuids[i] = tern_strdup(buf);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    *ret_uuids = uuids;
+    *ret_n = (size_t)n;
+    return 0;
+}
+
+int
+virt_libvirt_resume(virt_driver_t *drv, const char *uuid)
+{
+    AUTO_DOMAIN dom = virt_libvirt_lookup(drv, uuid, NULL);
+
+    if (!dom)
+        return -1;
+    if (virDomainResume(dom) < 0)
+        return virt_libvirt_error("could not resume instance \"%s\"", uuid);
+    return 0;
+}

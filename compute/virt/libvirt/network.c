@@ -1,0 +1,143 @@
+/*
+ * compute/virt/libvirt/network.c: the Linux bridges instances' interfaces plug into.
+ *
+ * A bridge is made with `ip link add NAME type bridge` and `ip link set NAME up`, run from an argv
+ * array inside the host's network namespace (`ip -n NETNS ...` when opts.netns is set, as for a
+ * test in the root namespace looking after a testbed host). It is removed when no domain defined
+ * on this host references it any more.
+ *
+ * Ownership: nothing is kept between calls.
+ */
+#include "compute/virt/libvirt/libvirt_driver.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+static bool
+bridge_name_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > VIRT_BRIDGE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+            return false;
+    return true;
+}
+
+/* run_ip: ip [-n NETNS] ARGS... */
+static int
+run_ip(virt_driver_t *drv, const char *const args[], tern_command_result_t *ret)
+{
+    const char *argv[16];
+    size_t n = 0;
+
+    argv[n++] = drv->opts.ip;
+    if (drv->opts.netns) {
+        argv[n++] = "-n";
+        argv[n++] = drv->opts.netns;
+    }
+    for (size_t i = 0; args[i] && n < TERN_N_ELEMENTS(argv) - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return virt_libvirt_run(drv, argv, ret);
+}
+
+/* bridge_exists: whether a link named bridge exists (ip link show exits 1 when not). */
+static int
+bridge_exists(virt_driver_t *drv, const char *bridge, bool *ret_exists)
+{
+    const char *args[] = {"-o", "link", "show", "type", "bridge", NULL};
+    tern_command_result_t res = {0};
+    TERN_AUTOFREE char *needle = tern_asprintf(": %s:", bridge);
+
+    if (run_ip(drv, args, &res) < 0) {
+        tern_command_result_clear(&res);
+        return tern_error_prefix("could not list bridges");
+    }
+    *ret_exists = strstr(res.out, needle) != NULL;
+    tern_command_result_clear(&res);
+    return 0;
+}
+
+int
+virt_libvirt_ensure_bridge(virt_driver_t *drv, const char *bridge)
+{
+    const char *add[] = {"link", "add", "name", bridge, "type", "bridge", NULL};
+    const char *up[] = {"link", "set", "dev", bridge, "up", NULL};
+    bool exists;
+
+    if (!bridge_name_valid(bridge))
+        return tern_error_set(TERN_ERR_INVALID, "invalid bridge name \"%s\"", bridge ? bridge : "");
+    if (bridge_exists(drv, bridge, &exists) < 0)
+        return tern_error_prefix("could not ensure bridge \"%s\"", bridge);
+    if (!exists && run_ip(drv, add, NULL) < 0) {
+        /* Another worker may have made it meanwhile. */
+        if (bridge_exists(drv, bridge, &exists) < 0 || !exists)
+            return tern_error_prefix("could not create bridge \"%s\"", bridge);
+    }
+    if (run_ip(drv, up, NULL) < 0)
+        return tern_error_prefix("could not set bridge \"%s\" up", bridge);
+    return 0;
+}
+
+/* bridge_in_use: whether any defined domain has an interface on bridge. */
+static int
+bridge_in_use(virt_driver_t *drv, const char *bridge, bool *ret_used)
+{
+    virConnectPtr conn = virt_libvirt_conn(drv);
+    virDomainPtr *doms = NULL;
+    TERN_AUTOFREE char *needle = tern_asprintf("<source bridge='%s'/>", bridge);
+    int n, rc = 0;
+
+    *ret_used = false;
+    if (!conn)
+        return -1;
+    n = virConnectListAllDomains(conn, &doms, 0);
+    if (n < 0)
+        return virt_libvirt_error("could not list the domains of \"%s\"", drv->opts.uri);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && !*ret_used) {
+            char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+
+            if (!xml)
+                rc = virt_libvirt_error("could not read a domain XML on \"%s\"", drv->opts.uri);
+            else if (strstr(xml, needle))
+                *ret_used = true;
+            free(xml);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return rc;
+}
+
+int
+virt_libvirt_remove_bridge_if_unused(virt_driver_t *drv, const char *bridge, bool *ret_removed)
+{
+    const char *del[] = {"link", "del", "dev", bridge, NULL};
+    bool exists, used;
+
+    if (ret_removed)
+        *ret_removed = false;
+    if (!bridge_name_valid(bridge))
+        return tern_error_set(TERN_ERR_INVALID, "invalid bridge name \"%s\"", bridge ? bridge : "");
+    if (bridge_exists(drv, bridge, &exists) < 0)
+        return tern_error_prefix("could not remove bridge \"%s\"", bridge);
+    if (!exists)
+        return 0;
+    if (bridge_in_use(drv, bridge, &used) < 0)
+        return tern_error_prefix("could not remove bridge \"%s\"", bridge);
+    if (used)
+        return 0;
+    if (run_ip(drv, del, NULL) < 0)
+        return tern_error_prefix("could not remove bridge \"%s\"", bridge);
+    if (ret_removed)
+        *ret_removed = true;
+    return 0;
+}

@@ -1,0 +1,613 @@
+/*
+ * tests/virt/test-virt-service.c: the libvirt driver against two real libvirtd hosts of the
+ * testbed (tools/testbed): host facts, CPU comparison, spawn of the test guest, pre-created disks,
+ * firewall and bridge on the destination, a block migration host1 -> host2 polled while it runs
+ * with completed statistics read on host2, an aborted slow migration, and libvirt errors
+ * translated into messages that name the instance and the destination.
+ *
+ * The runner (virt_testbed_prepare) reads the testbed's state file, bringing the testbed up with
+ * 2 hosts and no services when it is down (and down again at the end); a testbed that is broken
+ * or cannot come up fails the run. Domains made here are named "virt-test-*" and are removed
+ * after the run even when a test failed half-way (virt_testbed_release).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/command.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "compute/virt/virt.h"
+#include "tests/virt/virt_tests.h"
+
+#define TEST_BRIDGE "tern-vbr0"
+#define NAME_PREFIX "virt-test-"
+
+/* ---- the testbed's state file ---- */
+
+static char *state_keys[256];
+static char *state_values[256];
+static size_t n_state;
+static bool testbed_owned;
+
+static const char *
+tb(const char *key)
+{
+    for (size_t i = 0; i < n_state; i++)
+        if (strcmp(state_keys[i], key) == 0)
+            return state_values[i];
+    return NULL;
+}
+
+static const char *
+tb_host(int host, const char *what)
+{
+    char key[96];
+
+    snprintf(key, sizeof(key), "TERN_TESTBED_HOST%d_%s", host, what);
+    return tb(key);
+}
+
+static char *
+testbed_command(void)
+{
+    return tern_asprintf("%s/tools/testbed/testbed", TERN_SRCDIR);
+}
+
+static char *
+state_file(void)
+{
+    const char *dir = getenv("TERN_TESTBED_DIR");
+
+    return tern_asprintf("%s/testbed.env", dir && *dir ? dir : "/var/lib/tern-testbed");
+}
+
+/* load_state: KEY='value' lines written by `testbed up`. */
+static int
+load_state(void)
+{
+    TERN_AUTOFREE char *path = state_file();
+    char line[4096];
+    FILE *f = fopen(path, "r");
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f) && n_state < TERN_N_ELEMENTS(state_keys)) {
+        char *eq = strchr(line, '=');
+        size_t len;
+
+        if (line[0] == '#' || !eq)
+            continue;
+        *eq = '\0';
+        len = strcspn(eq + 1, "\n");
+        eq[1 + len] = '\0';
+        if (eq[1] == '\'' && len >= 2 && eq[len] == '\'') {
+            eq[len] = '\0';
+            eq++;
+        }
+        state_keys[n_state] = tern_strdup(line);
+        state_values[n_state++] = tern_strdup(eq + 1);
+    }
+    fclose(f);
+    return 0;
+}
+
+static int
+testbed_run(const char *const argv[], bool quiet, int *ret_status)
+{
+    tern_command_result_t res = {0};
+    int rc = tern_command_run(argv, 300000, &res);
+
+    *ret_status = res.exit_status;
+    if (rc < 0 && !quiet)
+        fprintf(stderr, "test-virt: %s\n%s%s", tern_error_message(), res.out ? res.out : "",
+                res.err ? res.err : "");
+    tern_command_result_clear(&res);
+    return rc;
+}
+
+int
+virt_testbed_prepare(void)
+{
+    TERN_AUTOFREE char *cmd = testbed_command();
+    const char *status_argv[] = {cmd, "status", NULL};
+    int status;
+
+    testbed_run(status_argv, true, &status);
+    if (status == 3) {
+        const char *up_argv[] = {cmd,          "up",          "--hosts", "2", "--no-services",
+                                 "--builddir", TERN_BUILDDIR, NULL};
+
+        fprintf(stderr, "test-virt: the testbed is down; bringing it up (2 hosts, no services)\n");
+        if (testbed_run(up_argv, false, &status) < 0) {
+            fprintf(stderr, "test-virt: FAILED: could not bring the testbed up\n");
+            return -1;
+        }
+        testbed_owned = true;
+    } else if (status != 0) {
+        fprintf(stderr,
+                "test-virt: FAILED: the testbed is broken (`%s status` exit %d); run "
+                "`%s down` and retry\n",
+                cmd, status, cmd);
+        return -1;
+    }
+    if (load_state() < 0 || !tb("TERN_TESTBED_NHOSTS") || atoi(tb("TERN_TESTBED_NHOSTS")) < 2 ||
+        !tb("TERN_GUEST_KERNEL")) {
+        fprintf(stderr, "test-virt: FAILED: the testbed state file lacks 2 hosts or the guest\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static virt_driver_t *
+open_host(int host)
+{
+    virt_options_t opts = {
+        .uri = tb_host(host, "LIBVIRT_URI"),
+        .virt_type = "qemu",
+        .instances_path = tb("TERN_TESTBED_INSTANCES_PATH"),
+        .local_instances_path = tb_host(host, "INSTANCES_DIR"),
+        .netns = tb_host(host, "NETNS"),
+        .preserve_on_crash = true,
+    };
+    virt_driver_t *drv = virt_driver_open("libvirt", &opts);
+
+    ck_assert_msg(drv != NULL, "could not open host%d: %s", host, tern_error_message());
+    return drv;
+}
+
+static bool
+shared_instances(void)
+{
+    return tern_streq(tb("TERN_TESTBED_SHARED_INSTANCES"), "1");
+}
+
+/* make_instance: the testbed's guest as a tern instance; extra_cmdline appended. */
+static virt_instance_t *
+make_instance(bool with_nic, const char *extra_cmdline)
+{
+    const char *ipath = tb("TERN_TESTBED_INSTANCES_PATH");
+    char uuid[37];
+    TERN_AUTOFREE char *text = NULL;
+    TERN_AUTOFREE char *nic = NULL;
+    virt_instance_t *inst;
+
+    tern_uuid_generate(uuid);
+    if (with_nic)
+        nic = tern_asprintf("{\"mac\": \"52:54:00:%.2s:%.2s:%.2s\", \"bridge\": \"%s\","
+                            " \"filter_name\": \"tern-instance-%s\"}",
+                            uuid, uuid + 2, uuid + 4, TEST_BRIDGE, uuid);
+    text = tern_asprintf(
+        "{\"uuid\": \"%s\", \"name\": \"" NAME_PREFIX "%.8s\", \"memory_mb\": 256, \"vcpus\": 1,"
+        " \"kernel\": \"%s\", \"initrd\": \"%s\", \"cmdline\": \"%s %s\","
+        " \"serial_log\": \"%s/%s/console.log\","
+        " \"disks\": [{\"target\": \"vda\", \"path\": \"%s/%s/disk\", \"format\": \"qcow2\","
+        "   \"backing_file\": \"%s\"}], \"interfaces\": [%s]}",
+        uuid, uuid, tb("TERN_GUEST_KERNEL"), tb("TERN_GUEST_INITRD"), tb("TERN_GUEST_CMDLINE"),
+        extra_cmdline ? extra_cmdline : "", ipath, uuid, ipath, uuid, tb("TERN_GUEST_BASE_DISK"),
+        nic ? nic : "");
+    inst = virt_instance_from_json_text(text);
+    ck_assert_msg(inst != NULL, "bad test instance: %s", tern_error_message());
+    inst->disks[0].shared = shared_instances(); /* then cache none: safe without a copy */
+    return inst;
+}
+
+static char *
+local_file(int host, const virt_instance_t *inst, const char *name)
+{
+    return tern_asprintf("%s/%s/%s", tb_host(host, "INSTANCES_DIR"), inst->uuid, name);
+}
+
+/* wait_console: wait up to timeout_ms for `needle` in the instance's console log on host. */
+static bool
+wait_console(int host, const virt_instance_t *inst, const char *needle, int timeout_ms)
+{
+    TERN_AUTOFREE char *path = local_file(host, inst, "console.log");
+    int64_t deadline = tern_now_monotonic_ms() + timeout_ms;
+
+    do {
+        TERN_AUTOFREE char *data = NULL;
+        size_t len;
+
+        if (tern_file_read_all(path, 16 << 20, &data, &len) == 0 && strstr(data, needle))
+            return true;
+        tern_sleep_ms(200);
+    } while (tern_now_monotonic_ms() < deadline);
+    return false;
+}
+
+static void
+assert_state(virt_driver_t *drv, const char *uuid, virt_state_t state)
+{
+    virt_domain_info_t info;
+
+    ck_assert_msg(virt_get_domain_info(drv, uuid, &info) == 0, "%s", tern_error_message());
+    ck_assert_msg(info.state == state, "instance %s is %s, expected %s", uuid,
+                  virt_state_name(info.state), virt_state_name(state));
+    if (state != VIRT_STATE_NONE) {
+        ck_assert(info.exists);
+        ck_assert(info.persistent);
+    } else {
+        ck_assert(!info.exists);
+    }
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_host_info)
+{
+    for (int host = 1; host <= 2; host++) {
+        virt_driver_t *drv = open_host(host);
+        virt_host_info_t info;
+        char expect[32];
+
+        ck_assert_msg(virt_get_host_info(drv, &info) == 0, "%s", tern_error_message());
+        ck_assert_str_eq(info.hypervisor_type, "QEMU");
+        ck_assert_uint_ge(info.hypervisor_version, 7000000);
+        snprintf(expect, sizeof(expect), "%lu.%lu.%lu", info.hypervisor_version / 1000000,
+                 info.hypervisor_version / 1000 % 1000, info.hypervisor_version % 1000);
+        ck_assert_str_eq(info.hypervisor_version_str, expect);
+        ck_assert_uint_ge(info.libvirt_version, 9000000);
+        ck_assert(!tern_str_empty(info.hostname));
+        ck_assert_msg(strncmp(info.cpu_model_xml, "<cpu", 4) == 0 &&
+                          strstr(info.cpu_model_xml, "</cpu>"),
+                      "%s", info.cpu_model_xml);
+        ck_assert_uint_gt(info.vcpus, 0);
+        ck_assert_uint_gt(info.memory_total_bytes, 0);
+        ck_assert_uint_gt(info.memory_free_bytes, 0);
+        ck_assert_uint_le(info.memory_free_bytes, info.memory_total_bytes);
+        ck_assert_uint_gt(info.disk_total_bytes, 0);
+        ck_assert_uint_le(info.disk_free_bytes, info.disk_total_bytes);
+        ck_assert_int_ge(info.running_domains, 0);
+        fprintf(stderr, "host%d: %s %s, libvirt %s, %u vcpus, %llu MiB free, %d running\n", host,
+                info.hypervisor_type, info.hypervisor_version_str, info.libvirt_version_str,
+                info.vcpus, (unsigned long long)(info.memory_free_bytes >> 20),
+                info.running_domains);
+        virt_host_info_clear(&info);
+        ck_assert_int_eq(virt_connect_ensure(drv), 0);
+        virt_driver_close(drv);
+    }
+}
+END_TEST
+
+START_TEST(test_compare_cpu)
+{
+    virt_driver_t *drv = open_host(2);
+    virt_cpu_compare_t cmp;
+
+    ck_assert_msg(virt_compare_cpu(drv,
+                                   "<cpu mode='custom' match='exact'><model>qemu64</model>"
+                                   "</cpu>",
+                                   &cmp) == 0,
+                  "%s", tern_error_message());
+    ck_assert_msg(cmp.compatible, "qemu64 incompatible: %s", cmp.reason);
+    ck_assert_int_eq(virt_compare_cpu(drv,
+                                      "<cpu mode='custom' match='exact'><model>qemu64</model>"
+                                      "<feature policy='require' name='avx512f'/></cpu>",
+                                      &cmp),
+                     0);
+    ck_assert(!cmp.compatible);
+    ck_assert_msg(strstr(cmp.reason, "avx512f") != NULL, "reason: %s", cmp.reason);
+    ck_assert_int_eq(virt_compare_cpu(drv, "<cpu><model>no-such-model", &cmp), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_VIRT);
+    virt_driver_close(drv);
+}
+END_TEST
+
+START_TEST(test_connect_and_lookup_errors)
+{
+    virt_options_t opts = {.uri = "qemu+tcp://198.18.0.12:1/system", .instances_path = "/tmp"};
+    virt_driver_t *drv = virt_driver_open("libvirt", &opts);
+    virt_domain_info_t info;
+    char *xml = NULL;
+    char uuid[37];
+
+    ck_assert_ptr_null(drv);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_VIRT);
+    ck_assert_msg(strstr(tern_error_message(),
+                         "could not connect to hypervisor \"qemu+tcp://198.18.0.12:1/system\": ") ==
+                      tern_error_message(),
+                  "%s", tern_error_message());
+
+    drv = open_host(1);
+    tern_uuid_generate(uuid);
+    ck_assert_int_eq(virt_get_domain_info(drv, uuid, &info), 0);
+    ck_assert(!info.exists);
+    ck_assert_int_eq(virt_get_domain_xml(drv, uuid, &xml), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), uuid));
+    virt_driver_close(drv);
+}
+END_TEST
+
+START_TEST(test_spawn_and_block_migrate)
+{
+    virt_driver_t *src = open_host(1), *dst = open_host(2);
+    virt_instance_t *inst = make_instance(true, NULL);
+    virt_secgroup_rule_t rule = {.direction = VIRT_RULE_INGRESS,
+                                 .protocol = VIRT_PROTO_TCP,
+                                 .port_min = 22,
+                                 .port_max = 22,
+                                 .remote_cidr = "198.18.0.0/24"};
+    virt_migrate_params_t params = {
+        .dest_uri = tb_host(2, "LIBVIRT_TCP_URI"),
+        .migration_addr = tb_host(2, "ADDRESS"),
+        .block_migration = !shared_instances(),
+        .incremental = true,
+    };
+    virt_migration_t *mig = NULL;
+    virt_job_stats_t st, done;
+    virt_migration_result_t result;
+    TERN_AUTOFREE char *filter = NULL;
+    TERN_AUTOFREE char *cpu = NULL;
+    TERN_AUTOFREE char *probe = NULL;
+    TERN_AUTOFREE char *dst_disk = NULL;
+    virt_cpu_compare_t cmp;
+    bool shared, removed, exists;
+    int running_samples = 0;
+    uint64_t max_total = 0;
+    struct stat sb;
+    int64_t t0;
+
+    /* source: firewall, bridge, spawn */
+    ck_assert_msg(virt_define_instance_filter(src, inst->uuid, &rule, 1, &filter) == 0, "%s",
+                  tern_error_message());
+    ck_assert_str_eq(filter, inst->interfaces[0].filter_name);
+    ck_assert_msg(virt_ensure_bridge(src, TEST_BRIDGE) == 0, "%s", tern_error_message());
+    ck_assert_int_eq(virt_ensure_bridge(src, TEST_BRIDGE), 0); /* idempotent */
+    ck_assert_msg(virt_spawn(src, inst) == 0, "%s", tern_error_message());
+    assert_state(src, inst->uuid, VIRT_STATE_RUNNING);
+    ck_assert_msg(wait_console(1, inst, "HEARTBEAT", 60000), "no heartbeat on host1");
+    ck_assert_int_eq(virt_remove_bridge_if_unused(src, TEST_BRIDGE, &removed), 0);
+    ck_assert_msg(!removed, "bridge removed while a domain uses it");
+
+    /* destination checks: CPU, shared storage */
+    ck_assert_msg(virt_get_guest_cpu_xml(src, inst->uuid, &cpu) == 0, "%s", tern_error_message());
+    ck_assert_msg(strncmp(cpu, "<cpu", 4) == 0, "guest cpu: \"%s\"", cpu);
+    ck_assert_int_eq(virt_compare_cpu(dst, cpu, &cmp), 0);
+    ck_assert_msg(cmp.compatible, "guest CPU refused by host2: %s", cmp.reason);
+    ck_assert_msg(virt_shared_probe_create(dst, &probe) == 0, "%s", tern_error_message());
+    ck_assert_int_eq(virt_check_shared_path(dst, probe, &shared), 0);
+    ck_assert(shared);
+    ck_assert_int_eq(virt_check_shared_path(src, probe, &shared), 0);
+    ck_assert(shared == shared_instances());
+    ck_assert_int_eq(virt_shared_probe_remove(dst, probe), 0);
+    ck_assert_int_eq(virt_check_shared_path(dst, probe, &shared), 0);
+    ck_assert(!shared);
+    ck_assert_int_eq(virt_check_shared_path(dst, "../etc/passwd", &shared), -1);
+
+    /* destination preparation: disks, bridge, firewall */
+    ck_assert_msg(virt_pre_create_disks(dst, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_pre_create_disks(dst, inst) == 0, "again: %s", tern_error_message());
+    dst_disk = local_file(2, inst, "disk");
+    ck_assert_msg(stat(dst_disk, &sb) == 0, "no disk at %s", dst_disk);
+    ck_assert_int_eq(virt_ensure_bridge(dst, TEST_BRIDGE), 0);
+    ck_assert_int_eq(virt_define_instance_filter(dst, inst->uuid, &rule, 1, NULL), 0);
+    ck_assert_int_eq(virt_filter_exists(dst, filter, &exists), 0);
+    ck_assert(exists);
+
+    /* the migration, polled while it runs */
+    t0 = tern_now_monotonic_ms();
+    ck_assert_msg(virt_migrate(src, inst, &params, &mig) == 0, "%s", tern_error_message());
+    while ((result = virt_migration_wait(mig, 100)) == VIRT_MIGRATION_RUNNING) {
+        ck_assert_msg(virt_migration_get_stats(mig, &st) == 0, "%s", tern_error_message());
+        if (st.type == VIRT_JOB_BOUNDED || st.type == VIRT_JOB_UNBOUNDED) {
+            running_samples++;
+            if (st.data_total > max_total)
+                max_total = st.data_total;
+        }
+        ck_assert_msg(tern_now_monotonic_ms() - t0 < 120000, "migration still running");
+    }
+    if (result != VIRT_MIGRATION_SUCCEEDED)
+        virt_migration_restore_error(mig);
+    ck_assert_msg(result == VIRT_MIGRATION_SUCCEEDED, "migration %s: %s",
+                  virt_migration_result_name(result), tern_error_message());
+    ck_assert_int_eq(virt_migration_get_stats(mig, &st), 0);
+    ck_assert_int_eq(st.type, VIRT_JOB_NONE);
+    ck_assert_int_eq(virt_migration_abort(mig), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_CONFLICT);
+    virt_migration_free(mig);
+    fprintf(stderr, "migration host1 -> host2: %lld ms wall, %d running samples, data total %llu\n",
+            (long long)(tern_now_monotonic_ms() - t0), running_samples,
+            (unsigned long long)max_total);
+    ck_assert_msg(running_samples > 0, "no statistics sample while the migration ran");
+    ck_assert_uint_gt(max_total, 0);
+
+    /* where it is now, and what it cost */
+    assert_state(dst, inst->uuid, VIRT_STATE_RUNNING);
+    assert_state(src, inst->uuid, VIRT_STATE_NONE);
+    ck_assert_msg(virt_get_completed_migration_stats(dst, inst->uuid, &done) == 0, "%s",
+                  tern_error_message());
+    fprintf(stderr,
+            "completed: type %s, %llu ms, downtime %llu ms, memory %llu bytes, "
+            "disk %llu bytes, %llu iterations\n",
+            virt_job_type_name(done.type), (unsigned long long)done.time_elapsed_ms,
+            (unsigned long long)done.downtime_ms, (unsigned long long)done.memory_processed,
+            (unsigned long long)done.disk_processed, (unsigned long long)done.memory_iteration);
+    ck_assert_int_eq(done.type, VIRT_JOB_COMPLETED);
+    ck_assert_uint_gt(done.time_elapsed_ms, 0);
+    ck_assert_uint_gt(done.memory_processed, 0);
+    ck_assert_msg(wait_console(2, inst, "HEARTBEAT", 30000), "no heartbeat on host2");
+
+    /* clean up like the compute does after a migration */
+    if (!shared_instances())
+        ck_assert_int_eq(virt_delete_instance_files(src, inst->uuid), 0);
+    ck_assert_int_eq(virt_undefine_instance_filter(src, inst->uuid), 0);
+    ck_assert_int_eq(virt_undefine_instance_filter(src, inst->uuid), 0); /* idempotent */
+    ck_assert_int_eq(virt_remove_bridge_if_unused(src, TEST_BRIDGE, &removed), 0);
+    ck_assert(removed);
+    ck_assert_msg(virt_destroy(dst, inst, true) == 0, "%s", tern_error_message());
+    assert_state(dst, inst->uuid, VIRT_STATE_NONE);
+    ck_assert_int_ne(stat(dst_disk, &sb), 0);
+    ck_assert_int_eq(virt_undefine_instance_filter(dst, inst->uuid), 0);
+    ck_assert_int_eq(virt_filter_exists(dst, filter, &exists), 0);
+    ck_assert(!exists);
+    ck_assert_int_eq(virt_remove_bridge_if_unused(dst, TEST_BRIDGE, &removed), 0);
+    ck_assert(removed);
+    virt_instance_free(inst);
+    virt_driver_close(src);
+    virt_driver_close(dst);
+}
+END_TEST
+
+START_TEST(test_abort_slow_migration)
+{
+    virt_driver_t *src = open_host(1), *dst = open_host(2);
+    /* a guest that dirties 64 MiB at 64 MiB/s over a 1 MiB/s link never converges */
+    virt_instance_t *inst = make_instance(false, "tern.dirty_mb=64 tern.dirty_rate_mbps=64");
+    virt_migrate_params_t params = {
+        .dest_uri = tb_host(2, "LIBVIRT_TCP_URI"),
+        .migration_addr = tb_host(2, "ADDRESS"),
+        .block_migration = !shared_instances(),
+        .bandwidth_mibps = 1,
+    };
+    virt_migration_t *mig = NULL;
+    virt_job_stats_t st = {0};
+    virt_migration_result_t result;
+    int64_t t0;
+
+    ck_assert_msg(virt_spawn(src, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(wait_console(1, inst, "HEARTBEAT", 60000), "no heartbeat on host1");
+    ck_assert_msg(virt_pre_create_disks(dst, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_migrate(src, inst, &params, &mig) == 0, "%s", tern_error_message());
+    t0 = tern_now_monotonic_ms();
+    while (tern_now_monotonic_ms() - t0 < 20000) {
+        ck_assert_int_eq(virt_migration_wait(mig, 200), VIRT_MIGRATION_RUNNING);
+        ck_assert_msg(virt_migration_get_stats(mig, &st) == 0, "%s", tern_error_message());
+        if ((st.type == VIRT_JOB_BOUNDED || st.type == VIRT_JOB_UNBOUNDED) && st.data_processed > 0)
+            break;
+    }
+    ck_assert_msg(st.data_processed > 0, "the migration never started moving data");
+    ck_assert_msg(virt_migration_set_max_downtime(mig, 300) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_migration_set_speed(mig, 2) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_migration_abort(mig) == 0, "%s", tern_error_message());
+    result = virt_migration_wait(mig, 60000);
+    ck_assert_msg(result == VIRT_MIGRATION_CANCELLED, "result %s",
+                  virt_migration_result_name(result));
+    virt_migration_restore_error(mig);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_VIRT);
+    ck_assert_msg(strstr(tern_error_message(), "could not migrate instance \"") ==
+                      tern_error_message(),
+                  "%s", tern_error_message());
+    fprintf(stderr, "aborted: %s\n", tern_error_message());
+    virt_migration_free(mig);
+    assert_state(src, inst->uuid, VIRT_STATE_RUNNING);
+    assert_state(dst, inst->uuid, VIRT_STATE_NONE);
+    ck_assert_msg(wait_console(1, inst, "HEARTBEAT seq=", 5000), "guest dead after abort");
+
+    if (!shared_instances())
+        ck_assert_int_eq(virt_delete_instance_files(dst, inst->uuid), 0);
+    ck_assert_msg(virt_destroy(src, inst, true) == 0, "%s", tern_error_message());
+    virt_instance_free(inst);
+    virt_driver_close(src);
+    virt_driver_close(dst);
+}
+END_TEST
+
+START_TEST(test_migrate_error_names_instance_and_host)
+{
+    virt_driver_t *src = open_host(1);
+    virt_instance_t *inst = make_instance(false, NULL);
+    virt_migrate_params_t params = {.dest_uri = "qemu+tcp://198.18.0.12:1/system",
+                                    .block_migration = true};
+    virt_migration_t *mig = NULL;
+    TERN_AUTOFREE char *expect = NULL;
+    virt_migration_result_t result;
+
+    ck_assert_msg(virt_spawn(src, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_migrate(src, inst, &params, &mig) == 0, "%s", tern_error_message());
+    result = virt_migration_wait(mig, 60000);
+    ck_assert_int_eq(result, VIRT_MIGRATION_FAILED);
+    virt_migration_restore_error(mig);
+    virt_migration_free(mig);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_VIRT);
+    expect =
+        tern_asprintf("could not migrate instance \"%s\" to host \"198.18.0.12\": ", inst->uuid);
+    ck_assert_msg(strncmp(tern_error_message(), expect, strlen(expect)) == 0 &&
+                      strlen(tern_error_message()) > strlen(expect) + 5,
+                  "%s", tern_error_message());
+    fprintf(stderr, "unreachable: %s\n", tern_error_message());
+    assert_state(src, inst->uuid, VIRT_STATE_RUNNING);
+
+    ck_assert_msg(virt_destroy(src, inst, true) == 0, "%s", tern_error_message());
+
+    /* a migration of an instance the host does not have */
+    tern_uuid_generate(inst->uuid);
+    ck_assert_int_eq(virt_migrate(src, inst, &params, &mig), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "could not migrate instance"));
+    virt_instance_free(inst);
+    virt_driver_close(src);
+}
+END_TEST
+
+TCase *
+virt_libvirt_tcase(void)
+{
+    TCase *tc = tcase_create("libvirt");
+
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_host_info);
+    tcase_add_test(tc, test_compare_cpu);
+    tcase_add_test(tc, test_connect_and_lookup_errors);
+    tcase_add_test(tc, test_spawn_and_block_migrate);
+    tcase_add_test(tc, test_abort_slow_migration);
+    tcase_add_test(tc, test_migrate_error_names_instance_and_host);
+    return tc;
+}
+
+/* ---- after the run ---- */
+
+/* cleanup_host: remove every virt-test-* domain (and its files, filter) a failed test left. */
+static void
+cleanup_host(int host)
+{
+    virt_options_t opts = {
+        .uri = tb_host(host, "LIBVIRT_URI"),
+        .instances_path = tb("TERN_TESTBED_INSTANCES_PATH"),
+        .local_instances_path = tb_host(host, "INSTANCES_DIR"),
+        .netns = tb_host(host, "NETNS"),
+    };
+    virt_driver_t *drv = virt_driver_open("libvirt", &opts);
+    char **uuids = NULL;
+    size_t n = 0;
+
+    if (!drv || virt_list_instances(drv, &uuids, &n) < 0) {
+        fprintf(stderr, "test-virt: clean-up of host%d: %s\n", host, tern_error_message());
+        virt_driver_close(drv);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        TERN_AUTOFREE char *xml = NULL;
+        virt_instance_t inst = {0};
+
+        if (virt_get_domain_xml(drv, uuids[i], &xml) < 0 || !strstr(xml, "<name>" NAME_PREFIX))
+            continue;
+        tern_strlcpy(inst.uuid, uuids[i], sizeof(inst.uuid));
+        fprintf(stderr, "test-virt: removing leftover domain %s on host%d\n", uuids[i], host);
+        if (virt_destroy(drv, &inst, true) < 0 || virt_undefine_instance_filter(drv, uuids[i]) < 0)
+            fprintf(stderr, "test-virt: %s\n", tern_error_message());
+    }
+    virt_strv_free(uuids, n);
+    virt_remove_bridge_if_unused(drv, TEST_BRIDGE, NULL);
+    virt_driver_close(drv);
+}
+
+void
+virt_testbed_release(void)
+{
+    TERN_AUTOFREE char *cmd = testbed_command();
+    const char *down_argv[] = {cmd, "down", NULL};
+    int status;
+
+    if (n_state > 0) {
+        cleanup_host(1);
+        cleanup_host(2);
+    }
+    if (testbed_owned && testbed_run(down_argv, false, &status) < 0)
+        fprintf(stderr, "test-virt: could not take the testbed down\n");
+}
