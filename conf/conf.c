@@ -1,16 +1,21 @@
 /*
- * conf/conf.c: loading, validating, documenting and printing the options of conf/options.c.
+ * conf/conf.c: loading and validating the options of conf/options.c.
  *
- * Owns the conf_t it returns (strings included). Parsing goes through libinih; each value is
- * checked against its table row as it is read, so an error names the file it came from.
+ * A load starts from the table's defaults and applies each file on top (later wins). Each
+ * name = value line is checked against its table row as it is read, so an error names the file
+ * it came from. Once every file is read, finish() expands $references in path options (oslo's
+ * "$state_path/instances"), checks that paths are absolute and fills computed defaults (host).
+ *
+ * Owns the conf_t it returns (strings included), freed with conf_free(). Parsing goes through
+ * libinih, whose process-wide parse settings this file sets once (see conf_inih_setup()).
  */
 #include "conf/conf.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <ini.h>
-#include <math.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,19 +25,42 @@
 #include "common/util.h"
 #include "conf/options.h"
 
-#define CONF_DEFAULT_FILE "/etc/tern/tern.conf"
 #define CONF_MAX_FILE_BYTES (1024 * 1024)
+#define CONF_MAX_EXPAND_DEPTH 8
 
-typedef struct load_ctx {
-    conf_t *cfg;
-    const char *file; /* name for messages */
-    bool failed;      /* an error is recorded */
-} load_ctx_t;
+typedef struct conf_loader {
+    conf_t *cfg;      /* being filled (owned until handed out) */
+    char **sources;   /* per option: the file that set it last (owned), NULL for the default */
+    const char *file; /* the file being parsed, for messages (borrowed) */
+    bool failed;      /* an error is recorded: ignore the rest of the file */
+} conf_loader_t;
+
+/* conf_inih_setup: libinih's process-wide settings, once. Lines as long as a whole file (long
+ * transport URLs), no inline comments and no continuation lines (oslo.config has neither
+ * ";" comments after a value nor indented continuations; a value keeps every character). */
+static void
+conf_inih_setup(void)
+{
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = CONF_MAX_FILE_BYTES + 3;
+    ini_allow_inline_comments = false;
+    ini_allow_multiline = false;
+    ini_stop_on_first_error = true;
+}
+
+static pthread_once_t inih_once = PTHREAD_ONCE_INIT;
 
 static void *
 field(conf_t *cfg, const conf_option_t *o)
 {
     return (char *)cfg + o->offset;
+}
+
+static bool
+is_string_type(conf_type_t type)
+{
+    return type == CONF_STR || type == CONF_ENUM || type == CONF_PATH || type == CONF_URL;
 }
 
 static const conf_option_t *
@@ -75,7 +103,44 @@ parse_bool(const char *v, bool *ret)
     return -1;
 }
 
-/* set_value: check value against o and store it; the reason of a refusal in ret_why. */
+/* looks_like_url: "scheme://..." with an RFC 3986 scheme. */
+static bool
+looks_like_url(const char *v)
+{
+    const char *p = v;
+
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return false;
+    while (*p && (strchr("+-.", *p) || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9')))
+        p++;
+    return strncmp(p, "://", 3) == 0;
+}
+
+/* check_range: why the number v is outside o's limits, or 0 when inside. */
+static int
+check_range(const conf_option_t *o, double v, char *why, size_t why_size)
+{
+    if (o->has_min && v < o->min) {
+        snprintf(why, why_size, "must be at least %g", o->min);
+        return -1;
+    }
+    if (o->has_max && v > o->max) {
+        snprintf(why, why_size, "must be at most %g", o->max);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+set_string(void *f, const char *value)
+{
+    free(*(char **)f);
+    *(char **)f = tern_strdup(value);
+}
+
+/* set_value: check value against o and store it in cfg; the reason of a refusal goes to why.
+ * Paths are stored as written: finish() expands and checks them once every file is read. */
 static int
 set_value(conf_t *cfg, const conf_option_t *o, const char *value, char *why, size_t why_size)
 {
@@ -86,14 +151,20 @@ set_value(conf_t *cfg, const conf_option_t *o, const char *value, char *why, siz
 
     switch (o->type) {
     case CONF_STR:
-        free(*(char **)f);
-        *(char **)f = tern_strdup(value);
+    case CONF_PATH:
+        set_string(f, value);
+        return 0;
+    case CONF_URL:
+        if (value[0] && !looks_like_url(value)) {
+            snprintf(why, why_size, "not a URL (scheme://...)");
+            return -1;
+        }
+        set_string(f, value);
         return 0;
     case CONF_ENUM:
         for (size_t k = 0; o->choices[k]; k++) {
             if (strcmp(o->choices[k], value) == 0) {
-                free(*(char **)f);
-                *(char **)f = tern_strdup(value);
+                set_string(f, value);
                 return 0;
             }
         }
@@ -108,8 +179,10 @@ set_value(conf_t *cfg, const conf_option_t *o, const char *value, char *why, siz
             snprintf(why, why_size, "not an integer");
             return -1;
         }
-        if ((double)i < o->min || (double)i > o->max) {
-            snprintf(why, why_size, "out of range [%.0f, %.0f]", o->min, o->max);
+        if (check_range(o, (double)i, why, why_size) < 0)
+            return -1;
+        if (i < INT_MIN || i > INT_MAX) {
+            snprintf(why, why_size, "out of range");
             return -1;
         }
         *(int *)f = (int)i;
@@ -120,10 +193,8 @@ set_value(conf_t *cfg, const conf_option_t *o, const char *value, char *why, siz
             snprintf(why, why_size, "not a number");
             return -1;
         }
-        if (d < o->min || d > o->max) {
-            snprintf(why, why_size, "out of range [%g, %g]", o->min, o->max);
+        if (check_range(o, d, why, why_size) < 0)
             return -1;
-        }
         *(double *)f = d;
         return 0;
     case CONF_BOOL:
@@ -138,124 +209,87 @@ set_value(conf_t *cfg, const conf_option_t *o, const char *value, char *why, siz
     return -1;
 }
 
-/* conf_ini_handler: one name = value line of a file. Returns 0 to stop inih at the first error. */
+/* shown_value: what an error message may show of o's value (new string). A secret never
+ * appears: a URL keeps all but its passwords, anything else becomes "***". */
+static char *
+shown_value(const conf_option_t *o, const char *value)
+{
+    if (!o->secret)
+        return tern_strdup(value);
+    if (o->type == CONF_URL && looks_like_url(value))
+        return tern_log_mask_url(value);
+    return tern_strdup("***");
+}
+
+/* set_invalid: record "invalid value ... of FILE: WHY"; source NULL means the defaults. */
+static int
+set_invalid(const conf_option_t *o, const char *value, const char *source, const char *why)
+{
+    TERN_AUTOFREE char *shown = shown_value(o, value);
+    TERN_AUTOFREE char *where =
+        source ? tern_asprintf("\"%s\"", source) : tern_strdup("the built-in defaults");
+
+    return tern_error_set(TERN_ERR_CONFIG,
+                          "invalid value \"%s\" for option \"%s\" in section [%s] of %s: %s", shown,
+                          o->name, o->section, where, why);
+}
+
+/* conf_ini_handler: one name = value line. Returns 0 (libinih stops) at the first error. */
 static int
 conf_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
-    load_ctx_t *ctx = user;
+    conf_loader_t *ld = user;
     const conf_option_t *o;
     char why[256] = "";
+    size_t idx;
 
-    if (!name) /* a section header alone */
-        return section_known(section)
-                   ? 1
-                   : (ctx->failed = true,
-                      tern_error_set(TERN_ERR_CONFIG, "unknown section [%s] in \"%s\"", section,
-                                     ctx->file),
-                      0);
-    if (section[0] == '\0') {
-        ctx->failed = true;
-        tern_error_set(TERN_ERR_CONFIG, "option \"%s\" in \"%s\" is outside any section", name,
-                       ctx->file);
+    if (ld->failed)
         return 0;
-    }
-    if (!section_known(section)) {
-        ctx->failed = true;
-        tern_error_set(TERN_ERR_CONFIG, "unknown section [%s] in \"%s\"", section, ctx->file);
-        return 0;
-    }
-    if (!(o = find_option(section, name))) {
-        ctx->failed = true;
-        tern_error_set(TERN_ERR_CONFIG, "unknown option \"%s\" in section [%s] of \"%s\"", name,
-                       section, ctx->file);
-        return 0;
-    }
-    if (set_value(ctx->cfg, o, value, why, sizeof(why)) < 0) {
-        ctx->failed = true;
-        tern_error_set(TERN_ERR_CONFIG,
-                       "invalid value \"%s\" for option \"%s\" in section [%s] of \"%s\": %s",
-                       o->secret ? "***" : value, o->name, o->section, ctx->file, why);
-        return 0;
-    }
+    if (!name) /* a section header alone (only when libinih reports them) */
+        return 1;
+    ld->failed = true;
+    if (section[0] == '\0')
+        return tern_error_set(TERN_ERR_CONFIG, "option \"%s\" in \"%s\" is outside any section",
+                              name, ld->file),
+               0;
+    if (!section_known(section))
+        return tern_error_set(TERN_ERR_CONFIG, "unknown section [%s] in \"%s\"", section, ld->file),
+               0;
+    if (!(o = find_option(section, name)))
+        return tern_error_set(TERN_ERR_CONFIG, "unknown option \"%s\" in section [%s] of \"%s\"",
+                              name, section, ld->file),
+               0;
+    if (set_value(ld->cfg, o, value, why, sizeof(why)) < 0)
+        return set_invalid(o, value, ld->file, why), 0;
+    idx = (size_t)(o - conf_options);
+    free(ld->sources[idx]);
+    ld->sources[idx] = tern_strdup(ld->file);
+    ld->failed = false;
     return 1;
 }
 
-/* parse_text: apply one file's text on top of cfg. */
+/* parse_text: apply one file's text on top of the loader's conf_t. */
 static int
-parse_text(conf_t *cfg, const char *name, const char *data)
+parse_text(conf_loader_t *ld, const char *name, const char *data)
 {
-    load_ctx_t ctx = {.cfg = cfg, .file = name};
-    int rc = ini_parse_string(data, conf_ini_handler, &ctx);
+    int rc;
 
-    if (ctx.failed)
+    pthread_once(&inih_once, conf_inih_setup);
+    ld->file = name;
+    ld->failed = false;
+    rc = ini_parse_string(data, conf_ini_handler, ld);
+    if (ld->failed)
         return -1;
     if (rc > 0)
         return tern_error_set(TERN_ERR_CONFIG, "could not parse \"%s\": syntax error at line %d",
                               name, rc);
     if (rc < 0)
-        return tern_error_set(TERN_ERR_CONFIG, "could not parse \"%s\"", name);
+        return tern_error_set(TERN_ERR_CONFIG, "could not parse \"%s\": out of memory", name);
     return 0;
 }
 
-static conf_t *
-conf_new_defaults(void)
-{
-    conf_t *cfg = tern_calloc(1, sizeof(*cfg));
-    char why[256];
-
-    for (size_t i = 0; i < conf_n_options; i++) {
-        if (conf_options[i].default_value &&
-            set_value(cfg, &conf_options[i], conf_options[i].default_value, why, sizeof(why)) < 0)
-            abort(); /* a bad default is a bug in options.c, caught by the unit tests */
-    }
-    return cfg;
-}
-
-/* substitute_state_path: "$state_path/x" -> "<state_path>/x" in path options. */
-static void
-substitute_state_path(conf_t *cfg, char **value)
-{
-    static const char prefix[] = "$state_path";
-    char *v = *value;
-
-    if (v && strncmp(v, prefix, sizeof(prefix) - 1) == 0) {
-        *value = tern_asprintf("%s%s", cfg->state_path, v + sizeof(prefix) - 1);
-        free(v);
-    }
-}
-
-/* finish: derived defaults, once every file is read. */
-static conf_t *
-finish(conf_t *cfg)
-{
-    char hostname[256];
-
-    if (tern_str_empty(cfg->host)) {
-        if (gethostname(hostname, sizeof(hostname)) < 0)
-            tern_strlcpy(hostname, "localhost", sizeof(hostname));
-        hostname[sizeof(hostname) - 1] = '\0';
-        free(cfg->host);
-        cfg->host = tern_strdup(hostname);
-    }
-    substitute_state_path(cfg, &cfg->instances_path);
-    substitute_state_path(cfg, &cfg->image_store_path);
-    return cfg;
-}
-
-conf_t *
-conf_load_data(const char *name, const char *data)
-{
-    conf_t *cfg = conf_new_defaults();
-
-    if (parse_text(cfg, name, data) < 0) {
-        conf_free(cfg);
-        return NULL;
-    }
-    return finish(cfg);
-}
-
 static int
-parse_file(conf_t *cfg, const char *path)
+parse_file(conf_loader_t *ld, const char *path)
 {
     TERN_AUTOFREE char *data = NULL;
 
@@ -265,7 +299,7 @@ parse_file(conf_t *cfg, const char *path)
         tern_strlcpy(reason, tern_error_message(), sizeof(reason));
         return tern_error_set(TERN_ERR_CONFIG, "%s", reason);
     }
-    return parse_text(cfg, path, data);
+    return parse_text(ld, path, data);
 }
 
 static int
@@ -276,8 +310,9 @@ conf_file_filter(const struct dirent *d)
     return d->d_name[0] != '.' && len > 5 && strcmp(d->d_name + len - 5, ".conf") == 0;
 }
 
+/* parse_dir: every *.conf of dir, in byte order of their names (oslo sorts them too). */
 static int
-parse_dir(conf_t *cfg, const char *dir)
+parse_dir(conf_loader_t *ld, const char *dir)
 {
     struct dirent **names = NULL;
     int n = scandir(dir, &names, conf_file_filter, alphasort);
@@ -290,29 +325,174 @@ parse_dir(conf_t *cfg, const char *dir)
         TERN_AUTOFREE char *path = tern_asprintf("%s/%s", dir, names[i]->d_name);
 
         if (rc == 0)
-            rc = parse_file(cfg, path);
+            rc = parse_file(ld, path);
         free(names[i]);
     }
     free(names);
     return rc;
 }
 
+/* expand: raw with each $name / ${name} replaced by the [DEFAULT] option of that name (itself
+ * expanded when a path) and $$ by $. New string, or NULL with the reason in why. */
+static char *
+expand(conf_loader_t *ld, const char *raw, int depth, char *why, size_t why_size)
+{
+    size_t cap = strlen(raw) + 1, n = 0;
+    char *out = tern_malloc(cap);
+
+    for (const char *p = raw; *p;) {
+        TERN_AUTOFREE char *name = NULL;
+        TERN_AUTOFREE char *sub = NULL;
+        const conf_option_t *ref;
+        const char *val;
+        size_t len;
+
+        if (*p != '$' || p[1] == '$') {
+            len = *p == '$' ? 1 : strcspn(p, "$");
+            sub = tern_strndup(p, len);
+            p += *p == '$' ? 2 : len;
+        } else {
+            bool braced = p[1] == '{';
+            const char *start = p + 1 + braced;
+
+            len = strspn(start, "abcdefghijklmnopqrstuvwxyz0123456789_");
+            if (len == 0 || (braced && start[len] != '}')) {
+                snprintf(why, why_size, "bad variable reference at \"%.20s\"", p);
+                goto fail;
+            }
+            name = tern_strndup(start, len);
+            p = start + len + braced;
+            ref = find_option("DEFAULT", name);
+            if (!ref || !is_string_type(ref->type)) {
+                snprintf(why, why_size, "unknown variable \"$%s\"", name);
+                goto fail;
+            }
+            if (depth >= CONF_MAX_EXPAND_DEPTH) {
+                snprintf(why, why_size, "variables nested too deeply (a loop through \"$%s\"?)",
+                         name);
+                goto fail;
+            }
+            val = *(char **)field(ld->cfg, ref);
+            sub = ref->type == CONF_PATH ? expand(ld, val ? val : "", depth + 1, why, why_size)
+                                         : tern_strdup(val ? val : "");
+            if (!sub)
+                goto fail;
+        }
+        len = strlen(sub);
+        if (n + len + 1 > cap) {
+            cap = (n + len + 1) * 2;
+            out = tern_realloc(out, cap);
+        }
+        memcpy(out + n, sub, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return out;
+
+fail:
+    free(out);
+    return NULL;
+}
+
+/* finish: expand and check paths, fill computed defaults, once every file is read. The paths
+ * are expanded from the raw values of all, then stored, so "$$" never gets expanded twice. */
+static conf_t *
+finish(conf_loader_t *ld)
+{
+    char **expanded = tern_calloc(conf_n_options, sizeof(char *));
+    char hostname[256];
+    char why[256];
+    conf_t *cfg = ld->cfg;
+    int rc = 0;
+
+    for (size_t i = 0; i < conf_n_options && rc == 0; i++) {
+        const conf_option_t *o = &conf_options[i];
+        const char *raw = *(char **)field(cfg, o);
+
+        if (o->type != CONF_PATH || !raw)
+            continue;
+        if (!(expanded[i] = expand(ld, raw, 0, why, sizeof(why))))
+            rc = set_invalid(o, raw, ld->sources[i], why);
+        else if (expanded[i][0] && expanded[i][0] != '/')
+            rc = set_invalid(o, raw, ld->sources[i], "not an absolute path");
+    }
+    for (size_t i = 0; i < conf_n_options; i++) {
+        if (expanded[i] && rc == 0) {
+            free(*(char **)field(cfg, &conf_options[i]));
+            *(char **)field(cfg, &conf_options[i]) = expanded[i];
+        } else {
+            free(expanded[i]);
+        }
+    }
+    free(expanded);
+    if (rc < 0)
+        return NULL;
+
+    if (tern_str_empty(cfg->host)) {
+        if (gethostname(hostname, sizeof(hostname)) < 0)
+            tern_strlcpy(hostname, "localhost", sizeof(hostname));
+        hostname[sizeof(hostname) - 1] = '\0';
+        set_string(&cfg->host, hostname);
+    }
+    ld->cfg = NULL;
+    return cfg;
+}
+
+static void
+loader_init(conf_loader_t *ld)
+{
+    char why[256];
+
+    memset(ld, 0, sizeof(*ld));
+    ld->cfg = tern_calloc(1, sizeof(*ld->cfg));
+    ld->sources = tern_calloc(conf_n_options, sizeof(char *));
+    for (size_t i = 0; i < conf_n_options; i++) {
+        const conf_option_t *o = &conf_options[i];
+
+        if (o->default_value && set_value(ld->cfg, o, o->default_value, why, sizeof(why)) < 0)
+            abort(); /* a bad default is a bug in options.c, caught by the unit tests */
+    }
+}
+
+static void
+loader_clear(conf_loader_t *ld)
+{
+    conf_free(ld->cfg);
+    for (size_t i = 0; i < conf_n_options; i++)
+        free(ld->sources[i]);
+    free(ld->sources);
+    memset(ld, 0, sizeof(*ld));
+}
+
+conf_t *
+conf_load_data(const char *name, const char *data)
+{
+    conf_loader_t ld;
+    conf_t *cfg = NULL;
+
+    loader_init(&ld);
+    if (parse_text(&ld, name, data) == 0)
+        cfg = finish(&ld);
+    loader_clear(&ld);
+    return cfg;
+}
+
 conf_t *
 conf_load_files(const char *const *files, size_t n_files, const char *config_dir)
 {
-    conf_t *cfg = conf_new_defaults();
+    conf_loader_t ld;
+    conf_t *cfg = NULL;
+    int rc = 0;
 
-    for (size_t i = 0; i < n_files; i++) {
-        if (parse_file(cfg, files[i]) < 0)
-            goto fail;
-    }
-    if (config_dir && parse_dir(cfg, config_dir) < 0)
-        goto fail;
-    return finish(cfg);
-
-fail:
-    conf_free(cfg);
-    return NULL;
+    loader_init(&ld);
+    for (size_t i = 0; i < n_files && rc == 0; i++)
+        rc = parse_file(&ld, files[i]);
+    if (rc == 0 && config_dir)
+        rc = parse_dir(&ld, config_dir);
+    if (rc == 0)
+        cfg = finish(&ld);
+    loader_clear(&ld);
+    return cfg;
 }
 
 void
@@ -321,239 +501,8 @@ conf_free(conf_t *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < conf_n_options; i++) {
-        if (conf_options[i].type == CONF_STR || conf_options[i].type == CONF_ENUM)
+        if (is_string_type(conf_options[i].type))
             free(*(char **)field(cfg, &conf_options[i]));
     }
     free(cfg);
-}
-
-/* ---- command line ---- */
-
-int
-conf_parse_args_full(int argc, char **argv, const char *program, const char *extra_usage,
-                     bool allow_rest, conf_args_t *ret_args)
-{
-    static const struct option longopts[] = {
-        {"config-file", required_argument, NULL, 'c'},
-        {"config-dir", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-
-    memset(ret_args, 0, sizeof(*ret_args));
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            ret_args->config_files = tern_realloc(ret_args->config_files,
-                                                  (ret_args->n_config_files + 1) * sizeof(char *));
-            ret_args->config_files[ret_args->n_config_files++] = optarg;
-            break;
-        case 'd':
-            ret_args->config_dir = optarg;
-            break;
-        case 'h':
-            printf("usage: %s [--config-file FILE]... [--config-dir DIR]%s%s\n\n"
-                   "  --config-file FILE  read FILE (repeatable; later files override earlier)\n"
-                   "  --config-dir DIR    then read DIR/*.conf in name order\n"
-                   "  --help, --version\n\n"
-                   "Without --config-file and --config-dir, " CONF_DEFAULT_FILE
-                   " is read when it exists.\n\nOptions of the configuration files:\n\n",
-                   program, extra_usage ? " " : "", extra_usage ? extra_usage : "");
-            conf_write_help(stdout);
-            conf_args_clear(ret_args);
-            return 1;
-        case 'V':
-            printf("%s %s\n", program, PACKAGE_VERSION);
-            conf_args_clear(ret_args);
-            return 1;
-        default:
-            fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", program,
-                    argv[optind - 1]);
-            conf_args_clear(ret_args);
-            return -1;
-        }
-    }
-    if (!allow_rest && optind < argc) {
-        fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", program, argv[optind]);
-        conf_args_clear(ret_args);
-        return -1;
-    }
-    ret_args->rest = argv + optind;
-    ret_args->n_rest = argc - optind;
-    return 0;
-}
-
-int
-conf_parse_args(int argc, char **argv, const char *program, conf_args_t *ret_args)
-{
-    return conf_parse_args_full(argc, argv, program, NULL, false, ret_args);
-}
-
-void
-conf_args_clear(conf_args_t *args)
-{
-    if (!args)
-        return;
-    free(args->config_files);
-    memset(args, 0, sizeof(*args));
-}
-
-conf_t *
-conf_load_args(const conf_args_t *args)
-{
-    const char *deflt = CONF_DEFAULT_FILE;
-
-    if (args->n_config_files == 0 && !args->config_dir)
-        return conf_load_files(&deflt, access(deflt, F_OK) == 0 ? 1 : 0, NULL);
-    return conf_load_files((const char *const *)args->config_files, args->n_config_files,
-                           args->config_dir);
-}
-
-int
-conf_log_setup(const conf_t *cfg, const char *program)
-{
-    return tern_log_open(program, cfg->debug ? TERN_LOG_DEBUG : TERN_LOG_INFO, cfg->log_file,
-                         cfg->use_syslog);
-}
-
-/* ---- documentation ---- */
-
-static const char *
-type_name(const conf_option_t *o)
-{
-    switch (o->type) {
-    case CONF_STR:
-        return "string value";
-    case CONF_INT:
-        return "integer value";
-    case CONF_FLOAT:
-        return "floating point value";
-    case CONF_BOOL:
-        return "boolean value";
-    case CONF_ENUM:
-        return "string value";
-    }
-    return "value";
-}
-
-/* write_wrapped: text wrapped at 79 columns, each line starting with prefix. */
-static void
-write_wrapped(FILE *out, const char *prefix, const char *text)
-{
-    size_t col = 0, plen = strlen(prefix);
-    const char *p = text;
-
-    fputs(prefix, out);
-    col = plen;
-    while (*p) {
-        size_t wlen = strcspn(p, " ");
-
-        if (col > plen && col + 1 + wlen > 79) {
-            fputc('\n', out);
-            fputs(prefix, out);
-            col = plen;
-        } else if (col > plen) {
-            fputc(' ', out);
-            col++;
-        }
-        fwrite(p, 1, wlen, out);
-        col += wlen;
-        p += wlen;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', out);
-}
-
-static void
-write_limits(FILE *out, const char *prefix, const conf_option_t *o)
-{
-    if (o->type == CONF_INT)
-        fprintf(out, "%sMinimum value: %.0f, maximum value: %.0f\n", prefix, o->min, o->max);
-    else if (o->type == CONF_FLOAT)
-        fprintf(out, "%sMinimum value: %g, maximum value: %g\n", prefix, o->min, o->max);
-    else if (o->type == CONF_ENUM) {
-        fprintf(out, "%sAllowed values:", prefix);
-        for (size_t k = 0; o->choices[k]; k++)
-            fprintf(out, " \"%s\"", o->choices[k]);
-        fputc('\n', out);
-    }
-}
-
-void
-conf_write_sample(FILE *out)
-{
-    fprintf(out, "# etc/tern.conf.sample: every option of tern with its default, commented out.\n"
-                 "# Generated from conf/options.c by `tern-config sample` (make update-sample):\n"
-                 "# do not edit by hand.\n");
-    for (size_t s = 0; conf_sections[s]; s++) {
-        fprintf(out, "\n[%s]\n", conf_sections[s]);
-        for (size_t i = 0; i < conf_n_options; i++) {
-            const conf_option_t *o = &conf_options[i];
-            char head[1024];
-
-            if (strcmp(o->section, conf_sections[s]) != 0)
-                continue;
-            snprintf(head, sizeof(head), "%s (%s%s)", o->help, type_name(o),
-                     o->secret ? ", secret" : "");
-            fputc('\n', out);
-            write_wrapped(out, "# ", head);
-            write_limits(out, "# ", o);
-            fprintf(out, "#%s = %s\n", o->name,
-                    o->default_value               ? o->default_value
-                    : strcmp(o->name, "host") == 0 ? "<the system host name>"
-                                                   : "");
-        }
-    }
-}
-
-void
-conf_write_help(FILE *out)
-{
-    for (size_t i = 0; i < conf_n_options; i++) {
-        const conf_option_t *o = &conf_options[i];
-
-        fprintf(out, "  [%s] %s (%s, default \"%s\")\n", o->section, o->name, type_name(o),
-                o->default_value ? o->default_value : "");
-        write_wrapped(out, "      ", o->help);
-    }
-}
-
-void
-conf_write_effective(const conf_t *cfg, FILE *out)
-{
-    const char *section = "";
-
-    for (size_t i = 0; i < conf_n_options; i++) {
-        const conf_option_t *o = &conf_options[i];
-        const void *f = (const char *)cfg + o->offset;
-
-        if (strcmp(section, o->section) != 0) {
-            fprintf(out, "%s[%s]\n", i ? "\n" : "", o->section);
-            section = o->section;
-        }
-        switch (o->type) {
-        case CONF_STR:
-        case CONF_ENUM: {
-            const char *v = *(char *const *)f;
-            TERN_AUTOFREE char *masked = o->secret ? tern_log_mask_url(v) : NULL;
-
-            fprintf(out, "%s = %s\n", o->name, masked ? masked : v ? v : "");
-            break;
-        }
-        case CONF_INT:
-            fprintf(out, "%s = %d\n", o->name, *(const int *)f);
-            break;
-        case CONF_FLOAT:
-            fprintf(out, "%s = %g\n", o->name, *(const double *)f);
-            break;
-        case CONF_BOOL:
-            fprintf(out, "%s = %s\n", o->name, *(const bool *)f ? "true" : "false");
-            break;
-        }
-    }
 }

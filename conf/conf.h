@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Read by conf_load_args() when the command line names no file and no directory. */
+#define CONF_DEFAULT_FILE "/etc/tern/tern.conf"
+
 typedef struct conf {
     /* [DEFAULT] */
     char *host;          /* this host's name (default: gethostname()) */
@@ -120,5 +123,9 @@ void conf_write_effective(const conf_t *cfg, FILE *out);
 
 /* Write the options' documentation for --help. */
 void conf_write_help(FILE *out);
+
+/* Write --help: the usage line (program, then extra_usage when not NULL), the common options
+ * and conf_write_help(). */
+void conf_write_usage(FILE *out, const char *program, const char *extra_usage);
 
 #endif /* TERN_CONF_H */

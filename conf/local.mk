@@ -2,6 +2,8 @@
 noinst_LTLIBRARIES += conf/libtern-conf.la
 conf_libtern_conf_la_SOURCES = \
 	conf/conf.c conf/conf.h \
+	conf/args.c \
+	conf/doc.c \
 	conf/options.c conf/options.h
 conf_libtern_conf_la_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
 conf_libtern_conf_la_LIBADD = common/libtern-common.la $(INIH_LIBS) -lm
@@ -13,3 +15,5 @@ tests_conf_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_conf_test_conf_LDADD = conf/libtern-conf.la common/libtern-common.la $(INIH_LIBS) \
 	$(CHECK_LIBS)
 EXTRA_DIST += etc/tern.conf.sample conf/README.md
+# The suite runs tern-config too.
+EXTRA_tests_conf_test_conf_DEPENDENCIES = tools/config/tern-config

@@ -1,8 +1,10 @@
 /*
  * conf/options.c: every configuration option of tern, declared once.
  *
- * Defaults follow nova (nova/conf/libvirt.py, compute.py) and oslo.messaging's rabbit driver
- * unless noted. Adding an option: one row here and a field in conf_t; then `make update-sample`.
+ * Defaults, limits and help texts follow nova (nova/conf/libvirt.py, compute.py, service.py,
+ * paths.py), oslo.messaging (transport_url, control_exchange, rpc_response_timeout and the rabbit
+ * driver's options) and oslo.log, reworded where tern differs. Adding an option: one row here,
+ * a field in conf_t (conf/conf.h), then `make update-sample` to regenerate etc/tern.conf.sample.
  */
 #include <stddef.h>
 
@@ -10,7 +12,14 @@
 #include "conf/options.h"
 
 #define OFF(field) offsetof(conf_t, field)
-#define INT_MAX_OPT 2147483647.0
+#define OPT_MIN(v) .min = (v), .has_min = true
+#define OPT_MAX(v) .max = (v), .has_max = true
+
+#define OPT(sec, nm, typ, fld, def, ...)                                                           \
+    {                                                                                              \
+        .section = (sec), .name = (nm), .type = (typ), .offset = OFF(fld), .default_value = (def), \
+        __VA_ARGS__                                                                                \
+    }
 
 static const char *const virt_types[] = {"kvm", "qemu", NULL};
 static const char *const cpu_modes[] = {"",       "none", "host-model", "host-passthrough",
@@ -22,119 +31,257 @@ const char *const conf_sections[] = {"DEFAULT", "database",  "oslo_messaging_rab
                                      "libvirt", "conductor", NULL};
 
 const conf_option_t conf_options[] = {
-    /* [DEFAULT] */
-    {"DEFAULT", "host", CONF_STR, OFF(host), NULL, 0, 0, NULL, 0,
-     "Name of this host, as computes and the database know it. Defaults to the system host "
-     "name."},
-    {"DEFAULT", "transport_url", CONF_STR, OFF(transport_url),
-     "rabbit://guest:guest@localhost:5672/", 0, 0, NULL, 1,
-     "The messaging transport: rabbit://user:pass@host:port[,user:pass@host2:port]/vhost, or "
-     "amqps:// for TLS. Several hosts are tried in turn."},
-    {"DEFAULT", "control_exchange", CONF_STR, OFF(control_exchange), "tern", 0, 0, NULL, 0,
-     "The AMQP exchange topics are scoped to."},
-    {"DEFAULT", "state_path", CONF_STR, OFF(state_path), "/var/lib/tern", 0, 0, NULL, 0,
-     "Top-level directory for tern's state."},
-    {"DEFAULT", "instances_path", CONF_STR, OFF(instances_path), "$state_path/instances", 0, 0,
-     NULL, 0, "Where instances' disks and consoles live on a compute host."},
-    {"DEFAULT", "image_store_path", CONF_STR, OFF(image_store_path), "$state_path/images", 0, 0,
-     NULL, 0, "Where base images are taken from (one directory per image)."},
-    {"DEFAULT", "max_concurrent_live_migrations", CONF_INT, OFF(max_concurrent_live_migrations),
-     "1", 0, 1000, NULL, 0, "Outgoing live migrations a compute runs at once; 0 means no limit."},
-    {"DEFAULT", "debug", CONF_BOOL, OFF(debug), "false", 0, 0, NULL, 0,
-     "Log at DEBUG level instead of INFO."},
-    {"DEFAULT", "log_file", CONF_STR, OFF(log_file), NULL, 0, 0, NULL, 0,
-     "Log to this file instead of standard error."},
-    {"DEFAULT", "use_syslog", CONF_BOOL, OFF(use_syslog), "false", 0, 0, NULL, 0,
-     "Log to syslog (takes precedence over log_file)."},
-    {"DEFAULT", "rpc_response_timeout", CONF_INT, OFF(rpc_response_timeout), "60", 1, 3600, NULL, 0,
-     "Seconds to wait for the answer to an RPC call."},
-    {"DEFAULT", "report_interval", CONF_INT, OFF(report_interval), "10", 1, 3600, NULL, 0,
-     "Seconds between a service's heartbeats and resource reports."},
-    {"DEFAULT", "service_down_time", CONF_INT, OFF(service_down_time), "60", 1, 86400, NULL, 0,
-     "A service whose last heartbeat is older than this many seconds is down."},
-    {"DEFAULT", "cpu_allocation_ratio", CONF_FLOAT, OFF(cpu_allocation_ratio), "4.0", 0.0001, 1000,
-     NULL, 0, "Virtual CPUs per physical CPU a host may give out (nova's initial ratio)."},
-    {"DEFAULT", "ram_allocation_ratio", CONF_FLOAT, OFF(ram_allocation_ratio), "1.0", 0.0001, 1000,
-     NULL, 0, "Guest memory per MiB of host memory a host may give out."},
-    {"DEFAULT", "disk_allocation_ratio", CONF_FLOAT, OFF(disk_allocation_ratio), "1.0", 0.0001,
-     1000, NULL, 0, "Guest disk per GiB of host disk a host may give out."},
-    {"DEFAULT", "reserved_host_memory_mb", CONF_INT, OFF(reserved_host_memory_mb), "512", 0,
-     INT_MAX_OPT, NULL, 0, "Memory kept for the host itself, in MiB."},
-    {"DEFAULT", "reserved_host_disk_mb", CONF_INT, OFF(reserved_host_disk_mb), "0", 0, INT_MAX_OPT,
-     NULL, 0, "Disk kept for the host itself, in MiB."},
-    {"DEFAULT", "policy_file", CONF_STR, OFF(policy_file), "/etc/tern/policy.json", 0, 0, NULL, 0,
-     "The policy: which identity (AMQP user) has which role, which role each method needs."},
-    /* [database] */
-    {"database", "connection", CONF_STR, OFF(database.connection), NULL, 0, 0, NULL, 1,
-     "The conductor's database: postgresql://user:pass@host:port/dbname. Computes have none."},
-    {"database", "max_retries", CONF_INT, OFF(database.max_retries), "10", -1, 1000, NULL, 0,
-     "Connection attempts at start-up; -1 retries forever."},
+    /* [DEFAULT]: identity and messaging */
+    OPT("DEFAULT", "host", CONF_STR, host, NULL, .default_doc = "<the system host name>",
+        .help = "Hostname, FQDN or IP address of this host.\n\n"
+                "Used as the name of this compute's RPC queue (compute.HOST) and as the host "
+                "name in the database; it must be valid within an AMQP routing key and stay the "
+                "same for the life of the host. Defaults to the system host name."),
+    OPT("DEFAULT", "transport_url", CONF_URL, transport_url, "rabbit://guest:guest@localhost:5672/",
+        .secret = true,
+        .help = "The network address and optional user credentials for connecting to the "
+                "messaging backend, in URL format.\n\n"
+                "The expected format is: "
+                "rabbit://[user:pass@]host:port[,[userN:passN@]hostN:portN]/virtual_host "
+                "(amqps:// or [oslo_messaging_rabbit] ssl for TLS). Several hosts are tried in "
+                "turn. The password is never written to logs or error messages."),
+    OPT("DEFAULT", "control_exchange", CONF_STR, control_exchange, "tern",
+        .help = "The default exchange under which topics are scoped."),
+    OPT("DEFAULT", "rpc_response_timeout", CONF_INT, rpc_response_timeout, "60", OPT_MIN(1),
+        OPT_MAX(86400), .help = "Seconds to wait for a response from a call."),
+    /* [DEFAULT]: paths */
+    OPT("DEFAULT", "state_path", CONF_PATH, state_path, "/var/lib/tern",
+        .help = "The top-level directory for maintaining tern's state.\n\n"
+                "Other paths may refer to it as $state_path."),
+    OPT("DEFAULT", "instances_path", CONF_PATH, instances_path, "$state_path/instances",
+        .help = "Specifies where instances are stored on the hypervisor's disk.\n\n"
+                "It can point to locally attached storage or a directory on NFS. A live "
+                "migration without shared storage pre-creates the instance's disks under the "
+                "same path on the destination, so every compute should use the same value."),
+    OPT("DEFAULT", "image_store_path", CONF_PATH, image_store_path, "$state_path/images",
+        .help = "Where a compute finds base images (one directory per image name)."),
+    OPT("DEFAULT", "policy_file", CONF_PATH, policy_file, "/etc/tern/policy.json",
+        .help = "The policy file of the conductor: which identity (AMQP user) has which role, "
+                "and which role each RPC method needs."),
+    /* [DEFAULT]: logging (oslo.log) */
+    OPT("DEFAULT", "debug", CONF_BOOL, debug, "false",
+        .help = "If set to true, the logging level will be set to DEBUG instead of the default "
+                "INFO level."),
+    OPT("DEFAULT", "log_file", CONF_PATH, log_file, NULL,
+        .help = "Name of log file to send logging output to.\n\n"
+                "If not set, logging goes to standard error."),
+    OPT("DEFAULT", "use_syslog", CONF_BOOL, use_syslog, "false",
+        .help = "Use syslog for logging (takes precedence over log_file)."),
+    /* [DEFAULT]: services */
+    OPT("DEFAULT", "report_interval", CONF_INT, report_interval, "10", OPT_MIN(1), OPT_MAX(3600),
+        .help = "Number of seconds indicating how frequently the state of services on a given "
+                "hypervisor is reported.\n\n"
+                "The conductor needs this to determine the overall health of the deployment.\n\n"
+                "Related options:\n\n"
+                "* service_down_time: report_interval should be less than service_down_time."),
+    OPT("DEFAULT", "service_down_time", CONF_INT, service_down_time, "60", OPT_MIN(1),
+        .help = "Maximum time in seconds since last check-in for up service.\n\n"
+                "Each compute node periodically updates its status in the database based on "
+                "report_interval. If a compute node has not updated its status for more than "
+                "service_down_time, it is considered down and is neither chosen as a live "
+                "migration destination nor accepted as a source.\n\n"
+                "Related options:\n\n"
+                "* report_interval: service_down_time should not be less than report_interval."),
+    /* [DEFAULT]: live migration */
+    OPT("DEFAULT", "max_concurrent_live_migrations", CONF_INT, max_concurrent_live_migrations, "1",
+        OPT_MIN(0), OPT_MAX(1000),
+        .help = "Maximum number of live migrations to run concurrently.\n\n"
+                "This limit is enforced to avoid outbound live migrations overwhelming the "
+                "host/network and causing failures. It is not recommended that you change this "
+                "unless you are very sure that doing so is safe and stable in your "
+                "environment.\n\n"
+                "Possible values:\n\n"
+                "* 0: treated as unlimited.\n"
+                "* Any positive integer representing maximum concurrent live migrations to run."),
+    /* [DEFAULT]: resources */
+    OPT("DEFAULT", "cpu_allocation_ratio", CONF_FLOAT, cpu_allocation_ratio, "4.0", OPT_MIN(0.0),
+        .help = "Virtual CPU to physical CPU allocation ratio.\n\n"
+                "This option is used to influence the hosts selected as live migration "
+                "destinations: a host accepts guests whose virtual CPUs add up to its physical "
+                "CPUs times this ratio (nova's initial_cpu_allocation_ratio)."),
+    OPT("DEFAULT", "ram_allocation_ratio", CONF_FLOAT, ram_allocation_ratio, "1.0", OPT_MIN(0.0),
+        .help = "Virtual RAM to physical RAM allocation ratio.\n\n"
+                "A host accepts guests whose memory adds up to its physical memory, less "
+                "reserved_host_memory_mb, times this ratio."),
+    OPT("DEFAULT", "disk_allocation_ratio", CONF_FLOAT, disk_allocation_ratio, "1.0", OPT_MIN(0.0),
+        .help = "Virtual disk to physical disk allocation ratio.\n\n"
+                "A host accepts guests whose disks add up to the size of its instances_path "
+                "file system, less reserved_host_disk_mb, times this ratio."),
+    OPT("DEFAULT", "reserved_host_memory_mb", CONF_INT, reserved_host_memory_mb, "512", OPT_MIN(0),
+        .help = "Amount of memory in MB to reserve for the host so that it is always available "
+                "to host processes."),
+    OPT("DEFAULT", "reserved_host_disk_mb", CONF_INT, reserved_host_disk_mb, "0", OPT_MIN(0),
+        .help = "Amount of disk resources in MB to make them always available to host.\n\n"
+                "The disk usage gets reported back to the conductor from the compute services "
+                "running on the compute nodes. To prevent the disk resources from being "
+                "considered as available, this option can be used to reserve disk space for "
+                "that host."),
+    /* [database] (oslo.db) */
+    OPT("database", "connection", CONF_URL, database.connection, NULL, .secret = true,
+        .help = "The connection string used to connect to the database: "
+                "postgresql://user:pass@host:port/dbname.\n\n"
+                "Only the conductor and tern-manage have one: computes never hold database "
+                "credentials."),
+    OPT("database", "max_retries", CONF_INT, database.max_retries, "10", OPT_MIN(-1),
+        .help = "Maximum number of database connection retries during startup.\n\n"
+                "Set to -1 to specify an infinite retry count."),
     /* [oslo_messaging_rabbit] */
-    {"oslo_messaging_rabbit", "ssl", CONF_BOOL, OFF(oslo_messaging_rabbit.ssl), "false", 0, 0, NULL,
-     0, "Connect with TLS (implied by amqps:// URLs)."},
-    {"oslo_messaging_rabbit", "ssl_ca_file", CONF_STR, OFF(oslo_messaging_rabbit.ssl_ca_file), NULL,
-     0, 0, NULL, 0, "CA certificates that verify the broker."},
-    {"oslo_messaging_rabbit", "ssl_cert_file", CONF_STR, OFF(oslo_messaging_rabbit.ssl_cert_file),
-     NULL, 0, 0, NULL, 0, "Client certificate."},
-    {"oslo_messaging_rabbit", "ssl_key_file", CONF_STR, OFF(oslo_messaging_rabbit.ssl_key_file),
-     NULL, 0, 0, NULL, 0, "Client private key."},
-    {"oslo_messaging_rabbit", "heartbeat_timeout_threshold", CONF_INT,
-     OFF(oslo_messaging_rabbit.heartbeat_timeout_threshold), "60", 0, 3600, NULL, 0,
-     "Seconds of silence after which the broker connection is considered dead; 0 disables "
-     "heartbeats."},
-    {"oslo_messaging_rabbit", "rabbit_retry_interval", CONF_INT,
-     OFF(oslo_messaging_rabbit.rabbit_retry_interval), "1", 1, 3600, NULL, 0,
-     "Seconds before the first reconnection attempt."},
-    {"oslo_messaging_rabbit", "rabbit_retry_backoff", CONF_INT,
-     OFF(oslo_messaging_rabbit.rabbit_retry_backoff), "2", 0, 3600, NULL, 0,
-     "Seconds added to the delay after each failed attempt."},
-    {"oslo_messaging_rabbit", "rabbit_interval_max", CONF_INT,
-     OFF(oslo_messaging_rabbit.rabbit_interval_max), "30", 1, 3600, NULL, 0,
-     "Longest delay between reconnection attempts, in seconds."},
+    OPT("oslo_messaging_rabbit", "ssl", CONF_BOOL, oslo_messaging_rabbit.ssl, "false",
+        .help = "Connect over SSL (implied by amqps:// transport URLs)."),
+    OPT("oslo_messaging_rabbit", "ssl_ca_file", CONF_PATH, oslo_messaging_rabbit.ssl_ca_file, NULL,
+        .help = "SSL certification authority file (valid only if SSL enabled)."),
+    OPT("oslo_messaging_rabbit", "ssl_cert_file", CONF_PATH, oslo_messaging_rabbit.ssl_cert_file,
+        NULL, .help = "SSL cert file (valid only if SSL enabled)."),
+    OPT("oslo_messaging_rabbit", "ssl_key_file", CONF_PATH, oslo_messaging_rabbit.ssl_key_file,
+        NULL, .help = "SSL key file (valid only if SSL enabled)."),
+    OPT("oslo_messaging_rabbit", "heartbeat_timeout_threshold", CONF_INT,
+        oslo_messaging_rabbit.heartbeat_timeout_threshold, "60", OPT_MIN(0), OPT_MAX(3600),
+        .help = "Number of seconds after which the Rabbit broker is considered down if "
+                "heartbeat's keep-alive fails (0 disables heartbeat)."),
+    OPT("oslo_messaging_rabbit", "rabbit_retry_interval", CONF_INT,
+        oslo_messaging_rabbit.rabbit_retry_interval, "1", OPT_MIN(1), OPT_MAX(3600),
+        .help = "How frequently to retry connecting with RabbitMQ, in seconds."),
+    OPT("oslo_messaging_rabbit", "rabbit_retry_backoff", CONF_INT,
+        oslo_messaging_rabbit.rabbit_retry_backoff, "2", OPT_MIN(0), OPT_MAX(3600),
+        .help = "How long to backoff for between retries when connecting to RabbitMQ, in "
+                "seconds."),
+    OPT("oslo_messaging_rabbit", "rabbit_interval_max", CONF_INT,
+        oslo_messaging_rabbit.rabbit_interval_max, "30", OPT_MIN(1), OPT_MAX(3600),
+        .help = "Maximum interval of RabbitMQ connection retries, in seconds."),
     /* [libvirt] */
-    {"libvirt", "connection_uri", CONF_STR, OFF(libvirt.connection_uri), NULL, 0, 0, NULL, 0,
-     "The libvirt URI of this host's hypervisor; empty means qemu:///system."},
-    {"libvirt", "virt_type", CONF_ENUM, OFF(libvirt.virt_type), "kvm", 0, 0, virt_types, 0,
-     "Domain type: kvm, or qemu for software emulation (TCG)."},
-    {"libvirt", "cpu_mode", CONF_ENUM, OFF(libvirt.cpu_mode), "", 0, 0, cpu_modes, 0,
-     "Guest CPU mode; empty lets the hypervisor choose."},
-    {"libvirt", "live_migration_scheme", CONF_ENUM, OFF(libvirt.live_migration_scheme), "", 0, 0,
-     schemes, 0, "Scheme of the destination's libvirt URI (qemu+SCHEME://); empty is tcp."},
-    {"libvirt", "live_migration_inbound_addr", CONF_STR, OFF(libvirt.live_migration_inbound_addr),
-     NULL, 0, 0, NULL, 0,
-     "This host's address for incoming live-migration traffic; empty means its host name."},
-    {"libvirt", "live_migration_bandwidth", CONF_INT, OFF(libvirt.live_migration_bandwidth), "0", 0,
-     INT_MAX_OPT, NULL, 0, "Maximum migration bandwidth in MiB/s; 0 means unlimited."},
-    {"libvirt", "live_migration_downtime", CONF_INT, OFF(libvirt.live_migration_downtime), "500",
-     100, INT_MAX_OPT, NULL, 0, "Largest pause of the guest, in ms, that the last step allows."},
-    {"libvirt", "live_migration_downtime_steps", CONF_INT,
-     OFF(libvirt.live_migration_downtime_steps), "10", 3, 64, NULL, 0,
-     "Steps in which the allowed downtime grows to live_migration_downtime."},
-    {"libvirt", "live_migration_downtime_delay", CONF_INT,
-     OFF(libvirt.live_migration_downtime_delay), "75", 3, INT_MAX_OPT, NULL, 0,
-     "Seconds between downtime steps, per GiB of data to move."},
-    {"libvirt", "live_migration_completion_timeout", CONF_INT,
-     OFF(libvirt.live_migration_completion_timeout), "800", 0, INT_MAX_OPT, NULL, 0,
-     "Seconds a migration may take, per GiB of data, before the timeout action; 0 disables."},
-    {"libvirt", "live_migration_timeout_action", CONF_ENUM,
-     OFF(libvirt.live_migration_timeout_action), "abort", 0, 0, timeout_actions, 0,
-     "What a migration past its completion timeout gets: abort, or force_complete (post-copy "
-     "when permitted, else pause the guest)."},
-    {"libvirt", "live_migration_permit_post_copy", CONF_BOOL,
-     OFF(libvirt.live_migration_permit_post_copy), "false", 0, 0, NULL, 0,
-     "Allow switching a migration that does not converge to post-copy."},
-    {"libvirt", "live_migration_permit_auto_converge", CONF_BOOL,
-     OFF(libvirt.live_migration_permit_auto_converge), "false", 0, 0, NULL, 0,
-     "Allow throttling the guest's CPUs so that a migration converges."},
-    {"libvirt", "live_migration_with_native_tls", CONF_BOOL,
-     OFF(libvirt.live_migration_with_native_tls), "false", 0, 0, NULL, 0,
-     "Encrypt migration streams with QEMU's native TLS."},
-    {"libvirt", "live_migration_parallel_connections", CONF_INT,
-     OFF(libvirt.live_migration_parallel_connections), "1", 1, 256, NULL, 0,
-     "Connections that carry one migration's memory in parallel."},
+    OPT("libvirt", "connection_uri", CONF_URL, libvirt.connection_uri, NULL,
+        .help = "Overrides the default libvirt URI of the chosen virtualization type.\n\n"
+                "If set, tern will use this URI to connect to libvirt; if empty, "
+                "qemu:///system.\n\n"
+                "Related options:\n\n"
+                "* virt_type: Influences what is used as default value here."),
+    OPT("libvirt", "virt_type", CONF_ENUM, libvirt.virt_type, "kvm", .choices = virt_types,
+        .help = "Describes the virtualization type (or so called domain type) libvirt should "
+                "use.\n\n"
+                "The choice of this type must match the underlying virtualization strategy you "
+                "have chosen for this host: kvm, or qemu for software emulation (TCG) where "
+                "/dev/kvm is missing.\n\n"
+                "Related options:\n\n"
+                "* connection_uri: depends on this\n"
+                "* cpu_mode: depends on this"),
+    OPT("libvirt", "cpu_mode", CONF_ENUM, libvirt.cpu_mode, "", .choices = cpu_modes,
+        .help = "Is used to set the CPU mode an instance should have.\n\n"
+                "Empty lets the hypervisor choose (host-model with kvm, QEMU's default model "
+                "with qemu). A live migration checks that the destination's CPU can run the "
+                "guest's CPU before it starts."),
+    OPT("libvirt", "live_migration_scheme", CONF_ENUM, libvirt.live_migration_scheme, "",
+        .choices = schemes,
+        .help = "URI scheme for live migration used by the source of live migration traffic.\n\n"
+                "The destination's libvirt is reached at qemu+SCHEME://ADDRESS/system; empty "
+                "means tcp. It is not recommended that you change this unless you are very sure "
+                "that hypervisor supports a particular scheme.\n\n"
+                "Related options:\n\n"
+                "* live_migration_inbound_addr: the ADDRESS in that URI."),
+    OPT("libvirt", "live_migration_inbound_addr", CONF_STR, libvirt.live_migration_inbound_addr,
+        NULL,
+        .help = "IP address used as the live migration address for this host.\n\n"
+                "This option indicates the IP address which should be used as the target for "
+                "live migration traffic when migrating to this hypervisor. This metadata is then "
+                "used by the source of the live migration traffic to construct a migration "
+                "URI.\n\n"
+                "If this option is not set, the hostname of the migration target compute node "
+                "will be used."),
+    OPT("libvirt", "live_migration_bandwidth", CONF_INT, libvirt.live_migration_bandwidth, "0",
+        OPT_MIN(0),
+        .help = "Maximum bandwidth (in MiB/s) to be used during migration.\n\n"
+                "If set to 0, the hypervisor will choose a suitable default."),
+    OPT("libvirt", "live_migration_downtime", CONF_INT, libvirt.live_migration_downtime, "500",
+        OPT_MIN(100),
+        .help = "Target maximum period of time tern will try to keep the instance paused during "
+                "the last part of the memory copy, in *milliseconds*.\n\n"
+                "Minimum downtime is 100ms. You can increase this value if you want to allow "
+                "live-migrations to complete faster, or avoid live-migration timeout errors by "
+                "allowing the guest to be paused for longer during the live-migration switch "
+                "over. This value may be exceeded if there is any reduction on the transfer rate "
+                "after the VM is paused.\n\n"
+                "Related options:\n\n"
+                "* live_migration_completion_timeout"),
+    OPT("libvirt", "live_migration_downtime_steps", CONF_INT, libvirt.live_migration_downtime_steps,
+        "10", OPT_MIN(3), OPT_MAX(1000),
+        .help = "Number of incremental steps to reach max downtime value.\n\n"
+                "Minimum number of steps is 3."),
+    OPT("libvirt", "live_migration_downtime_delay", CONF_INT, libvirt.live_migration_downtime_delay,
+        "75", OPT_MIN(3),
+        .help = "Time to wait, in seconds, between each step increase of the migration "
+                "downtime.\n\n"
+                "Minimum delay is 3 seconds. Value is per GiB of guest RAM + disk to be "
+                "transferred, with lower bound of a minimum of 2 GiB per device."),
+    OPT("libvirt", "live_migration_completion_timeout", CONF_INT,
+        libvirt.live_migration_completion_timeout, "800", OPT_MIN(0),
+        .help = "Time to wait, in seconds, for migration to successfully complete transferring "
+                "data before aborting the operation.\n\n"
+                "Value is per GiB of guest RAM + disk to be transferred, with lower bound of a "
+                "minimum of 2 GiB. Should usually be larger than downtime delay * downtime "
+                "steps. Set to 0 to disable timeouts.\n\n"
+                "Related options:\n\n"
+                "* live_migration_downtime\n"
+                "* live_migration_downtime_steps\n"
+                "* live_migration_downtime_delay\n"
+                "* live_migration_timeout_action"),
+    OPT("libvirt", "live_migration_timeout_action", CONF_ENUM,
+        libvirt.live_migration_timeout_action, "abort", .choices = timeout_actions,
+        .help = "This option will be used to determine what action will be taken against a VM "
+                "after live_migration_completion_timeout expires.\n\n"
+                "By default, the live migrate operation will be aborted after completion "
+                "timeout. If it is set to force_complete, the compute service will either pause "
+                "the VM or trigger post-copy depending on if post copy is enabled and available "
+                "(live_migration_permit_post_copy is set to True).\n\n"
+                "Related options:\n\n"
+                "* live_migration_completion_timeout\n"
+                "* live_migration_permit_post_copy"),
+    OPT("libvirt", "live_migration_permit_post_copy", CONF_BOOL,
+        libvirt.live_migration_permit_post_copy, "false",
+        .help = "This option allows tern to switch an on-going live migration to post-copy "
+                "mode, i.e., switch the active VM to the one on the destination node before the "
+                "migration is complete, therefore ensuring an upper bound on the memory that "
+                "needs to be transferred.\n\n"
+                "When permitted, post-copy mode will be automatically activated if we reach the "
+                "timeout defined by live_migration_completion_timeout and "
+                "live_migration_timeout_action is set to force_complete. When using post-copy "
+                "mode, if the source and destination hosts lose network connectivity, the VM "
+                "being live-migrated will need to be rebooted.\n\n"
+                "Related options:\n\n"
+                "* live_migration_permit_auto_converge\n"
+                "* live_migration_timeout_action"),
+    OPT("libvirt", "live_migration_permit_auto_converge", CONF_BOOL,
+        libvirt.live_migration_permit_auto_converge, "false",
+        .help = "This option allows tern to start live migration with auto converge on.\n\n"
+                "Auto converge throttles down CPU if a progress of on-going live migration is "
+                "slow. Auto converge will only be used if this flag is set to True and post copy "
+                "is not permitted or post copy is unavailable due to the version of libvirt and "
+                "QEMU in use.\n\n"
+                "Related options:\n\n"
+                "* live_migration_permit_post_copy"),
+    OPT("libvirt", "live_migration_with_native_tls", CONF_BOOL,
+        libvirt.live_migration_with_native_tls, "false",
+        .help = "Use QEMU-native TLS encryption when live migrating.\n\n"
+                "This option will allow both migration stream (guest RAM plus device state) "
+                "*and* disk stream to be transported over native TLS, i.e. TLS support built "
+                "into QEMU.\n\n"
+                "Prerequisite: TLS environment is configured correctly on all relevant compute "
+                "nodes. This means, Certificate Authority (CA), server, client certificates, "
+                "their corresponding keys, and their file permissions are in place, and are "
+                "validated."),
+    OPT("libvirt", "live_migration_parallel_connections", CONF_INT,
+        libvirt.live_migration_parallel_connections, "1", OPT_MIN(1), OPT_MAX(256),
+        .help = "Number of parallel connections that carry one migration's memory (QEMU "
+                "multifd).\n\n"
+                "1 means a single connection, without multifd."),
     /* [conductor] */
-    {"conductor", "workers", CONF_INT, OFF(conductor.workers), "8", 1, 256, NULL, 0,
-     "RPC worker threads of a daemon (so one slow request does not stall the others)."},
+    OPT("conductor", "workers", CONF_INT, conductor.workers, "8", OPT_MIN(1), OPT_MAX(256),
+        .help = "Number of RPC worker threads of the conductor.\n\n"
+                "Requests are handled by this many threads at once, so that one slow request "
+                "does not stall the others."),
 };
 
 const size_t conf_n_options = sizeof(conf_options) / sizeof(conf_options[0]);

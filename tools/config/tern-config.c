@@ -1,46 +1,67 @@
 /*
  * tools/config/tern-config.c: the configuration from an operator's side.
  *
- *   tern-config sample                          print the sample file (etc/tern.conf.sample)
- *   tern-config [--config-file F]... [--config-dir D] check   validate; exit 1 with the reason
- *   tern-config [--config-file F]... [--config-dir D] show    the effective values, secrets
+ *   tern-config sample                                   print the sample (etc/tern.conf.sample)
+ *   tern-config check [--config-file F]... [--config-dir D]   validate; exit 1 with the reason
+ *   tern-config show [--config-file F]... [--config-dir D]    the effective values, secrets
  *                                                             masked
+ *   tern-config --help | --version
+ *
+ * The command may also come after the options (tern-config --config-file F check). Without
+ * --config-file and --config-dir, check and show read /etc/tern/tern.conf when it exists, as
+ * the daemons do. Exit status: 0 success, 1 invalid configuration, 2 usage error.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
 #include "conf/conf.h"
 
 #define PROGRAM "tern-config"
+#define USAGE "sample|check|show"
+
+static bool
+is_command(const char *s)
+{
+    return strcmp(s, "sample") == 0 || strcmp(s, "check") == 0 || strcmp(s, "show") == 0;
+}
 
 int
 main(int argc, char **argv)
 {
+    TERN_AUTOFREE char **av = tern_calloc((size_t)argc + 1, sizeof(char *));
+    const char *cmd = NULL;
     conf_args_t args;
     conf_t *cfg;
-    const char *cmd;
-    int rc;
+    int ac = 0, rc;
 
-    rc = conf_parse_args_full(argc, argv, PROGRAM, "sample|check|show", true, &args);
+    /* "tern-config check --config-file F": take the command out, parse the rest. */
+    av[ac++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if (!cmd && is_command(argv[i]) && strcmp(argv[i - 1], "--config-file") != 0 &&
+            strcmp(argv[i - 1], "--config-dir") != 0)
+            cmd = argv[i];
+        else
+            av[ac++] = argv[i];
+    }
+    rc = conf_parse_args_full(ac, av, PROGRAM, USAGE, true, &args);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : 2;
-    if (args.n_rest != 1) {
-        fprintf(stderr, PROGRAM ": expected one command: sample, check or show (see --help)\n");
+    if (!cmd || args.n_rest != 0) {
+        if (args.n_rest > 0)
+            fprintf(stderr, PROGRAM ": unknown command \"%s\": expected sample, check or show\n",
+                    args.rest[0]);
+        else
+            fprintf(stderr, PROGRAM ": expected one command: sample, check or show (see --help)\n");
         conf_args_clear(&args);
         return 2;
     }
-    cmd = args.rest[0];
     if (strcmp(cmd, "sample") == 0) {
         conf_write_sample(stdout);
         conf_args_clear(&args);
         return EXIT_SUCCESS;
-    }
-    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "show") != 0) {
-        fprintf(stderr, PROGRAM ": unknown command \"%s\": expected sample, check or show\n", cmd);
-        conf_args_clear(&args);
-        return 2;
     }
     cfg = conf_load_args(&args);
     conf_args_clear(&args);
