@@ -1,7 +1,7 @@
 # tools/cli/local.mk: build rules for tools/cli/ (included from its parent's local.mk).
 # libtern-cli: parsing, validation and output of the tern client - everything that does not
-# talk to the broker, so its suite runs without one. tern itself adds main.c (configuration,
-# connection, the --wait loop).
+# talk to the broker, so its unit suite runs without one. The tern program adds main.c
+# (configuration, connection) and wait.c (live-migration --wait).
 noinst_LTLIBRARIES += tools/cli/libtern-cli.la
 tools_cli_libtern_cli_la_SOURCES = \
 	tools/cli/cli.h \
@@ -15,8 +15,16 @@ tools_cli_libtern_cli_la_SOURCES = \
 tools_cli_libtern_cli_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_cli_libtern_cli_la_LIBADD = common/libtern-common.la $(JANSSON_LIBS)
 
+# tern: the client itself.
+bin_PROGRAMS += tools/cli/tern
+tools_cli_tern_SOURCES = tools/cli/main.c tools/cli/wait.c tools/cli/run.h
+tools_cli_tern_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tools_cli_tern_LDADD = tools/cli/libtern-cli.la conf/libtern-conf.la rpc/libtern-rpc.la \
+	common/libtern-common.la $(INIH_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) -lm
+
 EXTRA_DIST += tools/cli/README.md
 
+# test-cli: the unit suite (parsing, validation, output, progress; no services).
 check_PROGRAMS += tests/cli/test-cli
 TESTS += tests/cli/test-cli
 UNIT_TESTS += tests/cli/test-cli
@@ -25,3 +33,14 @@ tests_cli_test_cli_SOURCES = tests/cli/test-cli.c tests/cli/test-cli.h \
 tests_cli_test_cli_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 tests_cli_test_cli_LDADD = tools/cli/libtern-cli.la common/libtern-common.la $(CHECK_LIBS) \
 	$(JANSSON_LIBS)
+
+# test-cli-conductor: the tern program against a real tern-conductor on private services.
+check_PROGRAMS += tests/cli/test-cli-conductor
+TESTS += tests/cli/test-cli-conductor
+tests_cli_test_cli_conductor_SOURCES = tests/cli/test-cli-conductor.c
+tests_cli_test_cli_conductor_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+tests_cli_test_cli_conductor_LDADD = $(HARNESS_LIBS) common/libtern-common.la $(CHECK_LIBS) \
+	$(JANSSON_LIBS)
+# The suite runs the programs it tests.
+EXTRA_tests_cli_test_cli_conductor_DEPENDENCIES = tools/cli/tern conductor/tern-conductor \
+	tools/manage/tern-manage
