@@ -407,9 +407,9 @@ finish(conf_loader_t *ld)
 
     for (size_t i = 0; i < conf_n_options && rc == 0; i++) {
         const conf_option_t *o = &conf_options[i];
-        const char *raw = *(char **)field(cfg, o);
+        const char *raw;
 
-        if (o->type != CONF_PATH || !raw)
+        if (o->type != CONF_PATH || !(raw = *(char **)field(cfg, o)))
             continue;
         if (!(expanded[i] = expand(ld, raw, 0, why, sizeof(why))))
             rc = set_invalid(o, raw, ld->sources[i], why);
