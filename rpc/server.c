@@ -339,6 +339,8 @@ consumer_thread(void *arg)
             rpc_conn_close(&srv->conn);
             continue;
         }
+        TERN_DEBUG("delivery %llu on \"%.*s\"", (unsigned long long)env.delivery_tag,
+                   (int)env.routing_key.len, (char *)env.routing_key.bytes);
         enqueue_job(srv, &env);
         amqp_destroy_envelope(&env);
     }
