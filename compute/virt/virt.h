@@ -364,6 +364,8 @@ int virt_migrate(virt_driver_t *drv, const virt_instance_t *inst,
 /* The statistics of the migration job as it runs (type NONE once it has ended). */
 int virt_migration_get_stats(virt_migration_t *mig, virt_job_stats_t *ret);
 int virt_migration_set_max_downtime(virt_migration_t *mig, uint64_t downtime_ms);
+/* Note: libvirt applies the start bandwidth to the storage copy (NBD mirror) of a block migration
+ * too, and a later set_speed does not change that copy's speed, only the memory transfer's. */
 int virt_migration_set_speed(virt_migration_t *mig, uint64_t bandwidth_mibps);
 /* Cancel the job; the result becomes VIRT_MIGRATION_CANCELLED. */
 int virt_migration_abort(virt_migration_t *mig);

@@ -508,6 +508,74 @@ START_TEST(test_abort_slow_migration)
 }
 END_TEST
 
+START_TEST(test_force_complete_by_pause)
+{
+    virt_driver_t *src = open_host(1), *dst = open_host(2);
+    virt_instance_t *inst = make_instance(false, "tern.dirty_mb=64 tern.dirty_rate_mbps=64");
+    virt_migrate_params_t params = {
+        .dest_uri = tb_host(2, "LIBVIRT_TCP_URI"),
+        .migration_addr = tb_host(2, "ADDRESS"),
+        .block_migration = !shared_instances(),
+        .incremental = true, /* the storage copy is not throttled by set_speed later */
+        .bandwidth_mibps = 2,
+    };
+    virt_migration_t *mig = NULL;
+    virt_job_stats_t st = {0};
+    virt_migration_result_t result;
+    virt_domain_info_t info;
+    bool post_copy = true;
+    int64_t t0;
+
+    ck_assert_msg(virt_spawn(src, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(wait_console(1, inst, "HEARTBEAT", 60000), "no heartbeat on host1");
+    ck_assert_msg(virt_pre_create_disks(dst, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_migrate(src, inst, &params, &mig) == 0, "%s", tern_error_message());
+    t0 = tern_now_monotonic_ms();
+    while (tern_now_monotonic_ms() - t0 < 20000 && st.data_processed == 0) {
+        ck_assert_int_eq(virt_migration_wait(mig, 200), VIRT_MIGRATION_RUNNING);
+        ck_assert_msg(virt_migration_get_stats(mig, &st) == 0, "%s", tern_error_message());
+    }
+    ck_assert_msg(st.data_processed > 0, "the migration never started moving data");
+    /* post-copy was not enabled: force-complete pauses the guest; then open the link */
+    ck_assert_msg(virt_migration_force_complete(mig, &post_copy) == 0, "%s", tern_error_message());
+    ck_assert(!post_copy);
+    ck_assert_int_eq(virt_get_domain_info(src, inst->uuid, &info), 0);
+    ck_assert_msg(info.state == VIRT_STATE_PAUSED || !info.exists, "source is %s",
+                  virt_state_name(info.state));
+    ck_assert_msg(virt_migration_set_speed(mig, 1000) == 0, "%s", tern_error_message());
+    t0 = tern_now_monotonic_ms();
+    while ((result = virt_migration_wait(mig, 1000)) == VIRT_MIGRATION_RUNNING &&
+           tern_now_monotonic_ms() - t0 < 60000) {
+        ck_assert_msg(virt_migration_get_stats(mig, &st) == 0, "%s", tern_error_message());
+        fprintf(stderr, "paused: %s mem %llu/%llu rem %llu bps %llu disk rem %llu it %llu\n",
+                virt_job_type_name(st.type), (unsigned long long)st.memory_processed,
+                (unsigned long long)st.memory_total, (unsigned long long)st.memory_remaining,
+                (unsigned long long)st.memory_bps, (unsigned long long)st.disk_remaining,
+                (unsigned long long)st.memory_iteration);
+    }
+    tern_error_reset();
+    if (result != VIRT_MIGRATION_SUCCEEDED)
+        virt_migration_restore_error(mig);
+    ck_assert_msg(result == VIRT_MIGRATION_SUCCEEDED, "migration %s after pause: %s",
+                  virt_migration_result_name(result), tern_error_message());
+    virt_migration_free(mig);
+    ck_assert_int_eq(virt_get_domain_info(dst, inst->uuid, &info), 0);
+    fprintf(stderr, "force-complete by pause: destination is %s\n", virt_state_name(info.state));
+    if (info.state == VIRT_STATE_PAUSED)
+        ck_assert_msg(virt_resume(dst, inst->uuid) == 0, "%s", tern_error_message());
+    assert_state(dst, inst->uuid, VIRT_STATE_RUNNING);
+    assert_state(src, inst->uuid, VIRT_STATE_NONE);
+    ck_assert_msg(wait_console(2, inst, "HEARTBEAT", 30000), "no heartbeat on host2");
+
+    if (!shared_instances())
+        ck_assert_int_eq(virt_delete_instance_files(src, inst->uuid), 0);
+    ck_assert_msg(virt_destroy(dst, inst, true) == 0, "%s", tern_error_message());
+    virt_instance_free(inst);
+    virt_driver_close(src);
+    virt_driver_close(dst);
+}
+END_TEST
+
 START_TEST(test_migrate_error_names_instance_and_host)
 {
     virt_driver_t *src = open_host(1);
@@ -556,6 +624,7 @@ virt_libvirt_tcase(void)
     tcase_add_test(tc, test_connect_and_lookup_errors);
     tcase_add_test(tc, test_spawn_and_block_migrate);
     tcase_add_test(tc, test_abort_slow_migration);
+    tcase_add_test(tc, test_force_complete_by_pause);
     tcase_add_test(tc, test_migrate_error_names_instance_and_host);
     return tc;
 }
