@@ -216,6 +216,7 @@ libvirt_get_host_info(virt_driver_t *drv, virt_host_info_t *ret_info)
     }
     info.vcpus = node.cpus;
     info.memory_total_bytes = (uint64_t)node.memory * 1024;
+    virResetLastError();
     free_mem = virNodeGetFreeMemory(conn);
     if (free_mem == 0 && virt_libvirt_last_code() != VIR_ERR_OK) {
         virt_libvirt_error("could not read the free memory of \"%s\"", drv->opts.uri);

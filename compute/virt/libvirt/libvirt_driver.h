@@ -3,7 +3,7 @@
  *
  * The driver's files share this header: the connection state kept in drv->priv, the helper that
  * turns libvirt's last error into a tern error, and the pure XML builders the unit tests call.
- * Nothing outside compute/virt/ may include it (it exposes libvirt types); compute/virt/virt.c
+ * Nothing outside compute/virt/ and tests/virt/ may include it (it exposes libvirt types); virt.c
  * only calls virt_libvirt_init().
  *
  * Threads: the connection belongs to the thread using the virt_driver_t; a migration takes its
