@@ -90,6 +90,15 @@ tb_services_load() {
 }
 
 # tb_config_conductor / tb_config_compute I: write the daemons' tern.conf.
+TB_USABLE_MEMORY_MB=${TERN_TESTBED_USABLE_MEMORY_MB:-1280}
+
+# tb_reserved_memory_mb: what to reserve so that each host offers TB_USABLE_MEMORY_MB.
+tb_reserved_memory_mb() {
+    local total
+    total=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+    echo $((total > TB_USABLE_MEMORY_MB ? total - TB_USABLE_MEMORY_MB : 0))
+}
+
 tb_config_conductor() {
     mkdir -p "$TB_CONDUCTOR_DIR/state"
     cat >"$TB_CONDUCTOR_DIR/tern.conf" <<EOF
@@ -100,6 +109,10 @@ transport_url = $TB_RABBITMQ_URL
 state_path = $TB_CONDUCTOR_DIR/state
 log_file = $TB_LOG_DIR/conductor.log
 policy_file = $TB_TOP_SRCDIR/etc/policy.json
+report_interval = 2
+# Every host reports the whole machine's memory; keep TB_USABLE_MEMORY_MB usable per host so
+# that the memory checks can be exercised with small guests.
+reserved_host_memory_mb = $(tb_reserved_memory_mb)
 
 [database]
 connection = $TB_POSTGRES_URL
@@ -119,6 +132,7 @@ instances_path = $TB_INSTANCES
 image_store_path = $TB_IMAGES
 state_path = $hdir/state
 log_file = $TB_LOG_DIR/host$i-compute.log
+report_interval = 2
 
 [libvirt]
 connection_uri = $(tb_host_uri "$i")
