@@ -225,7 +225,7 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
                    AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_USER_ID_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
     props.content_encoding = amqp_cstring_bytes("utf-8");
-    props.delivery_mode = 1; /* transient, as oslo's non-durable queues */
+    props.delivery_mode = conn->cfg->durable_queues ? 2 : 1; /* persistent in durable queues */
     props.user_id = amqp_cstring_bytes(conn->user);
     rc = amqp_basic_publish(conn->state, 1, amqp_cstring_bytes(exchange),
                             amqp_cstring_bytes(routing_key), mandatory, 0, &props, bytes);
@@ -237,20 +237,26 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
     return wait_confirm(conn, conn->next_delivery_tag++);
 }
 
+/* As oslo.messaging's rabbit driver declares them: the control exchange (topic) durable when
+ * durable_queues, never auto-deleted; "<topic>_fanout" exchanges transient and auto-deleted. A
+ * redeclaration with other properties is refused by RabbitMQ, so they must match oslo's. */
 int
 rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type)
 {
+    bool fanout = strcmp(type, "fanout") == 0;
+
     amqp_exchange_declare(conn->state, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes(type), 0,
-                          0, 0, 0, amqp_empty_table);
+                          !fanout && conn->cfg->durable_queues, fanout, 0, amqp_empty_table);
     return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare an exchange");
 }
 
+/* Queues that are not auto-deleted (the topic queues) are durable when durable_queues. */
 int
 rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete, const char *exchange,
                        const char *routing_key)
 {
-    amqp_queue_declare(conn->state, 1, amqp_cstring_bytes(queue), 0, 0, 0, auto_delete,
-                       amqp_empty_table);
+    amqp_queue_declare(conn->state, 1, amqp_cstring_bytes(queue), 0,
+                       !auto_delete && conn->cfg->durable_queues, 0, auto_delete, amqp_empty_table);
     if (rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare a queue") < 0)
         return tern_error_prefix("queue \"%s\"", queue);
     if (!exchange || !exchange[0])

@@ -15,3 +15,10 @@ TESTS += tests/rpc/test-rpc
 tests_rpc_test_rpc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(RABBITMQ_CFLAGS) $(JANSSON_CFLAGS)
 tests_rpc_test_rpc_LDADD = rpc/libtern-rpc.la $(HARNESS_LIBS) common/libtern-common.la \
 	$(CHECK_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)
+
+# test-rpc-faults: broker restart, killed consumer, fail-over, TLS (private services).
+check_PROGRAMS += tests/rpc/test-rpc-faults
+TESTS += tests/rpc/test-rpc-faults
+tests_rpc_test_rpc_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+tests_rpc_test_rpc_faults_LDADD = rpc/libtern-rpc.la $(HARNESS_LIBS) common/libtern-common.la \
+	$(CHECK_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)

@@ -40,6 +40,10 @@ typedef struct rpc_config {
     int retry_max_ms;             /* cap on the delay; default 30000 */
     int response_timeout_ms;      /* default call timeout; default 60000 */
     size_t max_message_bytes;     /* incoming size limit; default 4 MiB */
+    bool durable_queues;          /* oslo's amqp_durable_queues: the control exchange and the
+                                   * topic queues durable, messages persistent, so confirmed
+                                   * casts survive a broker restart; every peer on the exchange
+                                   * must agree (RabbitMQ refuses a redeclaration). Default false */
 } rpc_config_t;
 
 /* Fill cfg with the defaults above (transport_url NULL: caller must set it). */

@@ -20,6 +20,10 @@
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
+/* How many _unique_id values a server remembers to drop redeliveries of messages it already
+ * took (oslo keeps 16): a message acknowledged just before the broker went away comes back. */
+#define RPC_SEEN_IDS 1024
+
 typedef struct job {
     char *body; /* owned */
     size_t len;
@@ -48,9 +52,11 @@ struct rpc_server {
     rpc_conn_t pub; /* guarded by pub_lock */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    job_t *jobs, **jobs_tail; /* guarded by lock */
-    job_t *acks;              /* guarded by lock: finished jobs to acknowledge */
-    bool draining;            /* guarded by lock: workers exit when jobs is empty */
+    job_t *jobs, **jobs_tail;    /* guarded by lock */
+    job_t *acks;                 /* guarded by lock: finished jobs to acknowledge */
+    bool draining;               /* guarded by lock: workers exit when jobs is empty */
+    char seen[RPC_SEEN_IDS][33]; /* guarded by lock: _unique_id of the last messages taken */
+    size_t seen_next;            /* guarded by lock: next slot of seen to overwrite */
 };
 
 /* ---- dispatch ---- */
@@ -147,6 +153,25 @@ reply_address(const char *body, size_t len, char **ret_msg_id, char **ret_reply_
     json_decref(outer);
 }
 
+/* seen_before: true when unique_id was taken already; else remember it. */
+static bool
+seen_before(rpc_server_t *srv, const char *unique_id)
+{
+    bool found = false;
+
+    if (!unique_id || strlen(unique_id) >= sizeof(srv->seen[0]))
+        return false;
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; i < RPC_SEEN_IDS && !found; i++)
+        found = strcmp(srv->seen[i], unique_id) == 0;
+    if (!found) {
+        tern_strlcpy(srv->seen[srv->seen_next], unique_id, sizeof(srv->seen[0]));
+        srv->seen_next = (srv->seen_next + 1) % RPC_SEEN_IDS;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return found;
+}
+
 static void
 handle_job(rpc_server_t *srv, job_t *job)
 {
@@ -165,6 +190,12 @@ handle_job(rpc_server_t *srv, job_t *job)
             send_reply(srv, reply_q, msg_id, NULL, &err);
         free(msg_id);
         free(reply_q);
+        return;
+    }
+    if (seen_before(srv, in.unique_id)) {
+        TERN_WARN("dropped a redelivered message %s (\"%s\" on topic \"%s\"): already taken",
+                  in.unique_id, in.method, srv->topic);
+        rpc_incoming_clear(&in);
         return;
     }
     tern_log_set_request_id(json_string_value(json_object_get(in.context, "request_id")));

@@ -117,9 +117,9 @@ typedef struct bench_job {
     json_t *context;
     double seconds;
     bool cast;
-    long done;           /* out */
-    tern_error_t error;  /* out, when failed */
-    bool failed;         /* out */
+    long done;          /* out */
+    tern_error_t error; /* out, when failed */
+    bool failed;        /* out */
 } bench_job_t;
 
 static json_t *
@@ -171,8 +171,8 @@ run_threads(rpc_client_t *client, const rpc_target_t *target, json_t *ctx, int n
     int rc = 0;
 
     for (int i = 0; i < n; i++) {
-        jobs[i] = (bench_job_t){.client = client, .target = target, .context = ctx,
-                                .seconds = seconds, .cast = cast};
+        jobs[i] = (bench_job_t){
+            .client = client, .target = target, .context = ctx, .seconds = seconds, .cast = cast};
         pthread_create(&threads[i], NULL, bench_loop, &jobs[i]);
     }
     for (int i = 0; i < n; i++) {
@@ -202,8 +202,8 @@ static int
 bench_tern(const char *url, int calls, double seconds, int threads, bench_result_t *ret)
 {
     rpc_config_t cfg;
-    rpc_endpoint_t ep = {.version = "1.0", .methods = bench_methods,
-                         .n_methods = TERN_N_ELEMENTS(bench_methods)};
+    rpc_endpoint_t ep = {
+        .version = "1.0", .methods = bench_methods, .n_methods = TERN_N_ELEMENTS(bench_methods)};
     TERN_AUTOFREE char *topic = tern_asprintf("bench_tern_%d", (int)getpid());
     rpc_target_t target = {.topic = topic};
     rpc_server_t *srv = NULL;
@@ -294,8 +294,8 @@ static int
 spawn_oslo_server(const char *url, const char *topic, pid_t *ret_pid, int *ret_fd)
 {
     TERN_AUTOFREE char *script = script_path();
-    char *const argv[] = {(char *)PYTHON, script, (char *)url, (char *)"serve", (char *)topic,
-                          (char *)"o1", NULL};
+    char *const argv[] = {(char *)PYTHON, script,       (char *)url, (char *)"serve",
+                          (char *)topic,  (char *)"o1", NULL};
     posix_spawn_file_actions_t fa;
     char buf[4096];
     size_t used = 0;
@@ -325,8 +325,10 @@ spawn_oslo_server(const char *url, const char *topic, pid_t *ret_pid, int *ret_f
             continue;
         got = read(fds[0], buf + used, sizeof(buf) - 1 - used);
         if (got <= 0)
-            return tern_error_set(TERN_ERR_UNAVAILABLE, "oslo.messaging server \"%s\" exited "
-                                                        "before serving", script);
+            return tern_error_set(TERN_ERR_UNAVAILABLE,
+                                  "oslo.messaging server \"%s\" exited "
+                                  "before serving",
+                                  script);
         used += (size_t)got;
         buf[used] = '\0';
         if (strstr(buf, "serving"))
@@ -334,8 +336,10 @@ spawn_oslo_server(const char *url, const char *topic, pid_t *ret_pid, int *ret_f
         if (used == sizeof(buf) - 1)
             used = 0;
     }
-    return tern_error_set(TERN_ERR_TIMEOUT, "oslo.messaging server \"%s\" did not serve within "
-                                            "30 s", script);
+    return tern_error_set(TERN_ERR_TIMEOUT,
+                          "oslo.messaging server \"%s\" did not serve within "
+                          "30 s",
+                          script);
 }
 
 static void
@@ -362,8 +366,8 @@ bench_oslo(const char *url, int calls, double seconds, int threads, bench_result
     TERN_AUTOFREE char *s_calls = tern_asprintf("%d", calls);
     TERN_AUTOFREE char *s_seconds = tern_asprintf("%g", seconds);
     TERN_AUTOFREE char *s_threads = tern_asprintf("%d", threads);
-    const char *argv[] = {PYTHON, script, url, "client", topic, s_calls, s_seconds, s_threads,
-                          NULL};
+    const char *argv[] = {PYTHON,  script,    url,       "client", topic,
+                          s_calls, s_seconds, s_threads, NULL};
     tern_command_result_t out = {0};
     json_error_t jerr;
     json_t *j = NULL;
@@ -407,8 +411,10 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},     {"calls", required_argument, NULL, 'n'},
-        {"seconds", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
+        {"url", required_argument, NULL, 'u'},
+        {"calls", required_argument, NULL, 'n'},
+        {"seconds", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     const char *url = NULL;
@@ -451,8 +457,8 @@ main(int argc, char **argv)
         fprintf(stderr, "bench-rpc: oslo.messaging: %s\n", tern_error_message());
         return 1;
     }
-    printf("RPC round trips on one broker, %d calls for latency, %g s per throughput run\n",
-           calls, seconds);
+    printf("RPC round trips on one broker, %d calls for latency, %g s per throughput run\n", calls,
+           seconds);
     printf("%-28s %12s %12s %-6s %9s\n", "", "tern", "oslo", "", "tern/oslo");
     print_row("call latency p50", t.p50_us, o.p50_us, "us", true);
     print_row("call latency p99", t.p99_us, o.p99_us, "us", true);
