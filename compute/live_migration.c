@@ -313,7 +313,7 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
         return -1;
     warning = compute_post_live_migration_at_source(job, inst);
     {
-        json_t *extra = json_pack("{s:I, s:s?}", "post_processing_ms",
+        json_t *extra = json_pack("{s:I, s:s*}", "post_processing_ms",
                                   (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
 
         report_status(job, "completed", extra);
@@ -353,7 +353,7 @@ compute_rollback_live_migration(compute_migration_t *job, const char *status, co
                    rollback_error);
     }
     json_decref(args);
-    failed = json_pack("{s:s, s:s, s:s, s:s?}", "migration", job->uuid, "status",
+    failed = json_pack("{s:s, s:s, s:s, s:s*}", "migration", job->uuid, "status",
                        rollback_error ? "error" : status, "error_message", reason, "rollback_error",
                        rollback_error);
     if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)

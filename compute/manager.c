@@ -81,10 +81,10 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
     if (!json_is_object(instance) || json_object_size(req->args) != 1)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to spawn: expected exactly "
                                                 "\"instance\"");
-    if (!(inst = compute_instance_from_json(mgr, instance)))
+    /* The image first: the instance's kernel command line comes from the cached image. */
+    if (compute_ensure_base_image(mgr, instance) < 0 ||
+        !(inst = compute_instance_from_json(mgr, instance)))
         return -1;
-    if (compute_ensure_base_image(mgr, instance) < 0)
-        goto cleanup;
     pthread_mutex_lock(&mgr->virt_lock);
     {
         json_t *rules = json_object_get(instance, "security_group_rules");
@@ -110,8 +110,6 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
         tern_error_prefix("could not spawn instance \"%s\" on host \"%s\"", inst->uuid,
                           mgr->cfg.host);
     }
-
-cleanup:
     virt_instance_free(inst);
     return rc;
 }

@@ -92,10 +92,12 @@ tb_services_load() {
 # tb_config_conductor / tb_config_compute I: write the daemons' tern.conf.
 TB_USABLE_MEMORY_MB=${TERN_TESTBED_USABLE_MEMORY_MB:-1280}
 
-# tb_reserved_memory_mb: what to reserve so that each host offers TB_USABLE_MEMORY_MB.
+# tb_reserved_memory_mb: what to reserve so that each host offers TB_USABLE_MEMORY_MB, from the
+# memory host1's hypervisor reports (what the computes report; it may be less than the machine's).
 tb_reserved_memory_mb() {
     local total
-    total=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+    total=$(tb_virsh 1 nodeinfo 2>/dev/null | awk '/^Memory size:/ { print int($3 / 1024) }')
+    [ -n "$total" ] || total=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
     echo $((total > TB_USABLE_MEMORY_MB ? total - TB_USABLE_MEMORY_MB : 0))
 }
 
