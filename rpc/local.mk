@@ -22,3 +22,7 @@ TESTS += tests/rpc/test-rpc-faults
 tests_rpc_test_rpc_faults_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 tests_rpc_test_rpc_faults_LDADD = rpc/libtern-rpc.la $(HARNESS_LIBS) common/libtern-common.la \
 	$(CHECK_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)
+
+# run-fuzz: builds tests/rpc/fuzz-message.c with clang's libFuzzer and fuzzes rpc/message.c for a
+# bounded time (tools/test runs it; by hand: tests/rpc/run-fuzz BUILDDIR [SECONDS]).
+EXTRA_DIST += tests/rpc/run-fuzz tests/rpc/fuzz-message.c
