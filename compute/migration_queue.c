@@ -60,13 +60,18 @@ job_thread(void *arg)
 
     job->ops->run(job->opaque);
 
+    /* Release the job while it still counts as running, so that compute_migration_queue_free()
+     * returns only once every job's free function has run. */
     pthread_mutex_lock(&queue->lock);
     queue_unlink_locked(queue, job);
+    pthread_mutex_unlock(&queue->lock);
+    job_free(job);
+
+    pthread_mutex_lock(&queue->lock);
     queue->n_running--;
     queue_start_waiting_locked(queue);
     pthread_cond_broadcast(&queue->idle);
     pthread_mutex_unlock(&queue->lock);
-    job_free(job);
     return NULL;
 }
 
