@@ -76,8 +76,8 @@ rpc_context_new(const char *user_id, const char *project_id, const char *const *
     return ctx;
 }
 
-static void
-config_copy(const rpc_config_t *in, rpc_config_t *out)
+void
+rpc_config_copy(const rpc_config_t *in, rpc_config_t *out)
 {
     *out = *in;
     out->transport_url = tern_strdup(in->transport_url);
@@ -95,8 +95,8 @@ config_copy(const rpc_config_t *in, rpc_config_t *out)
         out->retry_max_ms = 30000;
 }
 
-static void
-config_free(rpc_config_t *cfg)
+void
+rpc_config_free_strings(rpc_config_t *cfg)
 {
     free((char *)cfg->transport_url);
     free((char *)cfg->control_exchange);
@@ -151,7 +151,7 @@ reply_consume_setup(rpc_client_t *client)
     rpc_conn_t *c = &client->reply_conn;
 
     if (rpc_conn_open_retry(c, false, client->cfg.heartbeat_timeout_s, &client->stop) < 0 ||
-        rpc_conn_declare_queue(c, client->reply_q, true, NULL, NULL) < 0)
+        rpc_conn_declare_reply_queue(c, client->reply_q) < 0)
         return -1;
     amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 1, 0,
                        amqp_empty_table);
@@ -264,9 +264,9 @@ rpc_client_new(const rpc_config_t *cfg)
     char uuid[37];
     size_t j = 0;
 
-    config_copy(cfg, &client->cfg);
+    rpc_config_copy(cfg, &client->cfg);
     if (rpc_url_parse(client->cfg.transport_url, &client->url) < 0) {
-        config_free(&client->cfg);
+        rpc_config_free_strings(&client->cfg);
         free(client);
         return NULL;
     }
@@ -310,7 +310,7 @@ rpc_client_free(rpc_client_t *client)
     pthread_mutex_destroy(&client->lock);
     pthread_mutex_destroy(&client->pub_lock);
     rpc_url_clear(&client->url);
-    config_free(&client->cfg);
+    rpc_config_free_strings(&client->cfg);
     free(client);
 }
 

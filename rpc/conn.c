@@ -250,6 +250,24 @@ rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *ty
     return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare an exchange");
 }
 
+#define REPLY_QUEUE_EXPIRES_MS 1800000
+
+int
+rpc_conn_declare_reply_queue(rpc_conn_t *conn, const char *queue)
+{
+    amqp_table_entry_t expires = {
+        .key = amqp_cstring_bytes("x-expires"),
+        .value = {.kind = AMQP_FIELD_KIND_I32, .value.i32 = REPLY_QUEUE_EXPIRES_MS}};
+    amqp_table_t args = {.num_entries = 1, .entries = &expires};
+    bool durable = conn->cfg->durable_queues;
+
+    amqp_queue_declare(conn->state, 1, amqp_cstring_bytes(queue), 0, durable, 0, !durable,
+                       durable ? args : amqp_empty_table);
+    if (rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare a queue") < 0)
+        return tern_error_prefix("reply queue \"%s\"", queue);
+    return 0;
+}
+
 /* Queues that are not auto-deleted (the topic queues) are durable when durable_queues. */
 int
 rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete, const char *exchange,

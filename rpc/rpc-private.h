@@ -23,6 +23,14 @@
 #define RPC_MAX_JSON_DEPTH 32
 #define RPC_ENVELOPE_VERSION "2.0"
 
+/* ---- client.c: configuration copies ---- */
+
+/* Copy *in into *out with its strings duplicated (rpc_config_new/rpc_server_new keep a copy, as
+ * rpc.h promises callers that their strings are borrowed only during the call) and zero or
+ * negative limits replaced by the defaults. Free the strings with rpc_config_free_strings(). */
+void rpc_config_copy(const rpc_config_t *in, rpc_config_t *out);
+void rpc_config_free_strings(rpc_config_t *cfg);
+
 /* ---- url.c ---- */
 
 typedef struct rpc_url_host {
@@ -77,6 +85,10 @@ int rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing
 int rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type);
 int rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete,
                            const char *exchange, const char *routing_key);
+/* Declare a client's reply queue: with durable_queues durable and kept while its client is
+ * away (a reply sent during a broker restart waits for it), expiring after 30 unused minutes
+ * (oslo's rabbit_transient_queues_ttl); otherwise transient and auto-deleted. */
+int rpc_conn_declare_reply_queue(rpc_conn_t *conn, const char *queue);
 
 /* ---- message.c ---- */
 

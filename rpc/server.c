@@ -24,6 +24,9 @@
  * took (oslo keeps 16): a message acknowledged just before the broker went away comes back. */
 #define RPC_SEEN_IDS 1024
 
+/* How long a reply is retried when its reply queue does not exist (oslo: 60 s). */
+#define REPLY_MISSING_QUEUE_MS 10000
+
 typedef struct job {
     char *body; /* owned */
     size_t len;
@@ -34,8 +37,7 @@ typedef struct job {
 } job_t;
 
 struct rpc_server {
-    rpc_config_t cfg; /* transport_url etc. borrowed from the caller's config
-                                       * for the server's life */
+    rpc_config_t cfg; /* a copy: strings owned (rpc_config_free_strings) */
     rpc_url_t url;
     char *topic, *server_name; /* owned */
     char fanout_q[64];
@@ -121,17 +123,33 @@ send_reply(rpc_server_t *srv, const char *reply_q, const char *msg_id, json_t *r
            const tern_error_t *failure)
 {
     TERN_AUTOFREE char *body = rpc_message_encode_reply(msg_id, result, failure);
+    int64_t now = tern_now_monotonic_ms();
+    int64_t deadline = now + srv->cfg.response_timeout_ms;
+    int64_t missing_deadline = now + REPLY_MISSING_QUEUE_MS;
+    int64_t delay = srv->cfg.retry_interval_ms;
     int rc = -1;
 
+    /* Retried while the broker is away (the redelivery of this message will be dropped as a
+     * duplicate, so this is its only answer), and for a while when the reply queue is missing
+     * (after a broker restart its client declares it again), as oslo does. */
     pthread_mutex_lock(&srv->pub_lock);
-    for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
-        if (!srv->pub.state && rpc_conn_open(&srv->pub, true, srv->cfg.heartbeat_timeout_s) < 0)
-            continue;
-        rc = rpc_conn_publish(&srv->pub, "", reply_q, body, strlen(body), true);
-        if (rc < 0 && tern_error_code() != TERN_ERR_UNAVAILABLE)
-            rpc_conn_close(&srv->pub);
-        else if (rc < 0)
-            break; /* the caller's reply queue is gone: it gave up */
+    for (;;) {
+        bool returned = false;
+
+        if (srv->pub.state || rpc_conn_open(&srv->pub, true, srv->cfg.heartbeat_timeout_s) == 0) {
+            rc = rpc_conn_publish(&srv->pub, "", reply_q, body, strlen(body), true);
+            if (rc == 0)
+                break;
+            returned = tern_error_code() == TERN_ERR_UNAVAILABLE;
+            if (!returned)
+                rpc_conn_close(&srv->pub);
+        }
+        now = tern_now_monotonic_ms();
+        if (now + delay >= deadline || (returned && now + delay >= missing_deadline))
+            break;
+        tern_sleep_ms(returned ? 250 : delay);
+        if (!returned && (delay += srv->cfg.retry_backoff_ms) > srv->cfg.retry_max_ms)
+            delay = srv->cfg.retry_max_ms;
     }
     pthread_mutex_unlock(&srv->pub_lock);
     if (rc < 0)
@@ -388,16 +406,9 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     char uuid[37];
     size_t j;
 
-    srv->cfg = *cfg;
-    if (!srv->cfg.control_exchange)
-        srv->cfg.control_exchange = "tern";
-    if (srv->cfg.max_message_bytes == 0)
-        srv->cfg.max_message_bytes = 4 * 1024 * 1024;
-    if (srv->cfg.retry_interval_ms <= 0)
-        srv->cfg.retry_interval_ms = 1000;
-    if (srv->cfg.retry_max_ms <= 0)
-        srv->cfg.retry_max_ms = 30000;
+    rpc_config_copy(cfg, &srv->cfg); /* the caller's strings are borrowed only during this call */
     if (rpc_url_parse(cfg->transport_url, &srv->url) < 0) {
+        rpc_config_free_strings(&srv->cfg);
         free(srv);
         return NULL;
     }
@@ -475,6 +486,7 @@ rpc_server_free(rpc_server_t *srv)
     pthread_mutex_destroy(&srv->pub_lock);
     pthread_mutex_destroy(&srv->lock);
     rpc_url_clear(&srv->url);
+    rpc_config_free_strings(&srv->cfg);
     free(srv->topic);
     free(srv->server_name);
     free(srv);
