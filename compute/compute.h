@@ -56,6 +56,7 @@ typedef struct compute_config {
     int parallel_connections;
     int report_interval_s; /* heartbeat and resource report period */
     int rpc_timeout_ms;
+    char *trusted_users; /* comma-separated AMQP users whose calls are served */
 } compute_config_t;
 
 void compute_config_clear(compute_config_t *cfg);

@@ -258,5 +258,6 @@ compute_config_clear(compute_config_t *cfg)
     free(cfg->virt_type);
     free(cfg->migration_scheme);
     free(cfg->migration_inbound_addr);
+    free(cfg->trusted_users);
     memset(cfg, 0, sizeof(*cfg));
 }

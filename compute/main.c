@@ -45,6 +45,7 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
     ret->parallel_connections = cfg->libvirt.live_migration_parallel_connections;
     ret->report_interval_s = cfg->report_interval;
     ret->rpc_timeout_ms = cfg->rpc_response_timeout * 1000;
+    ret->trusted_users = tern_strdup(cfg->compute_trusted_users);
 }
 
 /* rpc_config_from_conf: the transport settings ([DEFAULT], [oslo_messaging_rabbit]). */

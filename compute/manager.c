@@ -209,7 +209,7 @@ reporter_thread(void *arg)
 
 /* ---- life cycle ---- */
 
-static const rpc_method_t compute_methods[] = {
+static const rpc_method_t compute_handlers[] = {
     {"check_can_live_migrate_destination", compute_check_can_live_migrate_destination},
     {"check_can_live_migrate_source", compute_check_can_live_migrate_source},
     {"cleanup_live_migration_destination_check", compute_cleanup_live_migration_destination_check},
@@ -222,6 +222,44 @@ static const rpc_method_t compute_methods[] = {
     {"spawn", compute_spawn},
     {"destroy", compute_destroy},
 };
+
+/* compute_user_trusted: is user one of the configured identities (conductor, computes)? */
+static bool
+compute_user_trusted(const compute_manager_t *mgr, const char *user)
+{
+    const char *p = mgr->cfg.trusted_users;
+    size_t len = user ? strlen(user) : 0;
+
+    while (len > 0 && p && *p) {
+        size_t n = strcspn(p, ",");
+
+        if (n == len && strncmp(p, user, len) == 0)
+            return true;
+        p += n;
+        p += *p == ',';
+    }
+    return false;
+}
+
+/* compute_dispatch: every method goes through here: only trusted identities are served. */
+static int
+compute_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+
+    if (!compute_user_trusted(mgr, req->amqp_user_id))
+        return tern_error_set(TERN_ERR_PERMISSION,
+                              "user \"%s\" may not call \"%s\" on host \"%s\": not a trusted "
+                              "service identity",
+                              req->amqp_user_id, req->method, mgr->cfg.host);
+    for (size_t i = 0; i < TERN_N_ELEMENTS(compute_handlers); i++) {
+        if (strcmp(compute_handlers[i].name, req->method) == 0)
+            return compute_handlers[i].handler(opaque, req, ret_result);
+    }
+    return tern_error_set(TERN_ERR_INVALID, "unknown compute method \"%s\"", req->method);
+}
+
+static rpc_method_t compute_methods[TERN_N_ELEMENTS(compute_handlers)];
 
 compute_manager_t *
 compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
@@ -255,6 +293,8 @@ static rpc_endpoint_t compute_endpoint;
 int
 compute_manager_start(compute_manager_t *mgr, int n_workers)
 {
+    for (size_t i = 0; i < TERN_N_ELEMENTS(compute_handlers); i++)
+        compute_methods[i] = (rpc_method_t){compute_handlers[i].name, compute_dispatch};
     compute_endpoint = (rpc_endpoint_t){
         .version = COMPUTE_RPC_VERSION,
         .methods = compute_methods,

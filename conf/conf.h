@@ -44,6 +44,7 @@ typedef struct conf {
     int reserved_host_memory_mb;
     int reserved_host_disk_mb;
     char *policy_file;
+    char *compute_trusted_users; /* comma-separated AMQP users a compute serves */
     struct {
         char *connection; /* secret */
         int max_retries;

@@ -63,6 +63,10 @@ const conf_option_t conf_options[] = {
     OPT("DEFAULT", "policy_file", CONF_PATH, policy_file, "/etc/tern/policy.json",
         .help = "The policy file of the conductor: which identity (AMQP user) has which role, "
                 "and which role each RPC method needs."),
+    OPT("DEFAULT", "compute_trusted_users", CONF_STR, compute_trusted_users, "tern,tern-compute",
+        .help = "Comma-separated AMQP users whose RPC calls a compute serves: the conductor's "
+                "and the other computes' identities. RabbitMQ validates a message's user-id "
+                "against its connection, so no other client can make a compute act."),
     /* [DEFAULT]: logging (oslo.log) */
     OPT("DEFAULT", "debug", CONF_BOOL, debug, "false",
         .help = "If set to true, the logging level will be set to DEBUG instead of the default "
