@@ -1,8 +1,9 @@
 /*
  * rpc/client.c: the calling side - call, cast, fanout - and the client's reply queue.
  *
- * Owns: a publishing connection (publisher confirms on; guarded by pub_lock, so any number of
- * threads may call at once), and a reply thread with a connection of its own that consumes the
+ * Owns: RPC_CLIENT_PUBLISHERS publishing connections (publisher confirms on; each guarded by
+ * its pub_lock, so any number of threads may call at once and up to that many publish in
+ * parallel; opened on first use), and a reply thread with a connection of its own that consumes the
  * reply queue "reply_<uuid>" and hands each reply to the waiting call by its _msg_id. A reply
  * that no call waits for any more (it timed out) is dropped. The table of waiting calls is
  * guarded by lock.
@@ -14,6 +15,9 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
+
+/* Publishing connections of a client: a publish waits for its confirm while holding one. */
+#define RPC_CLIENT_PUBLISHERS 4
 
 typedef struct waiter {
     char msg_id[33];
@@ -27,8 +31,9 @@ typedef struct waiter {
 struct rpc_client {
     rpc_config_t cfg; /* strings owned (copies) */
     rpc_url_t url;
-    pthread_mutex_t pub_lock;
-    rpc_conn_t pub; /* guarded by pub_lock */
+    pthread_mutex_t pub_lock[RPC_CLIENT_PUBLISHERS];
+    rpc_conn_t pub[RPC_CLIENT_PUBLISHERS]; /* each guarded by its pub_lock */
+    unsigned pub_next;                     /* atomic: where the next publish looks first */
     char reply_q[48];
     pthread_t reply_thread;
     rpc_conn_t reply_conn; /* used by the reply thread only */
@@ -211,22 +216,33 @@ publish(rpc_client_t *client, const char *exchange, const char *exchange_type,
         const char *routing_key, const char *body, int64_t deadline_ms)
 {
     int64_t delay = client->cfg.retry_interval_ms;
+    unsigned first = __atomic_fetch_add(&client->pub_next, 1, __ATOMIC_RELAXED);
+    unsigned k = first % RPC_CLIENT_PUBLISHERS;
+    rpc_conn_t *pub;
     int rc = -1;
 
-    pthread_mutex_lock(&client->pub_lock);
-    for (;;) {
-        if (!client->pub.state &&
-            rpc_conn_open(&client->pub, true, client->cfg.heartbeat_timeout_s) < 0) {
-            rc = -1;
-        } else if ((exchange[0] == '\0' ||
-                    rpc_conn_declare_exchange(&client->pub, exchange, exchange_type) == 0) &&
-                   (rc = rpc_conn_publish(&client->pub, exchange, routing_key, body, strlen(body),
-                                          true)) == 0) {
+    /* the first free publisher from a rotating start, else wait for that start */
+    for (unsigned i = 0; i < RPC_CLIENT_PUBLISHERS; i++) {
+        if (pthread_mutex_trylock(&client->pub_lock[(first + i) % RPC_CLIENT_PUBLISHERS]) == 0) {
+            k = (first + i) % RPC_CLIENT_PUBLISHERS;
             break;
         }
-        if (tern_error_code() == TERN_ERR_UNAVAILABLE && client->pub.state)
+        if (i == RPC_CLIENT_PUBLISHERS - 1)
+            pthread_mutex_lock(&client->pub_lock[k]);
+    }
+    pub = &client->pub[k];
+    for (;;) {
+        if (!pub->state && rpc_conn_open(pub, true, client->cfg.heartbeat_timeout_s) < 0) {
+            rc = -1;
+        } else if ((exchange[0] == '\0' ||
+                    rpc_conn_declare_exchange(pub, exchange, exchange_type) == 0) &&
+                   (rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), true)) ==
+                       0) {
+            break;
+        }
+        if (tern_error_code() == TERN_ERR_UNAVAILABLE && pub->state)
             break; /* no queue takes it: retrying will not help */
-        rpc_conn_close(&client->pub);
+        rpc_conn_close(pub);
         if (tern_now_monotonic_ms() + delay >= deadline_ms || client->stop)
             break;
         TERN_WARN("could not publish to \"%s\": %s; retrying in %lld ms", routing_key,
@@ -236,7 +252,7 @@ publish(rpc_client_t *client, const char *exchange, const char *exchange_type,
         if (delay > client->cfg.retry_max_ms)
             delay = client->cfg.retry_max_ms;
     }
-    pthread_mutex_unlock(&client->pub_lock);
+    pthread_mutex_unlock(&client->pub_lock[k]);
     return rc;
 }
 
@@ -270,11 +286,13 @@ rpc_client_new(const rpc_config_t *cfg)
         free(client);
         return NULL;
     }
-    pthread_mutex_init(&client->pub_lock, NULL);
+    for (size_t i = 0; i < RPC_CLIENT_PUBLISHERS; i++) {
+        pthread_mutex_init(&client->pub_lock[i], NULL);
+        client->pub[i].cfg = &client->cfg;
+        client->pub[i].url = &client->url;
+    }
     pthread_mutex_init(&client->lock, NULL);
     pthread_cond_init(&client->cond, NULL);
-    client->pub.cfg = &client->cfg;
-    client->pub.url = &client->url;
     client->reply_conn.cfg = &client->cfg;
     client->reply_conn.url = &client->url;
     tern_uuid_generate(uuid);
@@ -284,7 +302,8 @@ rpc_client_new(const rpc_config_t *cfg)
             client->reply_q[j++] = uuid[i];
     }
     client->reply_q[j] = '\0';
-    if (rpc_conn_open(&client->pub, true, client->cfg.heartbeat_timeout_s) < 0) {
+    /* the first publisher now, so that a bad URL or credentials fail here */
+    if (rpc_conn_open(&client->pub[0], true, client->cfg.heartbeat_timeout_s) < 0) {
         rpc_client_free(client);
         return NULL;
     }
@@ -300,7 +319,8 @@ rpc_client_free(rpc_client_t *client)
     client->stop = true;
     if (client->reply_thread)
         pthread_join(client->reply_thread, NULL);
-    rpc_conn_close(&client->pub);
+    for (size_t i = 0; i < RPC_CLIENT_PUBLISHERS; i++)
+        rpc_conn_close(&client->pub[i]);
     for (waiter_t *w = client->waiters, *next; w; w = next) {
         next = w->next;
         json_decref(w->result);
@@ -308,7 +328,8 @@ rpc_client_free(rpc_client_t *client)
     }
     pthread_cond_destroy(&client->cond);
     pthread_mutex_destroy(&client->lock);
-    pthread_mutex_destroy(&client->pub_lock);
+    for (size_t i = 0; i < RPC_CLIENT_PUBLISHERS; i++)
+        pthread_mutex_destroy(&client->pub_lock[i]);
     rpc_url_clear(&client->url);
     rpc_config_free_strings(&client->cfg);
     free(client);

@@ -64,6 +64,8 @@ rpc_conn_close(rpc_conn_t *conn)
     conn->state = NULL;
     free(conn->user);
     conn->user = NULL;
+    free(conn->declared);
+    conn->declared = NULL;
     conn->confirms = false;
 }
 
@@ -244,10 +246,19 @@ int
 rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type)
 {
     bool fanout = strcmp(type, "fanout") == 0;
+    TERN_AUTOFREE char *entry = tern_asprintf("\n%s\n", exchange);
+    char *more;
 
+    if (conn->declared && strstr(conn->declared, entry))
+        return 0;
     amqp_exchange_declare(conn->state, 1, amqp_cstring_bytes(exchange), amqp_cstring_bytes(type), 0,
                           !fanout && conn->cfg->durable_queues, fanout, 0, amqp_empty_table);
-    return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare an exchange");
+    if (rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare an exchange") < 0)
+        return tern_error_prefix("exchange \"%s\"", exchange);
+    more = tern_asprintf("%s%s\n", conn->declared ? conn->declared : "\n", exchange);
+    free(conn->declared);
+    conn->declared = more;
+    return 0;
 }
 
 #define REPLY_QUEUE_EXPIRES_MS 1800000

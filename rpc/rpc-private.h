@@ -63,6 +63,8 @@ typedef struct rpc_conn {
     bool confirms;                 /* channel 1 is in confirm mode */
     uint64_t next_delivery_tag;    /* publisher confirms: the next tag to expect */
     int heartbeat_s;
+    char *declared; /* "\n"-separated exchanges declared on this connection (owned), so that a
+                     * publish does not declare its exchange again (as oslo caches them) */
 } rpc_conn_t;
 
 /* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). */

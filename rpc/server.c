@@ -1,8 +1,9 @@
 /*
  * rpc/server.c: the serving side - queues, dispatch, worker pool, replies, acks.
  *
- * Owns: the consumer connection and thread, a publishing connection for replies (guarded by
- * pub_lock), the worker threads, and two queues guarded by lock: jobs (messages taken off the
+ * Owns: the consumer connection and thread, the worker threads (each with a publishing
+ * connection of its own for its replies, so replies never wait for each other's publisher
+ * confirms), and two queues guarded by lock: jobs (messages taken off the
  * broker, waiting for a worker) and acks (delivery tags whose handler has finished). Only the
  * consumer thread touches its connection: workers hand their acks back to it, so a message is
  * acknowledged after its handler ran and its reply went out. A message whose handler never
@@ -50,8 +51,7 @@ struct rpc_server {
     volatile bool stop;
     rpc_conn_t conn; /* consumer thread only */
     unsigned gen;    /* consumer thread only (copied into jobs) */
-    pthread_mutex_t pub_lock;
-    rpc_conn_t pub; /* guarded by pub_lock */
+    int inflight;    /* consumer thread only: jobs taken off the broker and not acknowledged */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     job_t *jobs, **jobs_tail;    /* guarded by lock */
@@ -119,8 +119,8 @@ dispatch(rpc_server_t *srv, const rpc_incoming_t *in, const char *user_id, json_
 }
 
 static void
-send_reply(rpc_server_t *srv, const char *reply_q, const char *msg_id, json_t *result,
-           const tern_error_t *failure)
+send_reply(rpc_server_t *srv, rpc_conn_t *pub, const char *reply_q, const char *msg_id,
+           json_t *result, const tern_error_t *failure)
 {
     TERN_AUTOFREE char *body = rpc_message_encode_reply(msg_id, result, failure);
     int64_t now = tern_now_monotonic_ms();
@@ -132,17 +132,16 @@ send_reply(rpc_server_t *srv, const char *reply_q, const char *msg_id, json_t *r
     /* Retried while the broker is away (the redelivery of this message will be dropped as a
      * duplicate, so this is its only answer), and for a while when the reply queue is missing
      * (after a broker restart its client declares it again), as oslo does. */
-    pthread_mutex_lock(&srv->pub_lock);
     for (;;) {
         bool returned = false;
 
-        if (srv->pub.state || rpc_conn_open(&srv->pub, true, srv->cfg.heartbeat_timeout_s) == 0) {
-            rc = rpc_conn_publish(&srv->pub, "", reply_q, body, strlen(body), true);
+        if (pub->state || rpc_conn_open(pub, true, srv->cfg.heartbeat_timeout_s) == 0) {
+            rc = rpc_conn_publish(pub, "", reply_q, body, strlen(body), true);
             if (rc == 0)
                 break;
             returned = tern_error_code() == TERN_ERR_UNAVAILABLE;
             if (!returned)
-                rpc_conn_close(&srv->pub);
+                rpc_conn_close(pub);
         }
         now = tern_now_monotonic_ms();
         if (now + delay >= deadline || (returned && now + delay >= missing_deadline))
@@ -151,7 +150,6 @@ send_reply(rpc_server_t *srv, const char *reply_q, const char *msg_id, json_t *r
         if (!returned && (delay += srv->cfg.retry_backoff_ms) > srv->cfg.retry_max_ms)
             delay = srv->cfg.retry_max_ms;
     }
-    pthread_mutex_unlock(&srv->pub_lock);
     if (rc < 0)
         TERN_WARN("could not reply to %s on \"%s\": %s", msg_id, reply_q, tern_error_message());
 }
@@ -191,7 +189,7 @@ seen_before(rpc_server_t *srv, const char *unique_id)
 }
 
 static void
-handle_job(rpc_server_t *srv, job_t *job)
+handle_job(rpc_server_t *srv, rpc_conn_t *pub, job_t *job)
 {
     rpc_incoming_t in;
     json_t *result = NULL;
@@ -205,7 +203,7 @@ handle_job(rpc_server_t *srv, job_t *job)
         TERN_WARN("dropped a malformed message on topic \"%s\": %s", srv->topic, err.message);
         reply_address(job->body, job->len, &msg_id, &reply_q);
         if (msg_id && reply_q)
-            send_reply(srv, reply_q, msg_id, NULL, &err);
+            send_reply(srv, pub, reply_q, msg_id, NULL, &err);
         free(msg_id);
         free(reply_q);
         return;
@@ -223,11 +221,11 @@ handle_job(rpc_server_t *srv, job_t *job)
             err.code = TERN_ERR_INTERNAL;
         TERN_DEBUG("\"%s\" from \"%s\" failed: %s", in.method, job->user_id, err.message);
         if (in.msg_id)
-            send_reply(srv, in.reply_q, in.msg_id, NULL, &err);
+            send_reply(srv, pub, in.reply_q, in.msg_id, NULL, &err);
         else
             TERN_WARN("cast \"%s\" failed: %s", in.method, err.message);
     } else if (in.msg_id) {
-        send_reply(srv, in.reply_q, in.msg_id, result, NULL);
+        send_reply(srv, pub, in.reply_q, in.msg_id, result, NULL);
     }
     json_decref(result);
     tern_log_set_request_id(NULL);
@@ -240,6 +238,8 @@ static void *
 worker_thread(void *arg)
 {
     rpc_server_t *srv = arg;
+    rpc_conn_t pub = {.cfg = &srv->cfg,
+                      .url = &srv->url}; /* this worker's replies, opened lazily */
 
     for (;;) {
         job_t *job;
@@ -250,6 +250,7 @@ worker_thread(void *arg)
         job = srv->jobs;
         if (!job) {
             pthread_mutex_unlock(&srv->lock);
+            rpc_conn_close(&pub);
             return NULL;
         }
         srv->jobs = job->next;
@@ -257,7 +258,7 @@ worker_thread(void *arg)
             srv->jobs_tail = &srv->jobs;
         pthread_mutex_unlock(&srv->lock);
 
-        handle_job(srv, job);
+        handle_job(srv, &pub, job);
 
         free(job->body);
         job->body = NULL;
@@ -321,6 +322,7 @@ flush_acks(rpc_server_t *srv)
             rc = -1;
         free(acks->user_id);
         free(acks);
+        srv->inflight--;
         acks = next;
     }
     return rc;
@@ -340,6 +342,7 @@ enqueue_job(rpc_server_t *srv, amqp_envelope_t *env)
         (p->_flags & AMQP_BASIC_USER_ID_FLAG) ? rpc_bytes_dup(p->user_id) : tern_strdup("");
     job->tag = env->delivery_tag;
     job->gen = srv->gen;
+    srv->inflight++;
     pthread_mutex_lock(&srv->lock);
     *srv->jobs_tail = job;
     srv->jobs_tail = &job->next;
@@ -354,7 +357,10 @@ consumer_thread(void *arg)
     int64_t delay = srv->cfg.retry_interval_ms;
 
     while (!srv->stop) {
-        struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+        /* Once the prefetch window is full the broker sends nothing more until it gets acks,
+         * so nothing would wake this loop to send them: come back soon then. */
+        struct timeval tv = {.tv_sec = 0,
+                             .tv_usec = srv->inflight >= srv->n_workers * 2 ? 1000 : 100000};
         amqp_envelope_t env;
         amqp_rpc_reply_t r;
 
@@ -417,11 +423,10 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     srv->endpoints = endpoints;
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
-    srv->conn.cfg = srv->pub.cfg = &srv->cfg;
-    srv->conn.url = srv->pub.url = &srv->url;
+    srv->conn.cfg = &srv->cfg;
+    srv->conn.url = &srv->url;
     srv->jobs_tail = &srv->jobs;
     pthread_mutex_init(&srv->lock, NULL);
-    pthread_mutex_init(&srv->pub_lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     tern_uuid_generate(uuid);
     j = (size_t)snprintf(srv->fanout_q, sizeof(srv->fanout_q), "%.20s_fanout_", topic);
@@ -474,7 +479,6 @@ rpc_server_free(rpc_server_t *srv)
         return;
     rpc_server_stop(srv);
     rpc_conn_close(&srv->conn);
-    rpc_conn_close(&srv->pub);
     for (job_t *j = srv->jobs, *n; j; j = n) {
         n = j->next;
         free(j->body);
@@ -483,7 +487,6 @@ rpc_server_free(rpc_server_t *srv)
     }
     free(srv->workers);
     pthread_cond_destroy(&srv->cond);
-    pthread_mutex_destroy(&srv->pub_lock);
     pthread_mutex_destroy(&srv->lock);
     rpc_url_clear(&srv->url);
     rpc_config_free_strings(&srv->cfg);
