@@ -129,6 +129,13 @@ int compute_live_migration_force_complete(void *opaque, const rpc_request_t *req
 int compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result);
 int compute_destroy(void *opaque, const rpc_request_t *req, json_t **ret_result);
 
+int compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_result);
+
+/* After a restart: ask the conductor for the migrations this host was the source of and had not
+ * finished, and finish (the instance runs on the destination) or roll back (it still runs here)
+ * each of them on the migration queue. 0, or -1 when the conductor cannot be asked. */
+int compute_live_migration_recover(compute_manager_t *mgr);
+
 /* Wait for migrations in flight to end (at shutdown). */
 void compute_live_migration_shutdown(compute_manager_t *mgr);
 

@@ -591,3 +591,147 @@ compute_live_migration_shutdown(compute_manager_t *mgr)
     compute_migration_queue_free(mgr->queue);
     mgr->queue = NULL;
 }
+
+/* ---- recovery after a restart of this (source) compute ---- */
+
+#define RECOVER_SETTLE_MS (10 * 60 * 1000)
+
+/* dest_state: the instance's domain on the destination (get_instance_state). */
+static int
+dest_state(compute_migration_t *job, const char *uuid, bool *ret_exists, bool *ret_running)
+{
+    json_t *args = json_pack("{s:s}", "uuid", uuid), *res = NULL;
+    int rc = compute_call_compute(job->mgr, job->context, job->dest, "get_instance_state", args, 0,
+                                  &res);
+
+    json_decref(args);
+    if (rc < 0)
+        return -1;
+    *ret_exists = json_is_true(json_object_get(res, "exists"));
+    *ret_running = tern_streq(json_string_value(json_object_get(res, "state")), "running");
+    json_decref(res);
+    return 0;
+}
+
+/* recover_run: find out where the instance ended up, then finish or roll back. While the domain
+ * exists on both hosts libvirt is still migrating it: wait for that to settle. */
+static void
+recover_run(void *opaque)
+{
+    compute_migration_t *job = opaque;
+    virt_instance_t *inst = compute_instance_from_json(job->mgr, job->instance);
+    int64_t deadline = tern_now_monotonic_ms() + RECOVER_SETTLE_MS;
+    const char *why = "tern-compute restarted during the migration";
+
+    tern_log_set_request_id(json_string_value(json_object_get(job->context, "request_id")));
+    while (inst && tern_now_monotonic_ms() < deadline) {
+        virt_domain_info_t here = {0};
+        bool there = false, there_running = false;
+        int rc;
+
+        pthread_mutex_lock(&job->mgr->virt_lock);
+        rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &here);
+        pthread_mutex_unlock(&job->mgr->virt_lock);
+        if (rc == 0 && (rc = dest_state(job, inst->uuid, &there, &there_running)) == 0) {
+            if (here.exists && !there) {
+                TERN_WARN("migration %s: %s; instance %s is still here: rolling back", job->uuid,
+                          why, inst->uuid);
+                source_still_runs(job, inst); /* resumes a guest paused by force-complete */
+                compute_rollback_live_migration(job, "failed", why);
+                break;
+            }
+            if (!here.exists && there && there_running) {
+                TERN_WARN("migration %s: %s; instance %s runs on %s: finishing", job->uuid, why,
+                          inst->uuid, job->dest);
+                report_status(job, "preparing", NULL);
+                report_status(job, "running", NULL);
+                if (compute_post_live_migration(job, inst) < 0)
+                    TERN_ERROR("migration %s: could not finish after a restart: %s", job->uuid,
+                               tern_error_message());
+                break;
+            }
+            if (!here.exists && !there) {
+                json_t *extra = json_pack("{s:s}", "error_message",
+                                          "instance found on neither host after a restart");
+
+                TERN_ERROR("migration %s: instance %s is on neither %s nor %s", job->uuid,
+                           inst->uuid, job->mgr->cfg.host, job->dest);
+                report_status(job, "error", extra);
+                json_decref(extra);
+                break;
+            }
+        } else {
+            TERN_WARN("migration %s: recovery waits: %s", job->uuid, tern_error_message());
+        }
+        tern_sleep_ms(1000); /* on both hosts: libvirt is still moving it */
+    }
+    if (!inst)
+        TERN_ERROR("migration %s: cannot recover: %s", job->uuid, tern_error_message());
+    tern_log_set_request_id(NULL);
+    virt_instance_free(inst);
+}
+
+static const compute_migration_job_ops_t recover_job_ops = {
+    .run = recover_run,
+    .cancelled = migration_cancelled,
+    .free = job_free,
+};
+
+int
+compute_live_migration_recover(compute_manager_t *mgr)
+{
+    json_t *args = json_pack("{s:s}", "host", mgr->cfg.host), *res = NULL, *m;
+    size_t i;
+
+    if (compute_call_conductor(mgr, NULL, "migration_recover", args, &res) < 0) {
+        json_decref(args);
+        return -1;
+    }
+    json_decref(args);
+    json_array_foreach(json_object_get(res, "migrations"), i, m)
+    {
+        compute_migration_t *job = tern_calloc(1, sizeof(*job));
+        const char *uuid = json_string_value(json_object_get(m, "migration"));
+
+        job->mgr = mgr;
+        tern_strlcpy(job->uuid, uuid ? uuid : "", sizeof(job->uuid));
+        job->dest = tern_strdup(json_string_value(json_object_get(m, "dest")));
+        job->instance = json_incref(json_object_get(m, "instance"));
+        job->migrate_data = json_incref(json_object_get(m, "migrate_data"));
+        job->context = rpc_context_new(NULL, NULL, NULL, NULL);
+        TERN_INFO("migration %s was in flight when this compute stopped: recovering", job->uuid);
+        pthread_mutex_lock(&mgr->migrations_lock);
+        job->next = mgr->migrations;
+        mgr->migrations = job;
+        pthread_mutex_unlock(&mgr->migrations_lock);
+        if (compute_migration_queue_submit(mgr->queue, job->uuid, &recover_job_ops, job) < 0) {
+            TERN_ERROR("migration %s: %s", job->uuid, tern_error_message());
+            job_free(job);
+        }
+    }
+    json_decref(res);
+    return 0;
+}
+
+int
+compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    const char *uuid = NULL;
+    virt_domain_info_t info = {0};
+    json_error_t jerr;
+    int rc;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "uuid", &uuid) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to get_instance_state: %s",
+                              jerr.text);
+    pthread_mutex_lock(&mgr->virt_lock);
+    rc = virt_get_domain_info(mgr->virt, uuid, &info);
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc < 0)
+        return -1;
+    *ret_result = json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",
+                            info.exists ? virt_state_name(info.state) : "none", "persistent",
+                            info.persistent);
+    return 0;
+}

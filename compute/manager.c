@@ -221,6 +221,7 @@ static const rpc_method_t compute_handlers[] = {
     {"live_migration_force_complete", compute_live_migration_force_complete},
     {"spawn", compute_spawn},
     {"destroy", compute_destroy},
+    {"get_instance_state", compute_get_instance_state},
 };
 
 /* compute_user_trusted: is user one of the configured identities (conductor, computes)? */
@@ -311,6 +312,8 @@ compute_manager_start(compute_manager_t *mgr, int n_workers)
     if (pthread_create(&mgr->reporter, NULL, reporter_thread, mgr) != 0)
         return tern_error_set(TERN_ERR_SYSTEM, "could not start the heartbeat thread");
     mgr->reporter_started = true;
+    if (compute_live_migration_recover(mgr) < 0)
+        TERN_WARN("could not look for migrations to recover: %s", tern_error_message());
     TERN_INFO("compute \"%s\" serving topic compute.%s", mgr->cfg.host, mgr->cfg.host);
     return 0;
 }

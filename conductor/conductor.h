@@ -105,5 +105,7 @@ int conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *r
                                        json_t **ret_result);
 int conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req,
                                     json_t **ret_result);
+/* Unfinished migrations a restarted source compute must finish or roll back. */
+int conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 
 #endif /* TERN_CONDUCTOR_H */

@@ -36,6 +36,7 @@ static const conductor_method_t conductor_methods[] = {
     {"migration_update", conductor_migration_update},
     {"live_migration_completed", conductor_live_migration_completed},
     {"live_migration_failed", conductor_live_migration_failed},
+    {"migration_recover", conductor_migration_recover},
 };
 
 /* ---- per-thread database connections ---- */

@@ -196,7 +196,10 @@ hand_off(lm_task_t *t)
     json_t *args;
     int rc;
 
-    if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) < 0)
+    /* Kept before the hand-off: a compute restarted mid-migration finishes or rolls back
+     * from it (compute/recovery.c). */
+    if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) < 0 ||
+        db_migration_set_migrate_data(t->db, t->mig.uuid, t->migrate_data) < 0)
         return -1;
     args = json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration", t->mig.uuid,
                      "dest", t->dest, "migrate_data", t->migrate_data);

@@ -325,3 +325,59 @@ conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req, jso
     *ret_result = json_object();
     return 0;
 }
+
+int
+conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
+{
+    const char *host;
+    db_migration_filter_t filter = {.status = -1, .unfinished_only = true};
+    db_migration_t *list = NULL;
+    size_t n = 0;
+    json_error_t jerr;
+    db_conn_t *db;
+    json_t *arr;
+    int rc = 0;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "host", &host) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to migration_recover: %s",
+                              jerr.text);
+    filter.host = host;
+    if (!(db = conductor_db(cond)) || db_migration_list(db, &filter, &list, &n) < 0)
+        return -1;
+    arr = json_array();
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        db_instance_t inst = {0};
+        json_t *data = NULL, *view = NULL;
+
+        if (!tern_streq(list[i].source_compute, host))
+            continue; /* the source drives a migration; the destination has nothing to resume */
+        if (db_migration_get_migrate_data(db, list[i].uuid, &data) < 0) {
+            rc = -1;
+            break;
+        }
+        if (json_is_null(data)) { /* never handed to the source: nothing ran there */
+            json_decref(data);
+            continue;
+        }
+        if (db_instance_get(db, list[i].instance_uuid, &inst) < 0 ||
+            !(view = conductor_view_instance(db, &inst))) {
+            json_decref(data);
+            db_instance_clear(&inst);
+            rc = -1;
+            break;
+        }
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "migration", list[i].uuid,
+                                        "status", db_migration_status_name(list[i].status), "dest",
+                                        list[i].dest_compute ? list[i].dest_compute : "",
+                                        "instance", view, "migrate_data", data));
+        db_instance_clear(&inst);
+    }
+    db_migration_list_free(list, n);
+    if (rc < 0) {
+        json_decref(arr);
+        return -1;
+    }
+    *ret_result = json_pack("{s:o}", "migrations", arr);
+    return 0;
+}

@@ -533,3 +533,37 @@ error:
     db_txn_rollback(conn);
     return -1;
 }
+
+int
+db_migration_set_migrate_data(db_conn_t *conn, const char *uuid, const json_t *migrate_data)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+
+    db_params_text(&p, uuid);
+    db_params_json(&p, migrate_data);
+    return migration_update(conn, uuid,
+                            "UPDATE migrations SET migrate_data = $2::jsonb, updated_at = now()"
+                            " WHERE uuid = $1",
+                            &p, "store the migrate data of");
+}
+
+int
+db_migration_get_migrate_data(db_conn_t *conn, const char *uuid, json_t **ret_migrate_data)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *res = NULL;
+
+    if (db_check_uuid(uuid, "migration") < 0)
+        return -1;
+    db_params_text(&p, uuid);
+    res = db_exec(conn, DB_RETRY_SAFE, "SELECT migrate_data FROM migrations WHERE uuid = $1", &p,
+                  "read the migrate data of migration \"%s\"", uuid);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND, "migration \"%s\" does not exist", uuid);
+    *ret_migrate_data = db_get_json(res, 0, 0);
+    if (!*ret_migrate_data)
+        *ret_migrate_data = json_null();
+    return 0;
+}

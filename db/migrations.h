@@ -23,6 +23,8 @@
 #ifndef TERN_DB_MIGRATIONS_H
 #define TERN_DB_MIGRATIONS_H
 
+#include <jansson.h>
+
 #include "db/db.h"
 #include "db/instances.h"
 
@@ -160,5 +162,11 @@ int db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase
  * db/claims.h). ret_instance (may be NULL) receives the moved instance. Not retried. */
 int db_migration_switch_over(db_conn_t *conn, const char *uuid, const char *expected_task_state,
                              db_instance_t *ret_instance);
+
+/* The computes' agreed migrate data (the host checks' result), kept for crash recovery.
+ * Stored as given (borrowed); read back as a new reference (json null when never stored).
+ * NOT_FOUND when the migration does not exist. Both retried. */
+int db_migration_set_migrate_data(db_conn_t *conn, const char *uuid, const json_t *migrate_data);
+int db_migration_get_migrate_data(db_conn_t *conn, const char *uuid, json_t **ret_migrate_data);
 
 #endif /* TERN_DB_MIGRATIONS_H */

@@ -177,6 +177,29 @@ START_TEST(test_migration_phases)
 }
 END_TEST
 
+START_TEST(test_migrate_data_kept_for_recovery)
+{
+    db_conn_t *conn = test_open();
+    char inst[DB_UUID_LEN], mig[DB_UUID_LEN];
+    json_t *data = json_pack("{s:b, s:s}", "is_shared_instance_path", 0, "note", "it's \"x\"");
+    json_t *got = NULL;
+
+    test_make_instance(conn, "h", "n", inst);
+    test_make_migration(conn, inst, "h", "d", NULL, mig);
+    CK_OK(db_migration_get_migrate_data(conn, mig, &got));
+    ck_assert(json_is_null(got)); /* never stored */
+    json_decref(got);
+    CK_OK(db_migration_set_migrate_data(conn, mig, data));
+    CK_OK(db_migration_get_migrate_data(conn, mig, &got));
+    ck_assert(json_equal(got, data));
+    json_decref(got);
+    CK_FAILS(db_migration_get_migrate_data(conn, "00000000-0000-4000-8000-000000000000", &got),
+             TERN_ERR_NOT_FOUND);
+    json_decref(data);
+    db_close(conn);
+}
+END_TEST
+
 START_TEST(test_migration_lists_for_recovery)
 {
     db_conn_t *conn = test_open();
@@ -343,6 +366,7 @@ test_db_case_migrations(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_migration_round_trip_and_progress);
+    tcase_add_test(tc, test_migrate_data_kept_for_recovery);
     tcase_add_test(tc, test_migration_errors);
     tcase_add_test(tc, test_migration_status_machine);
     tcase_add_test(tc, test_migration_phases);
