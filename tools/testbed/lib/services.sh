@@ -137,6 +137,7 @@ log_file = $TB_LOG_DIR/host$i-compute.log
 report_interval = 2
 
 [libvirt]
+live_migration_bandwidth = ${TERN_TESTBED_MIGRATION_BANDWIDTH:-0}
 connection_uri = $(tb_host_uri "$i")
 virt_type = qemu
 live_migration_inbound_addr = $(tb_host_ip "$i")
