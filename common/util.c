@@ -9,7 +9,10 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,12 +219,60 @@ tern_sleep_ms(int64_t ms)
         ;
 }
 
+/* Random UUIDs come from a per-thread generator seeded once from getrandom(): libuuid's
+ * uuid_generate_random() makes six system calls per UUID, and RPC makes two per call. The
+ * generator is splitmix64 over a 128-bit random seed and a counter; a forked child seeds
+ * itself again (fork_generation), so parent and child never repeat each other. */
+static unsigned fork_generation;
+
+static void
+uuid_after_fork(void)
+{
+    __atomic_add_fetch(&fork_generation, 1, __ATOMIC_RELAXED);
+}
+
+static void
+uuid_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, uuid_after_fork);
+}
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 void
 tern_uuid_generate(char out[37])
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    static __thread uint64_t state[2];
+    static __thread unsigned seeded; /* fork_generation + 1 when seeded */
+    unsigned gen;
     uuid_t u;
+    uint64_t a, b;
 
-    uuid_generate_random(u);
+    pthread_once(&once, uuid_register_atfork);
+    gen = __atomic_load_n(&fork_generation, __ATOMIC_RELAXED) + 1;
+    if (seeded != gen) {
+        if (getrandom(state, sizeof(state), 0) != (ssize_t)sizeof(state)) {
+            uuid_generate_random(u); /* no entropy source: libuuid finds one */
+            uuid_unparse_lower(u, out);
+            return;
+        }
+        seeded = gen;
+    }
+    a = splitmix64(&state[0]);
+    b = splitmix64(&state[1]);
+    memcpy(u, &a, 8);
+    memcpy(u + 8, &b, 8);
+    u[6] = (u[6] & 0x0f) | 0x40; /* version 4 */
+    u[8] = (u[8] & 0x3f) | 0x80; /* RFC 4122 variant */
     uuid_unparse_lower(u, out);
 }
 

@@ -1,47 +1,68 @@
 /*
  * rpc/client.c: the calling side - call, cast, fanout - and the client's reply queue.
  *
- * Owns: RPC_CLIENT_PUBLISHERS publishing connections (publisher confirms on; each guarded by
- * its pub_lock, so any number of threads may call at once and up to that many publish in
- * parallel; opened on first use), and a reply thread with a connection of its own that consumes the
- * reply queue "reply_<uuid>" and hands each reply to the waiting call by its _msg_id. A reply
- * that no call waits for any more (it timed out) is dropped. The table of waiting calls is
- * guarded by lock.
+ * Owns two connections: pub, on which every request is published (publisher confirms on,
+ * nothing waits for them while publishing: guarded by pub.lock, held only for the write), and
+ * reply, the consumer of the reply queue "reply_<uuid>". Each call and cast is a waiter in the
+ * table guarded by lock; its publish's confirm and its reply are matched to it as they are read.
+ *
+ * Reading is done by the waiting threads themselves (leader/followers): whichever waiting
+ * thread finds no reader becomes it, polls both sockets, pumps them (handing replies and
+ * confirms to their waiters) and, once its own call is answered, hands the role to another
+ * waiter. So a lone caller reads its own reply, with no thread in between. The keeper thread
+ * takes the role when nobody waits, so heartbeats flow and the reply queue is consumed again
+ * after the broker comes back. A reply that no call waits for any more (it timed out) is
+ * dropped. A waiter is freed by whoever drops its last reference: its caller and, while its
+ * publish waits for the confirm, the connection.
  */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
-/* Publishing connections of a client: a publish waits for its confirm while holding one. */
-#define RPC_CLIENT_PUBLISHERS 4
+/* How long a reader polls before looking at its own waiter and the clock again. */
+#define READ_SLICE_MS 100
+/* How often the keeper pumps the connections when no call does (heartbeats are sent then). */
+#define KEEPER_PERIOD_MS 1000
 
 typedef struct waiter {
-    char msg_id[33];
-    bool done;
-    bool failed;
-    json_t *result;     /* owned until taken */
+    rpc_client_t *client;
+    pthread_cond_t cond; /* with client->lock */
+    int refs;            /* guarded by lock: the caller + an unconfirmed publish */
+    bool is_call;
+    bool done;          /* answered: the reply (call) or the confirm (cast), or failed */
+    bool lost;          /* the publish was lost with its connection: publish it again */
+    bool failed;        /* with error */
+    bool remote;        /* the error came from the server (a remote exception) */
     tern_error_t error; /* when failed */
+    char msg_id[33];
+    json_t *result; /* owned until taken */
     struct waiter *next;
 } waiter_t;
 
 struct rpc_client {
     rpc_config_t cfg; /* strings owned (copies) */
     rpc_url_t url;
-    pthread_mutex_t pub_lock[RPC_CLIENT_PUBLISHERS];
-    rpc_conn_t pub[RPC_CLIENT_PUBLISHERS]; /* each guarded by its pub_lock */
-    unsigned pub_next;                     /* atomic: where the next publish looks first */
+    rpc_conn_t pub;   /* requests; pub.lock */
+    rpc_conn_t reply; /* the reply queue's consumer: used by the reader only */
     char reply_q[48];
-    pthread_t reply_thread;
-    rpc_conn_t reply_conn; /* used by the reply thread only */
+    int wake_fd; /* eventfd: interrupts the reader's poll (new pub socket, queued frames, stop) */
+    pthread_t keeper;
     volatile bool stop;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool reply_ready;  /* the reply queue is declared and consumed; guarded by lock */
-    waiter_t *waiters; /* guarded by lock */
+    pthread_cond_t keeper_cond;   /* with lock: stop */
+    bool reader_busy;             /* guarded by lock: a thread is the reader */
+    bool reply_ready;             /* guarded by lock: the reply queue is declared and consumed */
+    int64_t reply_retry_at_ms;    /* reader only: when to try the reply connection again */
+    int64_t reply_retry_delay_ms; /* reader only */
+    waiter_t *waiters;            /* guarded by lock */
 };
 
 void
@@ -110,16 +131,98 @@ rpc_config_free_strings(rpc_config_t *cfg)
     free((char *)cfg->ssl_key_file);
 }
 
-/* ---- the reply thread ---- */
+/* ---- waiters ---- */
 
-static void
-deliver_reply(rpc_client_t *client, const char *body, size_t len)
+static waiter_t *
+waiter_new(rpc_client_t *client, bool is_call)
 {
+    waiter_t *w = tern_calloc(1, sizeof(*w));
+    char uuid[37];
+    size_t j = 0;
+
+    w->client = client;
+    pthread_cond_init(&w->cond, NULL);
+    w->refs = 1;
+    w->is_call = is_call;
+    tern_uuid_generate(uuid);
+    for (size_t i = 0; uuid[i]; i++) {
+        if (uuid[i] != '-')
+            w->msg_id[j++] = uuid[i];
+    }
+    pthread_mutex_lock(&client->lock);
+    w->next = client->waiters;
+    client->waiters = w;
+    pthread_mutex_unlock(&client->lock);
+    return w;
+}
+
+/* waiter_unref: drop a reference (lock held); the last one unlinks and frees w. */
+static void
+waiter_unref(rpc_client_t *client, waiter_t *w)
+{
+    if (--w->refs > 0)
+        return;
+    for (waiter_t **pp = &client->waiters; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    }
+    json_decref(w->result);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}
+
+/* waiter_fail: w is answered with an error (lock held). */
+static void
+waiter_fail(waiter_t *w, int code, const char *message)
+{
+    if (w->done)
+        return;
+    w->failed = w->done = true;
+    w->error = (tern_error_t){.code = code};
+    tern_strlcpy(w->error.message, message, sizeof(w->error.message));
+}
+
+/* on_confirm: how a request's publish ended (called by whoever holds pub.lock). */
+static void
+on_confirm(void *opaque, rpc_outcome_t outcome)
+{
+    waiter_t *w = opaque;
+    rpc_client_t *client = w->client;
+
+    pthread_mutex_lock(&client->lock);
+    switch (outcome) {
+    case RPC_OUTCOME_ACK:
+        if (!w->is_call)
+            w->done = true; /* a call is answered by its reply */
+        break;
+    case RPC_OUTCOME_RETURNED:
+        waiter_fail(w, TERN_ERR_UNAVAILABLE, "no queue takes the message: is any server up?");
+        break;
+    case RPC_OUTCOME_NACK:
+        waiter_fail(w, TERN_ERR_RPC, "the broker refused the message (nack)");
+        break;
+    case RPC_OUTCOME_LOST:
+        if (!w->done)
+            w->lost = true;
+        break;
+    }
+    pthread_cond_signal(&w->cond);
+    waiter_unref(client, w);
+    pthread_mutex_unlock(&client->lock);
+}
+
+/* on_reply: a message off the reply queue, for the call with its _msg_id (read by the reader). */
+static void
+on_reply(void *opaque, const rpc_delivery_t *d)
+{
+    rpc_client_t *client = opaque;
     char *msg_id = NULL;
     json_t *result = NULL;
     bool ending = false;
-    int rc = rpc_message_decode_reply(body, len, client->cfg.max_message_bytes, &msg_id, &ending,
-                                      &result);
+    int rc = rpc_message_decode_reply(d->body, d->len, client->cfg.max_message_bytes, &msg_id,
+                                      &ending, &result);
     waiter_t *w;
 
     if (rc < 0) {
@@ -128,12 +231,12 @@ deliver_reply(rpc_client_t *client, const char *body, size_t len)
     }
     pthread_mutex_lock(&client->lock);
     for (w = client->waiters; w; w = w->next) {
-        if (strcmp(w->msg_id, msg_id) == 0 && !w->done)
+        if (w->is_call && !w->done && strcmp(w->msg_id, msg_id) == 0)
             break;
     }
     if (w) {
         if (rc == 1) {
-            w->failed = true;
+            w->failed = w->remote = true;
             tern_error_copy(&w->error);
         } else if (w->result == NULL || !json_is_null(result)) {
             json_decref(w->result);
@@ -141,7 +244,8 @@ deliver_reply(rpc_client_t *client, const char *body, size_t len)
         }
         /* Old-style servers send the result and then an empty "ending" reply. */
         w->done = ending || rc == 1;
-        pthread_cond_broadcast(&client->cond);
+        if (w->done)
+            pthread_cond_signal(&w->cond);
     } else {
         TERN_DEBUG("dropped a reply for %s: no call waits for it (timed out?)", msg_id);
     }
@@ -150,110 +254,244 @@ deliver_reply(rpc_client_t *client, const char *body, size_t len)
     free(msg_id);
 }
 
-static int
-reply_consume_setup(rpc_client_t *client)
-{
-    rpc_conn_t *c = &client->reply_conn;
+/* ---- the reader ---- */
 
-    if (rpc_conn_open_retry(c, false, client->cfg.heartbeat_timeout_s, &client->stop) < 0 ||
-        rpc_conn_declare_reply_queue(c, client->reply_q) < 0)
-        return -1;
-    amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 1, 0,
-                       amqp_empty_table);
-    if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") < 0)
-        return -1;
-    pthread_mutex_lock(&client->lock);
-    client->reply_ready = true;
-    pthread_cond_broadcast(&client->cond);
-    pthread_mutex_unlock(&client->lock);
-    return 0;
+static void
+wake_reader(rpc_client_t *client)
+{
+    uint64_t one = 1;
+
+    if (write(client->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        TERN_WARN("could not wake the reader: %s", strerror(errno));
 }
 
+static void
+set_reply_ready(rpc_client_t *client, bool ready)
+{
+    pthread_mutex_lock(&client->lock);
+    client->reply_ready = ready;
+    for (waiter_t *w = client->waiters; w && ready; w = w->next)
+        pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&client->lock);
+}
+
+/* reply_setup: (re)open the reply connection, declare and consume the reply queue. */
+static void
+reply_setup(rpc_client_t *client)
+{
+    rpc_conn_t *c = &client->reply;
+    int64_t now = tern_now_monotonic_ms();
+
+    if (now < client->reply_retry_at_ms)
+        return;
+    if (rpc_conn_open(c, false, client->cfg.heartbeat_timeout_s) == 0 &&
+        rpc_conn_declare_reply_queue(c, client->reply_q) == 0) {
+        amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 1,
+                           0, amqp_empty_table);
+        if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") == 0) {
+            client->reply_retry_delay_ms = 0;
+            set_reply_ready(client, true);
+            return;
+        }
+    }
+    if (!client->stop)
+        TERN_WARN("reply queue unavailable: %s; retrying in %lld ms", tern_error_message(),
+                  (long long)client->reply_retry_delay_ms);
+    rpc_conn_close(c);
+    client->reply_retry_at_ms = now + client->reply_retry_delay_ms;
+    client->reply_retry_delay_ms =
+        client->reply_retry_delay_ms == 0
+            ? client->cfg.retry_interval_ms
+            : client->reply_retry_delay_ms + client->cfg.retry_backoff_ms;
+    if (client->reply_retry_delay_ms > client->cfg.retry_max_ms)
+        client->reply_retry_delay_ms = client->cfg.retry_max_ms;
+}
+
+/* read_once: the reader's turn - poll both sockets up to timeout_ms and pump what is ready
+ * (everything when force). */
+static void
+read_once(rpc_client_t *client, int timeout_ms, bool force)
+{
+    struct pollfd pfd[3] = {{.fd = client->wake_fd, .events = POLLIN},
+                            {.fd = rpc_conn_fd(&client->pub), .events = POLLIN},
+                            {.fd = rpc_conn_fd(&client->reply), .events = POLLIN}};
+    bool woken;
+
+    if (!client->reply.state) {
+        reply_setup(client);
+        pfd[2].fd = rpc_conn_fd(&client->reply);
+    }
+    if (poll(pfd, 3, timeout_ms) < 0 && errno != EINTR)
+        TERN_WARN("poll: %s", strerror(errno));
+    woken = pfd[0].revents & POLLIN;
+    if (woken) {
+        uint64_t n;
+
+        if (read(client->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+            TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
+    }
+    if (force || woken || pfd[1].revents) {
+        pthread_mutex_lock(&client->pub.lock);
+        if (pfd[1].revents & POLLIN)
+            rpc_conn_note_readable(&client->pub);
+        if (client->pub.state && rpc_conn_pump(&client->pub, NULL, NULL) < 0)
+            TERN_WARN("request connection lost: %s", tern_error_message());
+        pthread_mutex_unlock(&client->pub.lock);
+    }
+    if (client->reply.state && (force || pfd[2].revents)) {
+        if (pfd[2].revents & POLLIN)
+            rpc_conn_note_readable(&client->reply);
+        if (rpc_conn_pump(&client->reply, on_reply, client) < 0) {
+            TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
+            set_reply_ready(client, false);
+        }
+    }
+}
+
+/* release_reader: give up the reader role (lock held) and pass it to a waiter still waiting. */
+static void
+release_reader(rpc_client_t *client, waiter_t *self)
+{
+    client->reader_busy = false;
+    for (waiter_t *w = client->waiters; w; w = w->next) {
+        if (w != self && !w->done && !w->lost && w->refs > 0) {
+            pthread_cond_signal(&w->cond);
+            break;
+        }
+    }
+}
+
+/* wait_progress: with lock held, wait until w is answered or lost (or, for_queue, until the
+ * reply queue is ready), at most until deadline_ms; reads the sockets itself when no other
+ * thread does. true when the condition holds. */
+static bool
+wait_progress(rpc_client_t *client, waiter_t *w, int64_t deadline_ms, bool for_queue)
+{
+    for (;;) {
+        int64_t left = deadline_ms - tern_now_monotonic_ms();
+
+        if (for_queue ? client->reply_ready : (w->done || w->lost))
+            return true;
+        if (left <= 0 || client->stop)
+            return false;
+        if (!client->reader_busy) {
+            client->reader_busy = true;
+            pthread_mutex_unlock(&client->lock);
+            read_once(client, (int)(left < READ_SLICE_MS ? left : READ_SLICE_MS), false);
+            pthread_mutex_lock(&client->lock);
+            release_reader(client, w);
+        } else {
+            int64_t wake = tern_now_realtime_ms() + (left < 1000 ? left : 1000);
+            struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
+
+            pthread_cond_timedwait(&w->cond, &client->lock, &ts);
+        }
+    }
+}
+
+/* keeper_thread: pumps both connections when no call does - heartbeats, the reply queue after
+ * a broker restart, replies nobody waits for. */
 static void *
-reply_thread(void *arg)
+keeper_thread(void *arg)
 {
     rpc_client_t *client = arg;
-    rpc_conn_t *c = &client->reply_conn;
 
+    pthread_mutex_lock(&client->lock);
     while (!client->stop) {
-        struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
-        amqp_envelope_t env;
-        amqp_rpc_reply_t r;
+        int64_t wake = tern_now_realtime_ms() + KEEPER_PERIOD_MS;
+        struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
 
-        if (!c->state && reply_consume_setup(client) < 0) {
-            if (!client->stop)
-                TERN_WARN("reply queue unavailable: %s", tern_error_message());
-            rpc_conn_close(c);
-            tern_sleep_ms(client->cfg.retry_interval_ms);
-            continue;
-        }
-        amqp_maybe_release_buffers(c->state);
-        r = amqp_consume_message(c->state, &env, &tv, 0);
-        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-            r.library_error == AMQP_STATUS_TIMEOUT)
-            continue;
-        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-            rpc_conn_check(c, r, "receive replies");
-            TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
-            pthread_mutex_lock(&client->lock);
-            client->reply_ready = false;
+        if (!client->reader_busy) {
+            client->reader_busy = true;
             pthread_mutex_unlock(&client->lock);
-            rpc_conn_close(c);
-            continue;
+            read_once(client, 0, true);
+            pthread_mutex_lock(&client->lock);
+            release_reader(client, NULL);
         }
-        deliver_reply(client, env.message.body.bytes, env.message.body.len);
-        amqp_destroy_envelope(&env);
+        pthread_cond_timedwait(&client->keeper_cond, &client->lock, &ts);
     }
-    rpc_conn_close(c);
+    pthread_mutex_unlock(&client->lock);
     return NULL;
 }
 
 /* ---- publishing ---- */
 
-/* publish: send body, reconnecting with backoff until deadline_ms when the connection broke. */
+/* publish: send body for w, reopening the request connection with backoff until deadline_ms
+ * when it is broken. Does not wait for the confirm: w hears it. */
 static int
-publish(rpc_client_t *client, const char *exchange, const char *exchange_type,
+publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exchange_type,
         const char *routing_key, const char *body, int64_t deadline_ms)
 {
+    rpc_conn_t *pub = &client->pub;
     int64_t delay = client->cfg.retry_interval_ms;
-    unsigned first = __atomic_fetch_add(&client->pub_next, 1, __ATOMIC_RELAXED);
-    unsigned k = first % RPC_CLIENT_PUBLISHERS;
-    rpc_conn_t *pub;
     int rc = -1;
 
-    /* the first free publisher from a rotating start, else wait for that start */
-    for (unsigned i = 0; i < RPC_CLIENT_PUBLISHERS; i++) {
-        if (pthread_mutex_trylock(&client->pub_lock[(first + i) % RPC_CLIENT_PUBLISHERS]) == 0) {
-            k = (first + i) % RPC_CLIENT_PUBLISHERS;
-            break;
-        }
-        if (i == RPC_CLIENT_PUBLISHERS - 1)
-            pthread_mutex_lock(&client->pub_lock[k]);
-    }
-    pub = &client->pub[k];
+    pthread_mutex_lock(&pub->lock);
     for (;;) {
-        if (!pub->state && rpc_conn_open(pub, true, client->cfg.heartbeat_timeout_s) < 0) {
-            rc = -1;
-        } else if ((exchange[0] == '\0' ||
-                    rpc_conn_declare_exchange(pub, exchange, exchange_type) == 0) &&
-                   (rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), true)) ==
-                       0) {
-            break;
+        bool opened = false;
+
+        if (!pub->state) {
+            if (rpc_conn_open(pub, true, client->cfg.heartbeat_timeout_s) < 0)
+                goto retry;
+            opened = true;
         }
-        if (tern_error_code() == TERN_ERR_UNAVAILABLE && pub->state)
-            break; /* no queue takes it: retrying will not help */
+        if (exchange[0] != '\0' && rpc_conn_declare_exchange(pub, exchange, exchange_type) < 0)
+            goto retry;
+        pthread_mutex_lock(&client->lock);
+        w->refs++;
+        w->lost = false;
+        pthread_mutex_unlock(&client->lock);
+        rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), true, on_confirm, w);
+        if (opened)
+            wake_reader(client); /* a new socket to poll, and frames the open may have queued */
+        if (rc == 0)
+            break;
+        pthread_mutex_lock(&client->lock);
+        waiter_unref(client, w);
+        pthread_mutex_unlock(&client->lock);
+
+    retry:
         rpc_conn_close(pub);
         if (tern_now_monotonic_ms() + delay >= deadline_ms || client->stop)
             break;
         TERN_WARN("could not publish to \"%s\": %s; retrying in %lld ms", routing_key,
                   tern_error_message(), (long long)delay);
+        pthread_mutex_unlock(&pub->lock);
         tern_sleep_ms(delay);
+        pthread_mutex_lock(&pub->lock);
         delay += client->cfg.retry_backoff_ms;
         if (delay > client->cfg.retry_max_ms)
             delay = client->cfg.retry_max_ms;
     }
-    pthread_mutex_unlock(&client->pub_lock[k]);
+    pthread_mutex_unlock(&pub->lock);
     return rc;
+}
+
+/* send_and_wait: publish w's request and wait until it is answered (a call: its reply; a
+ * cast: its confirm), publishing it again when its connection dropped before the confirm.
+ * 0, -1 with the error set, or 1 when deadline_ms passed first (no error set). */
+static int
+send_and_wait(rpc_client_t *client, waiter_t *w, const char *exchange, const char *type,
+              const char *key, const char *body, int64_t deadline_ms)
+{
+    bool answered;
+
+    for (;;) {
+        if (publish(client, w, exchange, type, key, body, deadline_ms) < 0)
+            return -1;
+        pthread_mutex_lock(&client->lock);
+        answered = wait_progress(client, w, deadline_ms, false);
+        if (answered && !w->done) {
+            pthread_mutex_unlock(&client->lock);
+            TERN_WARN("request to \"%s\" lost with its connection; sending it again", key);
+            continue;
+        }
+        pthread_mutex_unlock(&client->lock);
+        break;
+    }
+    if (!answered)
+        return 1;
+    return w->failed ? (tern_error_restore(&w->error), -1) : 0;
 }
 
 static void
@@ -286,15 +524,11 @@ rpc_client_new(const rpc_config_t *cfg)
         free(client);
         return NULL;
     }
-    for (size_t i = 0; i < RPC_CLIENT_PUBLISHERS; i++) {
-        pthread_mutex_init(&client->pub_lock[i], NULL);
-        client->pub[i].cfg = &client->cfg;
-        client->pub[i].url = &client->url;
-    }
+    rpc_conn_init(&client->pub, &client->cfg, &client->url);
+    rpc_conn_init(&client->reply, &client->cfg, &client->url);
     pthread_mutex_init(&client->lock, NULL);
-    pthread_cond_init(&client->cond, NULL);
-    client->reply_conn.cfg = &client->cfg;
-    client->reply_conn.url = &client->url;
+    pthread_cond_init(&client->keeper_cond, NULL);
+    client->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     tern_uuid_generate(uuid);
     j = (size_t)snprintf(client->reply_q, sizeof(client->reply_q), "reply_");
     for (size_t i = 0; uuid[i]; i++) {
@@ -302,12 +536,20 @@ rpc_client_new(const rpc_config_t *cfg)
             client->reply_q[j++] = uuid[i];
     }
     client->reply_q[j] = '\0';
-    /* the first publisher now, so that a bad URL or credentials fail here */
-    if (rpc_conn_open(&client->pub[0], true, client->cfg.heartbeat_timeout_s) < 0) {
+    /* the request connection now, so that a bad URL or credentials fail here */
+    pthread_mutex_lock(&client->pub.lock);
+    if (client->wake_fd < 0) {
+        tern_error_set_errno(errno, "could not create an eventfd");
+        j = 0;
+    } else {
+        j = rpc_conn_open(&client->pub, true, client->cfg.heartbeat_timeout_s) == 0;
+    }
+    pthread_mutex_unlock(&client->pub.lock);
+    if (!j) {
         rpc_client_free(client);
         return NULL;
     }
-    pthread_create(&client->reply_thread, NULL, reply_thread, client);
+    pthread_create(&client->keeper, NULL, keeper_thread, client);
     return client;
 }
 
@@ -316,116 +558,85 @@ rpc_client_free(rpc_client_t *client)
 {
     if (!client)
         return;
+    pthread_mutex_lock(&client->lock);
     client->stop = true;
-    if (client->reply_thread)
-        pthread_join(client->reply_thread, NULL);
-    for (size_t i = 0; i < RPC_CLIENT_PUBLISHERS; i++)
-        rpc_conn_close(&client->pub[i]);
+    pthread_cond_signal(&client->keeper_cond);
+    pthread_mutex_unlock(&client->lock);
+    if (client->keeper)
+        pthread_join(client->keeper, NULL);
+    pthread_mutex_lock(&client->pub.lock);
+    rpc_conn_close(&client->pub); /* unconfirmed publishes drop their waiter references */
+    pthread_mutex_unlock(&client->pub.lock);
+    rpc_conn_fini(&client->pub);
+    rpc_conn_fini(&client->reply);
     for (waiter_t *w = client->waiters, *next; w; w = next) {
         next = w->next;
         json_decref(w->result);
+        pthread_cond_destroy(&w->cond);
         free(w);
     }
-    pthread_cond_destroy(&client->cond);
+    if (client->wake_fd >= 0)
+        close(client->wake_fd);
+    pthread_cond_destroy(&client->keeper_cond);
     pthread_mutex_destroy(&client->lock);
-    for (size_t i = 0; i < RPC_CLIENT_PUBLISHERS; i++)
-        pthread_mutex_destroy(&client->pub_lock[i]);
     rpc_url_clear(&client->url);
     rpc_config_free_strings(&client->cfg);
     free(client);
-}
-
-static int
-wait_reply_ready(rpc_client_t *client, int64_t deadline_ms)
-{
-    int rc = 0;
-
-    pthread_mutex_lock(&client->lock);
-    while (!client->reply_ready && rc == 0) {
-        struct timespec ts;
-        int64_t now = tern_now_realtime_ms(), left = deadline_ms - tern_now_monotonic_ms();
-
-        if (left <= 0) {
-            rc = tern_error_set(TERN_ERR_TIMEOUT, "no reply queue: the broker is unreachable");
-            break;
-        }
-        now += left < 100 ? left : 100;
-        ts.tv_sec = now / 1000;
-        ts.tv_nsec = (now % 1000) * 1000000;
-        pthread_cond_timedwait(&client->cond, &client->lock, &ts);
-    }
-    pthread_mutex_unlock(&client->lock);
-    return rc;
 }
 
 int
 rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, const char *method,
          json_t *args, int timeout_ms, json_t **ret_result)
 {
-    int64_t deadline =
-        tern_now_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : client->cfg.response_timeout_ms);
-    waiter_t *w = tern_calloc(1, sizeof(*w));
+    int64_t timeout = timeout_ms > 0 ? timeout_ms : client->cfg.response_timeout_ms;
+    int64_t deadline = tern_now_monotonic_ms() + timeout;
+    waiter_t *w;
     TERN_AUTOFREE char *exchange = NULL;
     TERN_AUTOFREE char *key = NULL;
     TERN_AUTOFREE char *body = NULL;
     const char *type;
-    char uuid[37];
-    size_t j = 0;
-    int rc = 0;
+    int rc;
 
-    if (wait_reply_ready(client, deadline) < 0) {
-        free(w);
-        return -1;
+    pthread_mutex_lock(&client->lock);
+    if (!client->reply_ready) {
+        waiter_t probe = {.client = client, .refs = 1};
+
+        /* wait for the reply queue as a waiter of its own, so that it can be the reader */
+        pthread_cond_init(&probe.cond, NULL);
+        probe.next = client->waiters;
+        client->waiters = &probe;
+        rc = wait_progress(client, &probe, deadline, true);
+        for (waiter_t **pp = &client->waiters; *pp; pp = &(*pp)->next) {
+            if (*pp == &probe) {
+                *pp = probe.next;
+                break;
+            }
+        }
+        pthread_cond_destroy(&probe.cond);
+        if (!rc) {
+            pthread_mutex_unlock(&client->lock);
+            return tern_error_set(TERN_ERR_TIMEOUT, "no reply queue: the broker is unreachable");
+        }
     }
-    tern_uuid_generate(uuid);
-    for (size_t i = 0; uuid[i]; i++) {
-        if (uuid[i] != '-')
-            w->msg_id[j++] = uuid[i];
-    }
+    pthread_mutex_unlock(&client->lock);
+
+    w = waiter_new(client, true);
     target_route(client, target, &exchange, &type, &key);
     body = rpc_message_encode_request(method, args, context, target->version, target->namespace,
                                       w->msg_id, client->reply_q);
+    rc = send_and_wait(client, w, exchange, type, key, body, deadline);
+    if (rc == 1)
+        rc = tern_error_set(TERN_ERR_TIMEOUT, "no reply to \"%s\" from \"%s\" within %lld ms",
+                            method, key, (long long)timeout);
+    else if (rc < 0 && !w->remote)
+        tern_error_prefix("could not call \"%s\" on \"%s\"", method, key);
     pthread_mutex_lock(&client->lock);
-    w->next = client->waiters;
-    client->waiters = w;
-    pthread_mutex_unlock(&client->lock);
-
-    if (publish(client, exchange, type, key, body, deadline) < 0) {
-        rc = tern_error_prefix("could not call \"%s\" on \"%s\"", method, key);
-    } else {
-        pthread_mutex_lock(&client->lock);
-        while (!w->done) {
-            struct timespec ts;
-            int64_t left = deadline - tern_now_monotonic_ms();
-            int64_t wake = tern_now_realtime_ms() + left;
-
-            if (left <= 0)
-                break;
-            ts.tv_sec = wake / 1000;
-            ts.tv_nsec = (wake % 1000) * 1000000;
-            pthread_cond_timedwait(&client->cond, &client->lock, &ts);
-        }
-        pthread_mutex_unlock(&client->lock);
-        if (!w->done)
-            rc = tern_error_set(
-                TERN_ERR_TIMEOUT, "no reply to \"%s\" from \"%s\" within %lld ms", method, key,
-                (long long)(timeout_ms > 0 ? timeout_ms : client->cfg.response_timeout_ms));
-        else if (w->failed)
-            rc = (tern_error_restore(&w->error), -1);
-    }
-    pthread_mutex_lock(&client->lock);
-    for (waiter_t **pp = &client->waiters; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&client->lock);
-    if (rc == 0)
+    if (rc == 0) {
         *ret_result = w->result ? w->result : json_null();
-    else
-        json_decref(w->result);
-    free(w);
+        w->result = NULL;
+    }
+    waiter_unref(client, w);
+    pthread_mutex_unlock(&client->lock);
     return rc;
 }
 
@@ -434,15 +645,25 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
          json_t *args)
 {
     int64_t deadline = tern_now_monotonic_ms() + client->cfg.response_timeout_ms;
+    waiter_t *w = waiter_new(client, false);
     TERN_AUTOFREE char *exchange = NULL;
     TERN_AUTOFREE char *key = NULL;
     TERN_AUTOFREE char *body = NULL;
     const char *type;
+    int rc;
 
     target_route(client, target, &exchange, &type, &key);
     body = rpc_message_encode_request(method, args, context, target->version, target->namespace,
                                       NULL, NULL);
-    if (publish(client, exchange, type, key, body, deadline) < 0)
-        return tern_error_prefix("could not cast \"%s\" to \"%s\"", method, key);
-    return 0;
+    rc = send_and_wait(client, w, exchange, type, key, body, deadline);
+    if (rc == 1)
+        rc = tern_error_set(TERN_ERR_TIMEOUT,
+                            "the broker did not confirm the message within %lld ms",
+                            (long long)client->cfg.response_timeout_ms);
+    if (rc < 0)
+        tern_error_prefix("could not cast \"%s\" to \"%s\"", method, key);
+    pthread_mutex_lock(&client->lock);
+    waiter_unref(client, w);
+    pthread_mutex_unlock(&client->lock);
+    return rc;
 }

@@ -1,12 +1,19 @@
 /*
  * rpc/conn.c: one AMQP 0-9-1 connection (librabbitmq), channel 1.
  *
- * Owns conn->state and conn->user. One thread uses a connection at a time (rabbitmq-c's rule);
- * the client and the server serialise their own use. Every amqp_rpc_reply_t is checked here and
- * turned into a tern error; callers see nothing of librabbitmq's types.
+ * Owns conn->state, conn->user, conn->declared and the ring of publishes waiting for their
+ * confirms. One thread uses a connection at a time (rabbitmq-c's rule): conn->lock, taken by the
+ * callers. Publishing never waits for the broker; whoever pumps the connection (rpc_conn_pump,
+ * after poll() says its socket is readable) reads the confirms, returns and deliveries and
+ * hands them to their callbacks. Every amqp_rpc_reply_t is checked here and turned into a tern
+ * error.
  */
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -15,7 +22,62 @@
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
-#define CONFIRM_TIMEOUT_S 30
+/* How long a publisher waits for room in a full window of unconfirmed publishes. */
+#define WINDOW_TIMEOUT_MS 30000
+
+void
+rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url)
+{
+    memset(conn, 0, sizeof(*conn));
+    pthread_mutex_init(&conn->lock, NULL);
+    conn->cfg = cfg;
+    conn->url = url;
+    conn->pending = tern_calloc(RPC_MAX_UNCONFIRMED, sizeof(rpc_pending_t));
+    conn->fd = -1;
+}
+
+void
+rpc_conn_fini(rpc_conn_t *conn)
+{
+    rpc_conn_close(conn);
+    free(conn->pending);
+    conn->pending = NULL;
+    pthread_mutex_destroy(&conn->lock);
+}
+
+int
+rpc_conn_fd(rpc_conn_t *conn)
+{
+    return __atomic_load_n(&conn->fd, __ATOMIC_ACQUIRE);
+}
+
+/* confirm: tell the publish of tag how it ended and free its slot. */
+static void
+confirm(rpc_conn_t *conn, uint64_t tag, rpc_outcome_t outcome)
+{
+    rpc_pending_t *p = &conn->pending[tag % RPC_MAX_UNCONFIRMED];
+
+    if (p->tag != tag)
+        return; /* already told (a return comes before its ack) */
+    p->tag = 0;
+    if (p->fn)
+        p->fn(p->opaque, outcome);
+    while (conn->confirm_floor < conn->next_tag &&
+           conn->pending[conn->confirm_floor % RPC_MAX_UNCONFIRMED].tag != conn->confirm_floor)
+        conn->confirm_floor++;
+}
+
+/* confirm_upto: an ack or nack with the "multiple" flag covers every tag up to tag. */
+static void
+confirm_upto(rpc_conn_t *conn, uint64_t tag, bool multiple, rpc_outcome_t outcome)
+{
+    if (!multiple) {
+        confirm(conn, tag, outcome);
+        return;
+    }
+    for (uint64_t t = conn->confirm_floor; t <= tag && t < conn->next_tag; t++)
+        confirm(conn, t, outcome);
+}
 
 int
 rpc_conn_check(rpc_conn_t *conn, amqp_rpc_reply_t reply, const char *what)
@@ -56,12 +118,20 @@ rpc_conn_check(rpc_conn_t *conn, amqp_rpc_reply_t reply, const char *what)
 void
 rpc_conn_close(rpc_conn_t *conn)
 {
-    if (conn->state) {
-        amqp_channel_close(conn->state, 1, AMQP_REPLY_SUCCESS);
-        amqp_connection_close(conn->state, AMQP_REPLY_SUCCESS);
-        amqp_destroy_connection(conn->state);
+    amqp_connection_state_t state = conn->state;
+
+    __atomic_store_n(&conn->fd, -1, __ATOMIC_RELEASE);
+    if (state) {
+        conn->state = NULL;
+        amqp_channel_close(state, 1, AMQP_REPLY_SUCCESS);
+        amqp_connection_close(state, AMQP_REPLY_SUCCESS);
+        amqp_destroy_connection(state);
     }
-    conn->state = NULL;
+    if (conn->pending) {
+        for (uint64_t t = conn->confirm_floor; t < conn->next_tag; t++)
+            confirm(conn, t, RPC_OUTCOME_LOST);
+    }
+    conn->confirm_floor = conn->next_tag = 0;
     free(conn->user);
     conn->user = NULL;
     free(conn->declared);
@@ -133,8 +203,11 @@ rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s)
                     return -1;
                 }
                 conn->confirms = true;
-                conn->next_delivery_tag = 1;
+                conn->next_tag = conn->confirm_floor = 1;
             }
+            conn->last_rx_ms = tern_now_monotonic_ms();
+            conn->generation++;
+            __atomic_store_n(&conn->fd, amqp_get_sockfd(conn->state), __ATOMIC_RELEASE);
             return 0;
         }
         if (used < sizeof(reasons))
@@ -164,64 +237,167 @@ rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile b
     return tern_error_set(TERN_ERR_UNAVAILABLE, "stopped while reconnecting to the broker");
 }
 
-/* wait_confirm: the broker's ack (or nack) of the last published message. */
+/* on_return: a mandatory message no queue took; its message-id property names its tag. */
 static int
-wait_confirm(rpc_conn_t *conn, uint64_t tag)
+on_return(rpc_conn_t *conn, amqp_channel_t channel)
 {
-    struct timeval tv = {.tv_sec = CONFIRM_TIMEOUT_S};
+    amqp_message_t msg;
+    amqp_basic_properties_t *p = &msg.properties;
+    char id[24] = "";
 
-    for (;;) {
-        amqp_frame_t frame;
-        int rc = amqp_simple_wait_frame_noblock(conn->state, &frame, &tv);
+    if (rpc_conn_check(conn, amqp_read_message(conn->state, channel, &msg, 0),
+                       "read a returned message") < 0)
+        return -1;
+    if ((p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) && p->message_id.len < sizeof(id)) {
+        memcpy(id, p->message_id.bytes, p->message_id.len);
+        confirm(conn, strtoull(id, NULL, 10), RPC_OUTCOME_RETURNED);
+    }
+    amqp_destroy_message(&msg);
+    return 0;
+}
 
-        if (rc == AMQP_STATUS_TIMEOUT)
-            return tern_error_set(TERN_ERR_TIMEOUT,
-                                  "the broker did not confirm a message "
-                                  "within %d s",
-                                  CONFIRM_TIMEOUT_S);
-        if (rc != AMQP_STATUS_OK)
-            return tern_error_set(TERN_ERR_RPC, "could not read the broker's confirmation: %s",
-                                  amqp_error_string2(rc));
-        if (frame.frame_type != AMQP_FRAME_METHOD)
-            continue;
-        switch (frame.payload.method.id) {
-        case AMQP_BASIC_ACK_METHOD: {
-            amqp_basic_ack_t *ack = frame.payload.method.decoded;
+/* on_deliver: read the content of a delivery and hand it over. */
+static int
+on_deliver(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+{
+    amqp_basic_deliver_t *m = frame->payload.method.decoded;
+    rpc_delivery_t d = {.tag = m->delivery_tag};
+    amqp_message_t msg;
+    amqp_basic_properties_t *p = &msg.properties;
 
-            if (ack->delivery_tag >= tag)
-                return 0;
-            break;
-        }
-        case AMQP_BASIC_NACK_METHOD:
-            return tern_error_set(TERN_ERR_RPC, "the broker refused a message (nack)");
-        case AMQP_BASIC_RETURN_METHOD: {
-            amqp_message_t msg;
+    if (rpc_conn_check(conn, amqp_read_message(conn->state, frame->channel, &msg, 0),
+                       "read a delivered message") < 0)
+        return -1;
+    d.body = msg.body.bytes;
+    d.len = msg.body.len;
+    if (p->_flags & AMQP_BASIC_USER_ID_FLAG) {
+        d.user_id = p->user_id.bytes;
+        d.user_id_len = p->user_id.len;
+    }
+    if (on_delivery)
+        on_delivery(opaque, &d);
+    amqp_destroy_message(&msg);
+    return 0;
+}
 
-            /* An unroutable mandatory message: read its content, then the ack follows. */
-            amqp_read_message(conn->state, frame.channel, &msg, 0);
-            amqp_destroy_message(&msg);
-            return tern_error_set(TERN_ERR_UNAVAILABLE, "no queue takes the message");
-        }
-        case AMQP_CHANNEL_CLOSE_METHOD:
-        case AMQP_CONNECTION_CLOSE_METHOD:
-            return tern_error_set(TERN_ERR_RPC, "the broker closed the channel while "
-                                                "confirming a message");
-        default:
-            break;
-        }
+/* on_method: one method frame read by the pump. 0, or -1 when the connection is unusable. */
+static int
+on_method(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+{
+    switch (frame->payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+        amqp_basic_ack_t *m = frame->payload.method.decoded;
+
+        confirm_upto(conn, m->delivery_tag, m->multiple, RPC_OUTCOME_ACK);
+        return 0;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+        amqp_basic_nack_t *m = frame->payload.method.decoded;
+
+        confirm_upto(conn, m->delivery_tag, m->multiple, RPC_OUTCOME_NACK);
+        return 0;
+    }
+    case AMQP_BASIC_RETURN_METHOD:
+        return on_return(conn, frame->channel);
+    case AMQP_BASIC_DELIVER_METHOD:
+        return on_deliver(conn, frame, on_delivery, opaque);
+    case AMQP_BASIC_CANCEL_METHOD:
+        return tern_error_set(TERN_ERR_RPC, "the broker cancelled a consumer (queue deleted?)");
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+        amqp_channel_close_t *m = frame->payload.method.decoded;
+
+        return tern_error_set(TERN_ERR_RPC, "channel closed by the broker: %d %.*s", m->reply_code,
+                              (int)m->reply_text.len, (char *)m->reply_text.bytes);
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+        amqp_connection_close_t *m = frame->payload.method.decoded;
+
+        return tern_error_set(TERN_ERR_RPC, "connection closed by the broker: %d %.*s",
+                              m->reply_code, (int)m->reply_text.len, (char *)m->reply_text.bytes);
+    }
+    default:
+        return 0;
     }
 }
 
 int
+rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
+{
+    static const struct timeval now = {0, 0};
+    int64_t silent;
+
+    if (!conn->state)
+        return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
+    for (;;) {
+        amqp_frame_t frame;
+        int rc = amqp_simple_wait_frame_noblock(conn->state, &frame, &now);
+
+        if (rc == AMQP_STATUS_TIMEOUT)
+            break;
+        if (rc != AMQP_STATUS_OK) {
+            tern_error_set(TERN_ERR_RPC, "connection to the broker lost: %s",
+                           amqp_error_string2(rc));
+            goto broken;
+        }
+        conn->last_rx_ms = tern_now_monotonic_ms();
+        if (frame.frame_type == AMQP_FRAME_METHOD &&
+            on_method(conn, &frame, on_delivery, opaque) < 0)
+            goto broken;
+    }
+    amqp_maybe_release_buffers(conn->state);
+    silent = tern_now_monotonic_ms() - conn->last_rx_ms;
+    if (conn->heartbeat_s > 0 && silent > 2000 * (int64_t)conn->heartbeat_s) {
+        tern_error_set(TERN_ERR_RPC, "the broker sent nothing for %lld s (missed heartbeats)",
+                       (long long)(silent / 1000));
+        goto broken;
+    }
+    return 0;
+
+broken:
+    rpc_conn_close(conn);
+    return -1;
+}
+
+void
+rpc_conn_note_readable(rpc_conn_t *conn)
+{
+    conn->last_rx_ms = tern_now_monotonic_ms();
+}
+
+/* wait_window: pump until the slot of the next tag is free (its publish confirmed). */
+static int
+wait_window(rpc_conn_t *conn)
+{
+    int64_t deadline = tern_now_monotonic_ms() + WINDOW_TIMEOUT_MS;
+
+    while (conn->pending[conn->next_tag % RPC_MAX_UNCONFIRMED].tag != 0) {
+        struct pollfd pfd = {.fd = rpc_conn_fd(conn), .events = POLLIN};
+
+        if (tern_now_monotonic_ms() >= deadline)
+            return tern_error_set(TERN_ERR_TIMEOUT,
+                                  "the broker confirmed none of %d messages in %d s",
+                                  RPC_MAX_UNCONFIRMED, WINDOW_TIMEOUT_MS / 1000);
+        if (poll(&pfd, 1, 100) > 0)
+            conn->last_rx_ms = tern_now_monotonic_ms();
+        if (rpc_conn_pump(conn, NULL, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
 rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key, const char *body,
-                 size_t len, bool mandatory)
+                 size_t len, bool mandatory, rpc_confirm_fn fn, void *opaque)
 {
     amqp_basic_properties_t props;
     amqp_bytes_t bytes = {.len = len, .bytes = (void *)body};
+    char id[24];
     int rc;
 
     if (!conn->state)
         return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
+    if (conn->confirms && wait_window(conn) < 0)
+        return -1;
     memset(&props, 0, sizeof(props));
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG |
                    AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_USER_ID_FLAG;
@@ -229,14 +405,43 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
     props.content_encoding = amqp_cstring_bytes("utf-8");
     props.delivery_mode = conn->cfg->durable_queues ? 2 : 1; /* persistent in durable queues */
     props.user_id = amqp_cstring_bytes(conn->user);
+    if (conn->confirms && mandatory) {
+        /* a return names the publish it undoes by this */
+        snprintf(id, sizeof(id), "%" PRIu64, conn->next_tag);
+        props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+        props.message_id = amqp_cstring_bytes(id);
+    }
     rc = amqp_basic_publish(conn->state, 1, amqp_cstring_bytes(exchange),
                             amqp_cstring_bytes(routing_key), mandatory, 0, &props, bytes);
-    if (rc != AMQP_STATUS_OK)
-        return tern_error_set(TERN_ERR_RPC, "could not publish to \"%s\": %s", routing_key,
-                              amqp_error_string2(rc));
-    if (!conn->confirms)
+    if (rc != AMQP_STATUS_OK) {
+        tern_error_set(TERN_ERR_RPC, "could not publish to \"%s\": %s", routing_key,
+                       amqp_error_string2(rc));
+        rpc_conn_close(conn);
+        return -1;
+    }
+    if (conn->confirms) {
+        rpc_pending_t *p = &conn->pending[conn->next_tag % RPC_MAX_UNCONFIRMED];
+
+        p->tag = conn->next_tag++;
+        p->fn = fn;
+        p->opaque = opaque;
+    }
+    return 0;
+}
+
+int
+rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen)
+{
+    if (!conn->state)
+        return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
+    if (gen != conn->generation)
         return 0;
-    return wait_confirm(conn, conn->next_delivery_tag++);
+    if (amqp_basic_ack(conn->state, 1, tag, 0) != AMQP_STATUS_OK) {
+        tern_error_set(TERN_ERR_RPC, "could not acknowledge a message: connection lost");
+        rpc_conn_close(conn);
+        return -1;
+    }
+    return 0;
 }
 
 /* As oslo.messaging's rabbit driver declares them: the control exchange (topic) durable when

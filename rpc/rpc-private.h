@@ -13,6 +13,7 @@
 
 #include <amqp.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,34 +55,97 @@ void rpc_url_clear(rpc_url_t *url);
 
 /* ---- conn.c ---- */
 
+/* How a published message ended, as its rpc_confirm_fn hears it (exactly once). */
+typedef enum rpc_outcome {
+    RPC_OUTCOME_ACK,      /* the broker took it (publisher confirm) */
+    RPC_OUTCOME_RETURNED, /* mandatory and no queue took it */
+    RPC_OUTCOME_NACK,     /* the broker refused it */
+    RPC_OUTCOME_LOST,     /* the connection closed before the broker confirmed it */
+} rpc_outcome_t;
+
+/* Called with the connection's lock held, by the thread pumping it (or closing it): it must not
+ * use that connection, and must be quick. */
+typedef void (*rpc_confirm_fn)(void *opaque, rpc_outcome_t outcome);
+
+/* A message delivered to a consumer of the connection: valid during the callback only. */
+typedef struct rpc_delivery {
+    uint64_t tag;
+    const char *body;
+    size_t len;
+    const char *user_id; /* the AMQP user-id property, or NULL */
+    size_t user_id_len;
+} rpc_delivery_t;
+
+typedef void (*rpc_delivery_fn)(void *opaque, const rpc_delivery_t *d);
+
+/* Publishes in flight on one connection, waiting for their confirms (a ring indexed by tag). */
+#define RPC_MAX_UNCONFIRMED 1024
+
+typedef struct rpc_pending {
+    uint64_t tag; /* 0: free */
+    rpc_confirm_fn fn;
+    void *opaque;
+} rpc_pending_t;
+
 typedef struct rpc_conn {
+    pthread_mutex_t lock;          /* rabbitmq-c allows one thread at a time on a connection:
+                                    * every function below but init/fini/fd wants it held */
     amqp_connection_state_t state; /* NULL when closed */
+    int fd;                        /* its socket, -1 when closed (atomic: read without lock) */
     const rpc_config_t *cfg;       /* borrowed from the owner's copy */
     const rpc_url_t *url;          /* borrowed */
     size_t host_index;             /* host of url currently connected (or next to try) */
     char *user;                    /* user of the current connection (owned) */
     bool confirms;                 /* channel 1 is in confirm mode */
-    uint64_t next_delivery_tag;    /* publisher confirms: the next tag to expect */
+    uint64_t next_tag;             /* publisher confirms: the tag of the next publish */
+    uint64_t confirm_floor;        /* the lowest tag that may still be unconfirmed */
+    rpc_pending_t *pending;        /* [RPC_MAX_UNCONFIRMED] (owned) */
     int heartbeat_s;
-    char *declared; /* "\n"-separated exchanges declared on this connection (owned), so that a
+    int64_t last_rx_ms;  /* when the socket was last seen readable (heartbeat check) */
+    unsigned generation; /* counts opens: a delivery tag is only valid in its generation */
+    char *declared;      /* "\n"-separated exchanges declared on this connection (owned), so that a
                      * publish does not declare its exchange again (as oslo caches them) */
 } rpc_conn_t;
+
+void rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url);
+/* Close and free what conn owns (not conn itself). */
+void rpc_conn_fini(rpc_conn_t *conn);
 
 /* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). */
 int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
 /* Keep reopening with backoff (retry_interval, +backoff per attempt, up to retry_max) until
  * open or *stop becomes true. */
 int rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile bool *stop);
+/* Close; every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
 void rpc_conn_close(rpc_conn_t *conn);
+
+/* The socket to poll for input, or -1 when closed. Read without the lock: a stale value only
+ * costs a spurious wake-up, since openers wake the pollers. */
+int rpc_conn_fd(rpc_conn_t *conn);
 
 /* Translate the reply of an amqp call; 0 when normal, else -1 with an RPC error naming what. */
 int rpc_conn_check(rpc_conn_t *conn, amqp_rpc_reply_t reply, const char *what);
 
-/* Publish body to exchange/routing_key (persistent when durable). With confirms on, wait until
- * the broker acknowledges it. reply_to/correlation may be NULL. user-id is set from the
- * connection's user. 0 or -1. */
+/* Publish body to exchange/routing_key (persistent when durable) without waiting: with
+ * confirms on, fn (may be NULL) later hears how it ended, from whoever pumps the connection;
+ * with confirms off it is never called. user-id is set from the connection's user. When
+ * RPC_MAX_UNCONFIRMED publishes are in flight, pumps until one is confirmed. 0 or -1 (fn not
+ * called). */
 int rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key,
-                     const char *body, size_t len, bool mandatory);
+                     const char *body, size_t len, bool mandatory, rpc_confirm_fn fn, void *opaque);
+
+/* Take every frame the connection has ready, without blocking: confirms and returns go to the
+ * publishes' rpc_confirm_fn, deliveries to on_delivery (may be NULL when nothing is consumed);
+ * heartbeats are sent when due, and a broker silent for two heartbeat intervals is taken as
+ * gone. 0, or -1 when the connection broke (it is closed then). */
+int rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque);
+/* poll() saw the socket readable: the broker is alive (heartbeats are read inside rabbitmq-c,
+ * unseen by the pump). */
+void rpc_conn_note_readable(rpc_conn_t *conn);
+
+/* Acknowledge a delivery of generation gen (nothing when the connection was reopened since:
+ * the broker redelivers it). 0 or -1 (connection closed). */
+int rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen);
 
 /* Declare exchange (type "topic"/"fanout"/"direct") and queue, bind them. */
 int rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type);

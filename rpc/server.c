@@ -1,20 +1,31 @@
 /*
  * rpc/server.c: the serving side - queues, dispatch, worker pool, replies, acks.
  *
- * Owns: the consumer connection and thread, the worker threads (each with a publishing
- * connection of its own for its replies, so replies never wait for each other's publisher
- * confirms), and two queues guarded by lock: jobs (messages taken off the
- * broker, waiting for a worker) and acks (delivery tags whose handler has finished). Only the
- * consumer thread touches its connection: workers hand their acks back to it, so a message is
- * acknowledged after its handler ran and its reply went out. A message whose handler never
- * finished (the process died) is redelivered by the broker.
+ * Owns two connections: conn, the consumer of the server's queues (deliveries in, acks out),
+ * and pub, on which the workers publish replies (publisher confirms on; nobody waits for them
+ * while publishing). Both are guarded by their own lock. Owns the worker threads, the keeper
+ * thread, and the jobs (messages taken off the broker), which live in one of the lists guarded
+ * by lock: jobs (waiting for a worker), retries (a reply to publish again later) and confirmed
+ * (the reply is confirmed: the message is to be acknowledged), or with the worker handling
+ * them, or with pub while their reply waits for its confirm.
+ *
+ * Reading is done by the workers themselves (leader/followers): an idle worker that finds no
+ * reader becomes it, polls both sockets, pumps them - deliveries become jobs, confirms move
+ * jobs on - and then takes a job itself, waking another idle worker to read. The keeper thread
+ * pumps both connections when no worker reads (all busy, or idle), so heartbeats always flow.
+ * A message is acknowledged after its handler ran and its reply was confirmed by the broker; a
+ * message whose handler never finished (the process died) is redelivered by the broker.
  *
  * Queues (as oslo.messaging): "<topic>" shared by every server of the topic, "<topic>.<server>"
  * for this server alone, both bound to the control exchange (topic type), and
  * "<topic>_fanout_<uuid>" bound to the "<topic>_fanout" exchange.
  */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -25,15 +36,32 @@
  * took (oslo keeps 16): a message acknowledged just before the broker went away comes back. */
 #define RPC_SEEN_IDS 1024
 
-/* How long a reply is retried when its reply queue does not exist (oslo: 60 s). */
+/* How long a reply is retried when its reply queue does not exist (oslo: 60 s), and how often. */
 #define REPLY_MISSING_QUEUE_MS 10000
+#define REPLY_MISSING_RETRY_MS 250
+
+/* How long a reader polls before looking around again; how often the keeper pumps. */
+#define READ_SLICE_MS 100
+#define KEEPER_PERIOD_MS 1000
+
+/* How long rpc_server_stop() waits for the confirms of the last replies. */
+#define STOP_CONFIRM_MS 5000
 
 typedef struct job {
-    char *body; /* owned */
+    struct rpc_server *srv;
+    char *body; /* owned; NULL once handled */
     size_t len;
     char *user_id; /* AMQP user-id property (owned; "" when absent) */
     uint64_t tag;  /* delivery tag */
-    unsigned gen;  /* connection generation the tag belongs to */
+    unsigned gen;  /* consumer connection generation the tag belongs to */
+    /* the reply, once the handler ran (all owned; reply NULL for a cast) */
+    char *reply;
+    char *reply_q;
+    char *msg_id;
+    int64_t reply_deadline_ms;   /* retry a reply the broker lost until then */
+    int64_t missing_deadline_ms; /* retry a reply whose queue is missing until then */
+    int64_t retry_at_ms;
+    int64_t retry_delay_ms;
     struct job *next;
 } job_t;
 
@@ -45,21 +73,38 @@ struct rpc_server {
     const rpc_endpoint_t *endpoints; /* borrowed */
     size_t n_endpoints;
     int n_workers;
-    pthread_t consumer;
     pthread_t *workers;
+    pthread_t keeper;
     bool started;
     volatile bool stop;
-    rpc_conn_t conn; /* consumer thread only */
-    unsigned gen;    /* consumer thread only (copied into jobs) */
-    int inflight;    /* consumer thread only: jobs taken off the broker and not acknowledged */
+    rpc_conn_t conn;           /* the consumer; conn.lock */
+    rpc_conn_t pub;            /* replies; pub.lock */
+    int wake_fd;               /* eventfd: interrupts the reader's poll */
+    int64_t setup_retry_at_ms; /* reader only: when to open the consumer again */
+    int64_t setup_delay_ms;    /* reader only */
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond;         /* with lock: idle workers */
+    pthread_cond_t keeper_cond;  /* with lock: stop */
     job_t *jobs, **jobs_tail;    /* guarded by lock */
-    job_t *acks;                 /* guarded by lock: finished jobs to acknowledge */
+    job_t *retries;              /* guarded by lock */
+    job_t *confirmed;            /* guarded by lock */
+    bool reader_busy;            /* guarded by lock */
+    int n_idle;                  /* guarded by lock: workers waiting on cond */
     bool draining;               /* guarded by lock: workers exit when jobs is empty */
     char seen[RPC_SEEN_IDS][33]; /* guarded by lock: _unique_id of the last messages taken */
     size_t seen_next;            /* guarded by lock: next slot of seen to overwrite */
 };
+
+static void
+job_free(job_t *job)
+{
+    free(job->body);
+    free(job->user_id);
+    free(job->reply);
+    free(job->reply_q);
+    free(job->msg_id);
+    free(job);
+}
 
 /* ---- dispatch ---- */
 
@@ -118,40 +163,107 @@ dispatch(rpc_server_t *srv, const rpc_incoming_t *in, const char *user_id, json_
                           srv->topic);
 }
 
+/* ---- replies ---- */
+
 static void
-send_reply(rpc_server_t *srv, rpc_conn_t *pub, const char *reply_q, const char *msg_id,
-           json_t *result, const tern_error_t *failure)
+wake_reader(rpc_server_t *srv)
 {
-    TERN_AUTOFREE char *body = rpc_message_encode_reply(msg_id, result, failure);
+    uint64_t one = 1;
+
+    if (write(srv->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        TERN_WARN("could not wake the reader: %s", strerror(errno));
+}
+
+/* ack_job: acknowledge job's message and free it. */
+static void
+ack_job(rpc_server_t *srv, job_t *job)
+{
+    pthread_mutex_lock(&srv->conn.lock);
+    if (srv->conn.state && rpc_conn_ack(&srv->conn, job->tag, job->gen) < 0)
+        TERN_WARN("topic \"%s\": %s", srv->topic, tern_error_message());
+    pthread_mutex_unlock(&srv->conn.lock);
+    job_free(job);
+}
+
+/* retry_later: job's reply was lost (or returned: missing) - publish it again later, or give
+ * up when its time is over (then its message is acknowledged: this was its only answer). Lock
+ * held. false when given up (the caller acknowledges). */
+static bool
+retry_later(rpc_server_t *srv, job_t *job, bool missing, const char *why)
+{
     int64_t now = tern_now_monotonic_ms();
-    int64_t deadline = now + srv->cfg.response_timeout_ms;
-    int64_t missing_deadline = now + REPLY_MISSING_QUEUE_MS;
-    int64_t delay = srv->cfg.retry_interval_ms;
+    int64_t delay = missing ? REPLY_MISSING_RETRY_MS : job->retry_delay_ms;
+
+    if (now + delay >= job->reply_deadline_ms ||
+        (missing && now + delay >= job->missing_deadline_ms) || srv->stop) {
+        TERN_WARN("could not reply to %s on \"%s\": %s", job->msg_id, job->reply_q, why);
+        return false;
+    }
+    if (!missing) {
+        job->retry_delay_ms += srv->cfg.retry_backoff_ms;
+        if (job->retry_delay_ms > srv->cfg.retry_max_ms)
+            job->retry_delay_ms = srv->cfg.retry_max_ms;
+    }
+    job->retry_at_ms = now + delay;
+    job->next = srv->retries;
+    srv->retries = job;
+    return true;
+}
+
+/* on_reply_confirm: how a reply's publish ended (called by whoever holds pub.lock). */
+static void
+on_reply_confirm(void *opaque, rpc_outcome_t outcome)
+{
+    job_t *job = opaque;
+    rpc_server_t *srv = job->srv;
+    bool keep = false;
+
+    pthread_mutex_lock(&srv->lock);
+    switch (outcome) {
+    case RPC_OUTCOME_ACK:
+        break;
+    case RPC_OUTCOME_RETURNED:
+        keep = retry_later(srv, job, true, "no such reply queue");
+        break;
+    case RPC_OUTCOME_NACK:
+        keep = retry_later(srv, job, false, "the broker refused it");
+        break;
+    case RPC_OUTCOME_LOST:
+        keep = retry_later(srv, job, false, "the connection to the broker was lost");
+        break;
+    }
+    if (!keep) {
+        job->next = srv->confirmed;
+        srv->confirmed = job;
+    }
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* publish_reply: publish job's reply; its confirm moves the job on. A reply that cannot be
+ * published now is retried later. */
+static void
+publish_reply(rpc_server_t *srv, job_t *job)
+{
+    rpc_conn_t *pub = &srv->pub;
+    bool opened = false;
     int rc = -1;
 
-    /* Retried while the broker is away (the redelivery of this message will be dropped as a
-     * duplicate, so this is its only answer), and for a while when the reply queue is missing
-     * (after a broker restart its client declares it again), as oslo does. */
-    for (;;) {
-        bool returned = false;
+    pthread_mutex_lock(&pub->lock);
+    if (pub->state || (opened = rpc_conn_open(pub, true, srv->cfg.heartbeat_timeout_s) == 0))
+        rc = rpc_conn_publish(pub, "", job->reply_q, job->reply, strlen(job->reply), true,
+                              on_reply_confirm, job);
+    pthread_mutex_unlock(&pub->lock);
+    if (opened)
+        wake_reader(srv); /* a new socket to poll */
+    if (rc < 0) {
+        bool keep;
 
-        if (pub->state || rpc_conn_open(pub, true, srv->cfg.heartbeat_timeout_s) == 0) {
-            rc = rpc_conn_publish(pub, "", reply_q, body, strlen(body), true);
-            if (rc == 0)
-                break;
-            returned = tern_error_code() == TERN_ERR_UNAVAILABLE;
-            if (!returned)
-                rpc_conn_close(pub);
-        }
-        now = tern_now_monotonic_ms();
-        if (now + delay >= deadline || (returned && now + delay >= missing_deadline))
-            break;
-        tern_sleep_ms(returned ? 250 : delay);
-        if (!returned && (delay += srv->cfg.retry_backoff_ms) > srv->cfg.retry_max_ms)
-            delay = srv->cfg.retry_max_ms;
+        pthread_mutex_lock(&srv->lock);
+        keep = retry_later(srv, job, false, tern_error_message());
+        pthread_mutex_unlock(&srv->lock);
+        if (!keep)
+            ack_job(srv, job);
     }
-    if (rc < 0)
-        TERN_WARN("could not reply to %s on \"%s\": %s", msg_id, reply_q, tern_error_message());
 }
 
 /* reply_address: _msg_id and _reply_q of a message too broken to decode, if they can be read. */
@@ -188,8 +300,24 @@ seen_before(rpc_server_t *srv, const char *unique_id)
     return found;
 }
 
+/* set_reply: job is to be answered on reply_q with result or failure. */
 static void
-handle_job(rpc_server_t *srv, rpc_conn_t *pub, job_t *job)
+set_reply(rpc_server_t *srv, job_t *job, const char *reply_q, const char *msg_id, json_t *result,
+          const tern_error_t *failure)
+{
+    int64_t now = tern_now_monotonic_ms();
+
+    job->reply = rpc_message_encode_reply(msg_id, result, failure);
+    job->reply_q = tern_strdup(reply_q);
+    job->msg_id = tern_strdup(msg_id);
+    job->reply_deadline_ms = now + srv->cfg.response_timeout_ms;
+    job->missing_deadline_ms = now + REPLY_MISSING_QUEUE_MS;
+    job->retry_delay_ms = srv->cfg.retry_interval_ms;
+}
+
+/* handle_job: decode, dispatch, and set the reply when the message asks for one. */
+static void
+handle_job(rpc_server_t *srv, job_t *job)
 {
     rpc_incoming_t in;
     json_t *result = NULL;
@@ -203,7 +331,7 @@ handle_job(rpc_server_t *srv, rpc_conn_t *pub, job_t *job)
         TERN_WARN("dropped a malformed message on topic \"%s\": %s", srv->topic, err.message);
         reply_address(job->body, job->len, &msg_id, &reply_q);
         if (msg_id && reply_q)
-            send_reply(srv, pub, reply_q, msg_id, NULL, &err);
+            set_reply(srv, job, reply_q, msg_id, NULL, &err);
         free(msg_id);
         free(reply_q);
         return;
@@ -221,52 +349,15 @@ handle_job(rpc_server_t *srv, rpc_conn_t *pub, job_t *job)
             err.code = TERN_ERR_INTERNAL;
         TERN_DEBUG("\"%s\" from \"%s\" failed: %s", in.method, job->user_id, err.message);
         if (in.msg_id)
-            send_reply(srv, pub, in.reply_q, in.msg_id, NULL, &err);
+            set_reply(srv, job, in.reply_q, in.msg_id, NULL, &err);
         else
             TERN_WARN("cast \"%s\" failed: %s", in.method, err.message);
     } else if (in.msg_id) {
-        send_reply(srv, pub, in.reply_q, in.msg_id, result, NULL);
+        set_reply(srv, job, in.reply_q, in.msg_id, result, NULL);
     }
     json_decref(result);
     tern_log_set_request_id(NULL);
     rpc_incoming_clear(&in);
-}
-
-/* ---- workers ---- */
-
-static void *
-worker_thread(void *arg)
-{
-    rpc_server_t *srv = arg;
-    rpc_conn_t pub = {.cfg = &srv->cfg,
-                      .url = &srv->url}; /* this worker's replies, opened lazily */
-
-    for (;;) {
-        job_t *job;
-
-        pthread_mutex_lock(&srv->lock);
-        while (!srv->jobs && !srv->draining)
-            pthread_cond_wait(&srv->cond, &srv->lock);
-        job = srv->jobs;
-        if (!job) {
-            pthread_mutex_unlock(&srv->lock);
-            rpc_conn_close(&pub);
-            return NULL;
-        }
-        srv->jobs = job->next;
-        if (!srv->jobs)
-            srv->jobs_tail = &srv->jobs;
-        pthread_mutex_unlock(&srv->lock);
-
-        handle_job(srv, &pub, job);
-
-        free(job->body);
-        job->body = NULL;
-        pthread_mutex_lock(&srv->lock);
-        job->next = srv->acks;
-        srv->acks = job;
-        pthread_mutex_unlock(&srv->lock);
-    }
 }
 
 /* ---- the consumer ---- */
@@ -279,7 +370,7 @@ consume_queue(rpc_server_t *srv, const char *queue)
     return rpc_conn_check(&srv->conn, amqp_get_rpc_reply(srv->conn.state), "consume a queue");
 }
 
-/* consumer_setup: connect, declare exchanges and queues, start consuming. */
+/* consumer_setup: connect, declare exchanges and queues, start consuming (conn.lock held). */
 static int
 consumer_setup(rpc_server_t *srv)
 {
@@ -299,106 +390,212 @@ consumer_setup(rpc_server_t *srv)
         consume_queue(srv, srv->topic) < 0 || consume_queue(srv, server_q) < 0 ||
         consume_queue(srv, srv->fanout_q) < 0)
         return -1;
-    srv->gen++;
     return 0;
 }
 
-/* flush_acks: acknowledge finished jobs of this connection (older ones are redelivered). */
-static int
-flush_acks(rpc_server_t *srv)
+/* consumer_reopen: the reader reopens a lost consumer connection, with backoff. */
+static void
+consumer_reopen(rpc_server_t *srv)
 {
-    job_t *acks;
-    int rc = 0;
+    int64_t now = tern_now_monotonic_ms();
+    int rc;
 
-    pthread_mutex_lock(&srv->lock);
-    acks = srv->acks;
-    srv->acks = NULL;
-    pthread_mutex_unlock(&srv->lock);
-    while (acks) {
-        job_t *next = acks->next;
-
-        if (rc == 0 && srv->conn.state && acks->gen == srv->gen &&
-            amqp_basic_ack(srv->conn.state, 1, acks->tag, 0) != 0)
-            rc = -1;
-        free(acks->user_id);
-        free(acks);
-        srv->inflight--;
-        acks = next;
+    if (now < srv->setup_retry_at_ms)
+        return;
+    pthread_mutex_lock(&srv->conn.lock);
+    rc = consumer_setup(srv);
+    if (rc < 0)
+        rpc_conn_close(&srv->conn);
+    pthread_mutex_unlock(&srv->conn.lock);
+    if (rc == 0) {
+        srv->setup_delay_ms = 0;
+        return;
     }
-    return rc;
+    srv->setup_delay_ms = srv->setup_delay_ms == 0
+                              ? srv->cfg.retry_interval_ms
+                              : srv->setup_delay_ms + srv->cfg.retry_backoff_ms;
+    if (srv->setup_delay_ms > srv->cfg.retry_max_ms)
+        srv->setup_delay_ms = srv->cfg.retry_max_ms;
+    srv->setup_retry_at_ms = now + srv->setup_delay_ms;
+    if (!srv->stop)
+        TERN_WARN("topic \"%s\": %s; retrying in %lld ms", srv->topic, tern_error_message(),
+                  (long long)srv->setup_delay_ms);
 }
 
+/* on_delivery: a message off the server's queues becomes a job (conn.lock held). */
 static void
-enqueue_job(rpc_server_t *srv, amqp_envelope_t *env)
+on_delivery(void *opaque, const rpc_delivery_t *d)
 {
+    rpc_server_t *srv = opaque;
     job_t *job = tern_calloc(1, sizeof(*job));
-    amqp_basic_properties_t *p = &env->message.properties;
 
-    job->body = tern_malloc(env->message.body.len + 1);
-    memcpy(job->body, env->message.body.bytes, env->message.body.len);
-    job->body[env->message.body.len] = '\0';
-    job->len = env->message.body.len;
-    job->user_id =
-        (p->_flags & AMQP_BASIC_USER_ID_FLAG) ? rpc_bytes_dup(p->user_id) : tern_strdup("");
-    job->tag = env->delivery_tag;
-    job->gen = srv->gen;
-    srv->inflight++;
+    job->srv = srv;
+    job->body = tern_malloc(d->len + 1);
+    memcpy(job->body, d->body, d->len);
+    job->body[d->len] = '\0';
+    job->len = d->len;
+    job->user_id = tern_malloc(d->user_id_len + 1);
+    if (d->user_id_len)
+        memcpy(job->user_id, d->user_id, d->user_id_len);
+    job->user_id[d->user_id_len] = '\0';
+    job->tag = d->tag;
+    job->gen = srv->conn.generation;
+    TERN_DEBUG("delivery %llu on topic \"%s\"", (unsigned long long)d->tag, srv->topic);
     pthread_mutex_lock(&srv->lock);
     *srv->jobs_tail = job;
     srv->jobs_tail = &job->next;
-    pthread_cond_signal(&srv->cond);
     pthread_mutex_unlock(&srv->lock);
 }
 
+/* take_list: detach a list guarded by lock. */
+static job_t *
+take_list(rpc_server_t *srv, job_t **list)
+{
+    job_t *l;
+
+    pthread_mutex_lock(&srv->lock);
+    l = *list;
+    *list = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    return l;
+}
+
+/* read_once: the reader's turn - poll both sockets up to timeout_ms, pump what is ready
+ * (everything when force), publish the replies due again, acknowledge confirmed ones. */
+static void
+read_once(rpc_server_t *srv, int timeout_ms, bool force)
+{
+    struct pollfd pfd[3] = {{.fd = srv->wake_fd, .events = POLLIN},
+                            {.fd = rpc_conn_fd(&srv->conn), .events = POLLIN},
+                            {.fd = rpc_conn_fd(&srv->pub), .events = POLLIN}};
+    int64_t now;
+    bool woken;
+
+    if (pfd[1].fd < 0 && !srv->stop) {
+        consumer_reopen(srv);
+        pfd[1].fd = rpc_conn_fd(&srv->conn);
+    }
+    if (poll(pfd, 3, timeout_ms) < 0 && errno != EINTR)
+        TERN_WARN("poll: %s", strerror(errno));
+    woken = pfd[0].revents & POLLIN;
+    if (woken) {
+        uint64_t n;
+
+        if (read(srv->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+            TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
+    }
+    if (force || pfd[1].revents) {
+        pthread_mutex_lock(&srv->conn.lock);
+        if (pfd[1].revents & POLLIN)
+            rpc_conn_note_readable(&srv->conn);
+        if (srv->conn.state && rpc_conn_pump(&srv->conn, on_delivery, srv) < 0)
+            TERN_WARN("topic \"%s\": %s; reconnecting", srv->topic, tern_error_message());
+        pthread_mutex_unlock(&srv->conn.lock);
+    }
+    if (force || woken || pfd[2].revents) {
+        pthread_mutex_lock(&srv->pub.lock);
+        if (pfd[2].revents & POLLIN)
+            rpc_conn_note_readable(&srv->pub);
+        if (srv->pub.state && rpc_conn_pump(&srv->pub, NULL, NULL) < 0)
+            TERN_WARN("topic \"%s\": reply connection: %s", srv->topic, tern_error_message());
+        pthread_mutex_unlock(&srv->pub.lock);
+    }
+    now = tern_now_monotonic_ms();
+    for (job_t *job = take_list(srv, &srv->retries), *next; job; job = next) {
+        next = job->next;
+        if (job->retry_at_ms <= now) {
+            publish_reply(srv, job);
+        } else {
+            pthread_mutex_lock(&srv->lock);
+            job->next = srv->retries;
+            srv->retries = job;
+            pthread_mutex_unlock(&srv->lock);
+        }
+    }
+    for (job_t *job = take_list(srv, &srv->confirmed), *next; job; job = next) {
+        next = job->next;
+        ack_job(srv, job);
+    }
+}
+
+/* ---- workers ---- */
+
+/* finish_job: after the handler - publish the reply, or acknowledge a message needing none. */
+static void
+finish_job(rpc_server_t *srv, job_t *job)
+{
+    free(job->body);
+    job->body = NULL;
+    if (job->reply)
+        publish_reply(srv, job);
+    else
+        ack_job(srv, job);
+}
+
 static void *
-consumer_thread(void *arg)
+worker_thread(void *arg)
 {
     rpc_server_t *srv = arg;
-    int64_t delay = srv->cfg.retry_interval_ms;
 
-    while (!srv->stop) {
-        /* Once the prefetch window is full the broker sends nothing more until it gets acks,
-         * so nothing would wake this loop to send them: come back soon then. */
-        struct timeval tv = {.tv_sec = 0,
-                             .tv_usec = srv->inflight >= srv->n_workers * 2 ? 1000 : 100000};
-        amqp_envelope_t env;
-        amqp_rpc_reply_t r;
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        job_t *job = srv->jobs;
 
-        if (!srv->conn.state) {
-            if (consumer_setup(srv) < 0) {
-                TERN_WARN("topic \"%s\": %s; retrying in %lld ms", srv->topic, tern_error_message(),
-                          (long long)delay);
-                rpc_conn_close(&srv->conn);
-                for (int64_t w = 0; w < delay && !srv->stop; w += 100)
-                    tern_sleep_ms(100);
-                delay = delay + srv->cfg.retry_backoff_ms > srv->cfg.retry_max_ms
-                            ? srv->cfg.retry_max_ms
-                            : delay + srv->cfg.retry_backoff_ms;
-                continue;
-            }
-            delay = srv->cfg.retry_interval_ms;
-        }
-        if (flush_acks(srv) < 0) {
-            rpc_conn_close(&srv->conn);
+        if (job) {
+            srv->jobs = job->next;
+            if (!srv->jobs)
+                srv->jobs_tail = &srv->jobs;
+            /* someone else reads, or takes the next job, meanwhile */
+            if (srv->n_idle > 0 && (srv->jobs || !srv->reader_busy))
+                pthread_cond_signal(&srv->cond);
+            pthread_mutex_unlock(&srv->lock);
+            handle_job(srv, job);
+            finish_job(srv, job);
+            pthread_mutex_lock(&srv->lock);
             continue;
         }
-        amqp_maybe_release_buffers(srv->conn.state);
-        r = amqp_consume_message(srv->conn.state, &env, &tv, 0);
-        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-            r.library_error == AMQP_STATUS_TIMEOUT)
-            continue;
-        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-            rpc_conn_check(&srv->conn, r, "receive messages");
-            TERN_WARN("topic \"%s\": connection lost: %s; reconnecting", srv->topic,
-                      tern_error_message());
-            rpc_conn_close(&srv->conn);
+        if (srv->draining)
+            break;
+        if (!srv->reader_busy && !srv->stop) {
+            srv->reader_busy = true;
+            pthread_mutex_unlock(&srv->lock);
+            read_once(srv, READ_SLICE_MS, false);
+            pthread_mutex_lock(&srv->lock);
+            srv->reader_busy = false;
             continue;
         }
-        TERN_DEBUG("delivery %llu on \"%.*s\"", (unsigned long long)env.delivery_tag,
-                   (int)env.routing_key.len, (char *)env.routing_key.bytes);
-        enqueue_job(srv, &env);
-        amqp_destroy_envelope(&env);
+        srv->n_idle++;
+        pthread_cond_wait(&srv->cond, &srv->lock);
+        srv->n_idle--;
     }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+/* keeper_thread: pumps both connections when no worker does (all busy, or none reading):
+ * heartbeats, confirms, and deliveries queued for the next free worker. */
+static void *
+keeper_thread(void *arg)
+{
+    rpc_server_t *srv = arg;
+
+    pthread_mutex_lock(&srv->lock);
+    while (!srv->stop) {
+        int64_t wake = tern_now_realtime_ms() + KEEPER_PERIOD_MS;
+        struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
+
+        if (!srv->reader_busy) {
+            srv->reader_busy = true;
+            pthread_mutex_unlock(&srv->lock);
+            read_once(srv, 0, true);
+            pthread_mutex_lock(&srv->lock);
+            srv->reader_busy = false;
+            if (srv->n_idle > 0)
+                pthread_cond_signal(&srv->cond);
+        }
+        pthread_cond_timedwait(&srv->keeper_cond, &srv->lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->lock);
     return NULL;
 }
 
@@ -423,11 +620,13 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     srv->endpoints = endpoints;
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
-    srv->conn.cfg = &srv->cfg;
-    srv->conn.url = &srv->url;
+    rpc_conn_init(&srv->conn, &srv->cfg, &srv->url);
+    rpc_conn_init(&srv->pub, &srv->cfg, &srv->url);
+    srv->wake_fd = -1;
     srv->jobs_tail = &srv->jobs;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
+    pthread_cond_init(&srv->keeper_cond, NULL);
     tern_uuid_generate(uuid);
     j = (size_t)snprintf(srv->fanout_q, sizeof(srv->fanout_q), "%.20s_fanout_", topic);
     for (size_t i = 0; uuid[i] && j + 1 < sizeof(srv->fanout_q); i++) {
@@ -441,17 +640,48 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
 int
 rpc_server_start(rpc_server_t *srv)
 {
+    int rc;
+
+    if (srv->wake_fd < 0 && (srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        return tern_error_set_errno(errno, "could not create an eventfd");
     /* The first connection is made here so that a bad URL or credentials fail the start. */
-    if (consumer_setup(srv) < 0) {
+    pthread_mutex_lock(&srv->conn.lock);
+    if ((rc = consumer_setup(srv)) < 0)
         rpc_conn_close(&srv->conn);
+    pthread_mutex_unlock(&srv->conn.lock);
+    if (rc < 0)
         return tern_error_prefix("could not serve topic \"%s\"", srv->topic);
-    }
+    srv->stop = false;
+    srv->draining = false;
     srv->workers = tern_calloc((size_t)srv->n_workers, sizeof(pthread_t));
     for (int i = 0; i < srv->n_workers; i++)
         pthread_create(&srv->workers[i], NULL, worker_thread, srv);
-    pthread_create(&srv->consumer, NULL, consumer_thread, srv);
+    pthread_create(&srv->keeper, NULL, keeper_thread, srv);
     srv->started = true;
     return 0;
+}
+
+/* settle_replies: after the workers stopped, wait (bounded) for the last replies' confirms and
+ * acknowledge their messages, so that no other server runs them again. */
+static void
+settle_replies(rpc_server_t *srv)
+{
+    int64_t deadline = tern_now_monotonic_ms() + STOP_CONFIRM_MS;
+
+    for (;;) {
+        bool pending, retrying;
+
+        pthread_mutex_lock(&srv->pub.lock);
+        pending = srv->pub.state && srv->pub.confirm_floor < srv->pub.next_tag;
+        pthread_mutex_unlock(&srv->pub.lock);
+        pthread_mutex_lock(&srv->lock);
+        retrying = srv->retries != NULL;
+        pthread_mutex_unlock(&srv->lock);
+        if ((!pending && !retrying) || tern_now_monotonic_ms() >= deadline)
+            break;
+        read_once(srv, 50, true);
+    }
+    read_once(srv, 0, true);
 }
 
 void
@@ -459,16 +689,29 @@ rpc_server_stop(rpc_server_t *srv)
 {
     if (!srv || !srv->started)
         return;
-    srv->stop = true;
-    pthread_join(srv->consumer, NULL);
     pthread_mutex_lock(&srv->lock);
+    srv->stop = true;
     srv->draining = true;
     pthread_cond_broadcast(&srv->cond);
+    pthread_cond_signal(&srv->keeper_cond);
     pthread_mutex_unlock(&srv->lock);
+    wake_reader(srv);
+    pthread_join(srv->keeper, NULL);
     for (int i = 0; i < srv->n_workers; i++)
         pthread_join(srv->workers[i], NULL);
-    flush_acks(srv);
+    free(srv->workers);
+    srv->workers = NULL;
+    settle_replies(srv);
+    pthread_mutex_lock(&srv->pub.lock);
+    rpc_conn_close(&srv->pub); /* replies still unconfirmed: retry_later gives up (stop) */
+    pthread_mutex_unlock(&srv->pub.lock);
+    for (job_t *job = take_list(srv, &srv->confirmed), *next; job; job = next) {
+        next = job->next;
+        ack_job(srv, job);
+    }
+    pthread_mutex_lock(&srv->conn.lock);
     rpc_conn_close(&srv->conn);
+    pthread_mutex_unlock(&srv->conn.lock);
     srv->started = false;
 }
 
@@ -478,14 +721,19 @@ rpc_server_free(rpc_server_t *srv)
     if (!srv)
         return;
     rpc_server_stop(srv);
-    rpc_conn_close(&srv->conn);
+    rpc_conn_fini(&srv->conn);
+    rpc_conn_fini(&srv->pub);
     for (job_t *j = srv->jobs, *n; j; j = n) {
         n = j->next;
-        free(j->body);
-        free(j->user_id);
-        free(j);
+        job_free(j);
     }
-    free(srv->workers);
+    for (job_t *j = take_list(srv, &srv->retries), *n; j; j = n) {
+        n = j->next;
+        job_free(j);
+    }
+    if (srv->wake_fd >= 0)
+        close(srv->wake_fd);
+    pthread_cond_destroy(&srv->keeper_cond);
     pthread_cond_destroy(&srv->cond);
     pthread_mutex_destroy(&srv->lock);
     rpc_url_clear(&srv->url);

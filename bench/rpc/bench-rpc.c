@@ -1,7 +1,7 @@
 /*
  * bench/rpc/bench-rpc.c: tern RPC against oslo.messaging on the same broker, in the same run.
  *
- *   bench-rpc [--url URL] [--calls N] [--seconds S] [--threads T]
+ *   bench-rpc [--url URL] [--calls N] [--seconds S] [--threads T] [--tern-only]
  *
  * Measures, for tern (rpc/) and then for oslo.messaging (bench/rpc/oslo_bench.py, a server and
  * a client process run with /usr/bin/python3): the round-trip latency of N sequential calls
@@ -411,14 +411,13 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},
-        {"calls", required_argument, NULL, 'n'},
-        {"seconds", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
+        {"url", required_argument, NULL, 'u'},     {"calls", required_argument, NULL, 'n'},
+        {"seconds", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
+        {"tern-only", no_argument, NULL, 'T'},     {NULL, 0, NULL, 0},
     };
     const char *url = NULL;
     int calls = 2000, threads = 8, c;
+    bool tern_only = false;
     double seconds = 5;
     bench_result_t t = {0}, o = {0};
 
@@ -436,9 +435,12 @@ main(int argc, char **argv)
         case 't':
             threads = atoi(optarg);
             break;
+        case 'T':
+            tern_only = true;
+            break;
         default:
             fprintf(stderr, "usage: bench-rpc [--url URL] [--calls N] [--seconds S] "
-                            "[--threads T]\n");
+                            "[--threads T] [--tern-only]\n");
             return 2;
         }
     }
@@ -452,6 +454,13 @@ main(int argc, char **argv)
     if (bench_tern(url, calls, seconds, threads, &t) < 0) {
         fprintf(stderr, "bench-rpc: tern: %s\n", tern_error_message());
         return 1;
+    }
+    if (tern_only) {
+        printf("tern: p50 %.0f us, p99 %.0f us, mean %.0f us; calls/s %.0f (1 caller), %.0f (%d "
+               "callers); casts/s %.0f\n",
+               t.p50_us, t.p99_us, t.mean_us, t.call_1_per_s, t.call_n_per_s, threads,
+               t.cast_n_per_s);
+        return 0;
     }
     if (bench_oslo(url, calls, seconds, threads, &o) < 0) {
         fprintf(stderr, "bench-rpc: oslo.messaging: %s\n", tern_error_message());
