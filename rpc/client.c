@@ -31,6 +31,10 @@
 #define READ_SLICE_MS 100
 /* How often the keeper pumps the connections when no call does (heartbeats are sent then). */
 #define KEEPER_PERIOD_MS 1000
+/* A call needs no confirm (its reply says more), so the confirms of calls are read without a
+ * wake-up of their own: along with the next reply, or after this long at the latest. A cast
+ * waits for its confirm: while one does, the request socket is polled too. */
+#define CONFIRM_LAG_MS 50
 
 typedef struct waiter {
     rpc_client_t *client;
@@ -62,6 +66,9 @@ struct rpc_client {
     bool reply_ready;             /* guarded by lock: the reply queue is declared and consumed */
     int64_t reply_retry_at_ms;    /* reader only: when to try the reply connection again */
     int64_t reply_retry_delay_ms; /* reader only */
+    int64_t pub_pumped_ms;        /* reader only: when pub was last pumped */
+    int unconfirmed;              /* guarded by lock: publishes waiting for their confirm */
+    int casts;                    /* guarded by lock: casts waiting for their confirm */
     waiter_t *waiters;            /* guarded by lock */
 };
 
@@ -192,6 +199,7 @@ on_confirm(void *opaque, rpc_outcome_t outcome)
     rpc_client_t *client = w->client;
 
     pthread_mutex_lock(&client->lock);
+    client->unconfirmed--;
     switch (outcome) {
     case RPC_OUTCOME_ACK:
         if (!w->is_call)
@@ -307,21 +315,31 @@ reply_setup(rpc_client_t *client)
         client->reply_retry_delay_ms = client->cfg.retry_max_ms;
 }
 
-/* read_once: the reader's turn - poll both sockets up to timeout_ms and pump what is ready
+/* read_once: the reader's turn - poll the sockets up to timeout_ms and pump what is ready
  * (everything when force). */
 static void
 read_once(rpc_client_t *client, int timeout_ms, bool force)
 {
     struct pollfd pfd[3] = {{.fd = client->wake_fd, .events = POLLIN},
-                            {.fd = rpc_conn_fd(&client->pub), .events = POLLIN},
+                            {.fd = -1, .events = POLLIN},
                             {.fd = rpc_conn_fd(&client->reply), .events = POLLIN}};
+    int64_t now = tern_now_monotonic_ms();
+    int unconfirmed, casts;
     bool woken;
 
     if (!client->reply.state) {
         reply_setup(client);
         pfd[2].fd = rpc_conn_fd(&client->reply);
     }
-    if (poll(pfd, 3, timeout_ms) < 0 && errno != EINTR)
+    pthread_mutex_lock(&client->lock);
+    unconfirmed = client->unconfirmed;
+    casts = client->casts;
+    pthread_mutex_unlock(&client->lock);
+    if (casts > 0 || unconfirmed >= RPC_MAX_UNCONFIRMED / 2)
+        pfd[1].fd = rpc_conn_fd(&client->pub);
+    else if (unconfirmed > 0 && timeout_ms > client->pub_pumped_ms + CONFIRM_LAG_MS - now)
+        timeout_ms = (int)(client->pub_pumped_ms + CONFIRM_LAG_MS - now);
+    if (poll(pfd, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
         TERN_WARN("poll: %s", strerror(errno));
     woken = pfd[0].revents & POLLIN;
     if (woken) {
@@ -330,14 +348,6 @@ read_once(rpc_client_t *client, int timeout_ms, bool force)
         if (read(client->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
             TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
     }
-    if (force || woken || pfd[1].revents) {
-        pthread_mutex_lock(&client->pub.lock);
-        if (pfd[1].revents & POLLIN)
-            rpc_conn_note_readable(&client->pub);
-        if (client->pub.state && rpc_conn_pump(&client->pub, NULL, NULL) < 0)
-            TERN_WARN("request connection lost: %s", tern_error_message());
-        pthread_mutex_unlock(&client->pub.lock);
-    }
     if (client->reply.state && (force || pfd[2].revents)) {
         if (pfd[2].revents & POLLIN)
             rpc_conn_note_readable(&client->reply);
@@ -345,6 +355,17 @@ read_once(rpc_client_t *client, int timeout_ms, bool force)
             TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
             set_reply_ready(client, false);
         }
+    }
+    now = tern_now_monotonic_ms();
+    if (force || woken || pfd[1].revents ||
+        (unconfirmed > 0 && now >= client->pub_pumped_ms + CONFIRM_LAG_MS)) {
+        pthread_mutex_lock(&client->pub.lock);
+        if (pfd[1].revents & POLLIN)
+            rpc_conn_note_readable(&client->pub);
+        if (client->pub.state && rpc_conn_pump(&client->pub, NULL, NULL) < 0)
+            TERN_WARN("request connection lost: %s", tern_error_message());
+        pthread_mutex_unlock(&client->pub.lock);
+        client->pub_pumped_ms = now;
     }
 }
 
@@ -440,6 +461,7 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
         pthread_mutex_lock(&client->lock);
         w->refs++;
         w->lost = false;
+        client->unconfirmed++;
         pthread_mutex_unlock(&client->lock);
         rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), true, on_confirm, w);
         if (opened)
@@ -447,6 +469,7 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
         if (rc == 0)
             break;
         pthread_mutex_lock(&client->lock);
+        client->unconfirmed--;
         waiter_unref(client, w);
         pthread_mutex_unlock(&client->lock);
 
@@ -655,6 +678,9 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     target_route(client, target, &exchange, &type, &key);
     body = rpc_message_encode_request(method, args, context, target->version, target->namespace,
                                       NULL, NULL);
+    pthread_mutex_lock(&client->lock);
+    client->casts++;
+    pthread_mutex_unlock(&client->lock);
     rc = send_and_wait(client, w, exchange, type, key, body, deadline);
     if (rc == 1)
         rc = tern_error_set(TERN_ERR_TIMEOUT,
@@ -663,6 +689,7 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     if (rc < 0)
         tern_error_prefix("could not cast \"%s\" to \"%s\"", method, key);
     pthread_mutex_lock(&client->lock);
+    client->casts--;
     waiter_unref(client, w);
     pthread_mutex_unlock(&client->lock);
     return rc;

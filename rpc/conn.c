@@ -10,11 +10,13 @@
  */
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "common/error.h"
@@ -42,6 +44,8 @@ rpc_conn_fini(rpc_conn_t *conn)
     rpc_conn_close(conn);
     free(conn->pending);
     conn->pending = NULL;
+    free(conn->out);
+    conn->out = NULL;
     pthread_mutex_destroy(&conn->lock);
 }
 
@@ -132,6 +136,7 @@ rpc_conn_close(rpc_conn_t *conn)
             confirm(conn, t, RPC_OUTCOME_LOST);
     }
     conn->confirm_floor = conn->next_tag = 0;
+    conn->out_len = 0; /* frames for a connection that is gone */
     free(conn->user);
     conn->user = NULL;
     free(conn->declared);
@@ -328,10 +333,15 @@ rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
 
     if (!conn->state)
         return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
-    for (;;) {
+    for (bool first = true;; first = false) {
         amqp_frame_t frame;
-        int rc = amqp_simple_wait_frame_noblock(conn->state, &frame, &now);
+        int rc;
 
+        /* Read the socket once, then only what that read brought: the caller polls again
+         * (a second read would only find EAGAIN, two system calls for nothing). */
+        if (!first && !amqp_frames_enqueued(conn->state) && !amqp_data_in_buffer(conn->state))
+            break;
+        rc = amqp_simple_wait_frame_noblock(conn->state, &frame, &now);
         if (rc == AMQP_STATUS_TIMEOUT)
             break;
         if (rc != AMQP_STATUS_OK) {
@@ -385,6 +395,145 @@ wait_window(rpc_conn_t *conn)
     return 0;
 }
 
+/* ---- frames in one write ----
+ *
+ * rabbitmq-c writes a publish as three send() calls (method, header and body frames) and
+ * system calls are what RPC costs on a small machine. On a plain TCP connection the frames are
+ * encoded here, with rabbitmq-c's own encoders, into conn->out and written with one send();
+ * on TLS the library's path is kept. Only the holder of conn->lock writes, so frames never
+ * interleave with the library's own (heartbeats). */
+
+#define FRAME_OVERHEAD 8 /* type, channel, size; frame end */
+
+static bool
+raw_writes(const rpc_conn_t *conn)
+{
+    return !conn->url->tls && !conn->cfg->ssl;
+}
+
+static uint8_t *
+out_reserve(rpc_conn_t *conn, size_t more)
+{
+    if (conn->out_len + more > conn->out_cap) {
+        size_t cap = conn->out_cap ? conn->out_cap : 4096;
+
+        while (cap < conn->out_len + more)
+            cap *= 2;
+        conn->out = tern_realloc(conn->out, cap);
+        conn->out_cap = cap;
+    }
+    return conn->out + conn->out_len;
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v >> 32));
+    put32(p + 4, (uint32_t)v);
+}
+
+/* out_frame_close: write the frame header for a payload of len at the end of conn->out. */
+static void
+out_frame_close(rpc_conn_t *conn, uint8_t type, size_t len)
+{
+    uint8_t *f = conn->out + conn->out_len;
+
+    f[0] = type;
+    put16(f + 1, 1); /* channel 1 */
+    put32(f + 3, (uint32_t)len);
+    f[7 + len] = AMQP_FRAME_END;
+    conn->out_len += len + FRAME_OVERHEAD;
+}
+
+static int
+out_method(rpc_conn_t *conn, amqp_method_number_t id, void *decoded, size_t max_args)
+{
+    uint8_t *f = out_reserve(conn, max_args + 4 + FRAME_OVERHEAD);
+    int n;
+
+    put32(f + 7, id);
+    n = amqp_encode_method(id, decoded, (amqp_bytes_t){.len = max_args, .bytes = f + 11});
+    if (n < 0)
+        return tern_error_set(TERN_ERR_INVALID, "could not encode an AMQP method: %s",
+                              amqp_error_string2(n));
+    out_frame_close(conn, AMQP_FRAME_METHOD, (size_t)n + 4);
+    return 0;
+}
+
+static int
+out_content(rpc_conn_t *conn, amqp_basic_properties_t *props, const char *body, size_t len)
+{
+    size_t max_props = 4096;
+    uint8_t *f = out_reserve(conn, max_props + 12 + FRAME_OVERHEAD);
+    size_t chunk = (size_t)amqp_get_frame_max(conn->state) - FRAME_OVERHEAD;
+    int n;
+
+    put16(f + 7, AMQP_BASIC_CLASS);
+    put16(f + 9, 0); /* weight */
+    put64(f + 11, len);
+    n = amqp_encode_properties(AMQP_BASIC_CLASS, props,
+                               (amqp_bytes_t){.len = max_props, .bytes = f + 19});
+    if (n < 0)
+        return tern_error_set(TERN_ERR_INVALID, "could not encode AMQP properties: %s",
+                              amqp_error_string2(n));
+    out_frame_close(conn, AMQP_FRAME_HEADER, (size_t)n + 12);
+    for (size_t off = 0; off < len; off += chunk) {
+        size_t piece = len - off < chunk ? len - off : chunk;
+
+        f = out_reserve(conn, piece + FRAME_OVERHEAD);
+        memcpy(f + 7, body + off, piece);
+        out_frame_close(conn, AMQP_FRAME_BODY, piece);
+    }
+    return 0;
+}
+
+/* out_flush: write conn->out; on failure the connection is closed. */
+static int
+out_flush(rpc_conn_t *conn)
+{
+    size_t done = 0;
+    int fd = amqp_get_sockfd(conn->state);
+
+    while (done < conn->out_len) {
+        ssize_t n = send(fd, conn->out + done, conn->out_len - done, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            done += (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+            if (poll(&pfd, 1, WINDOW_TIMEOUT_MS) <= 0) {
+                tern_error_set(TERN_ERR_RPC, "the broker takes no data (send buffer full)");
+                goto broken;
+            }
+        } else if (n < 0 && errno != EINTR) {
+            tern_error_set_errno(errno, "could not write to the broker");
+            goto broken;
+        }
+    }
+    conn->out_len = 0;
+    return 0;
+
+broken:
+    conn->out_len = 0;
+    rpc_conn_close(conn);
+    return -1;
+}
+
 int
 rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key, const char *body,
                  size_t len, bool mandatory, rpc_confirm_fn fn, void *opaque)
@@ -411,13 +560,27 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
         props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
         props.message_id = amqp_cstring_bytes(id);
     }
-    rc = amqp_basic_publish(conn->state, 1, amqp_cstring_bytes(exchange),
-                            amqp_cstring_bytes(routing_key), mandatory, 0, &props, bytes);
-    if (rc != AMQP_STATUS_OK) {
-        tern_error_set(TERN_ERR_RPC, "could not publish to \"%s\": %s", routing_key,
-                       amqp_error_string2(rc));
-        rpc_conn_close(conn);
-        return -1;
+    if (raw_writes(conn)) {
+        amqp_basic_publish_t m = {.exchange = amqp_cstring_bytes(exchange),
+                                  .routing_key = amqp_cstring_bytes(routing_key),
+                                  .mandatory = mandatory};
+
+        if (out_method(conn, AMQP_BASIC_PUBLISH_METHOD, &m, 1024) < 0 ||
+            out_content(conn, &props, body, len) < 0) {
+            conn->out_len = 0;
+            return tern_error_prefix("could not publish to \"%s\"", routing_key);
+        }
+        if (out_flush(conn) < 0)
+            return tern_error_prefix("could not publish to \"%s\"", routing_key);
+    } else {
+        rc = amqp_basic_publish(conn->state, 1, amqp_cstring_bytes(exchange),
+                                amqp_cstring_bytes(routing_key), mandatory, 0, &props, bytes);
+        if (rc != AMQP_STATUS_OK) {
+            tern_error_set(TERN_ERR_RPC, "could not publish to \"%s\": %s", routing_key,
+                           amqp_error_string2(rc));
+            rpc_conn_close(conn);
+            return -1;
+        }
     }
     if (conn->confirms) {
         rpc_pending_t *p = &conn->pending[conn->next_tag % RPC_MAX_UNCONFIRMED];
@@ -430,17 +593,25 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
 }
 
 int
-rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen)
+rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen, bool more)
 {
     if (!conn->state)
         return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
-    if (gen != conn->generation)
-        return 0;
-    if (amqp_basic_ack(conn->state, 1, tag, 0) != AMQP_STATUS_OK) {
+    if (gen == conn->generation && raw_writes(conn)) {
+        amqp_basic_ack_t m = {.delivery_tag = tag};
+
+        if (out_method(conn, AMQP_BASIC_ACK_METHOD, &m, 64) < 0) {
+            conn->out_len = 0;
+            return tern_error_prefix("could not acknowledge a message");
+        }
+    } else if (gen == conn->generation &&
+               amqp_basic_ack(conn->state, 1, tag, 0) != AMQP_STATUS_OK) {
         tern_error_set(TERN_ERR_RPC, "could not acknowledge a message: connection lost");
         rpc_conn_close(conn);
         return -1;
     }
+    if (!more && conn->out_len > 0 && out_flush(conn) < 0)
+        return tern_error_prefix("could not acknowledge a message");
     return 0;
 }
 

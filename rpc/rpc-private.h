@@ -103,7 +103,9 @@ typedef struct rpc_conn {
     int heartbeat_s;
     int64_t last_rx_ms;  /* when the socket was last seen readable (heartbeat check) */
     unsigned generation; /* counts opens: a delivery tag is only valid in its generation */
-    char *declared;      /* "\n"-separated exchanges declared on this connection (owned), so that a
+    uint8_t *out;        /* frames being written in one piece (owned) */
+    size_t out_len, out_cap;
+    char *declared; /* "\n"-separated exchanges declared on this connection (owned), so that a
                      * publish does not declare its exchange again (as oslo caches them) */
 } rpc_conn_t;
 
@@ -144,8 +146,9 @@ int rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque);
 void rpc_conn_note_readable(rpc_conn_t *conn);
 
 /* Acknowledge a delivery of generation gen (nothing when the connection was reopened since:
- * the broker redelivers it). 0 or -1 (connection closed). */
-int rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen);
+ * the broker redelivers it). With more, the ack may wait for the next one without more, so
+ * that a batch goes out in one write. 0 or -1 (connection closed). */
+int rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen, bool more);
 
 /* Declare exchange (type "topic"/"fanout"/"direct") and queue, bind them. */
 int rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type);

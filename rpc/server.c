@@ -40,9 +40,19 @@
 #define REPLY_MISSING_QUEUE_MS 10000
 #define REPLY_MISSING_RETRY_MS 250
 
-/* How long a reader polls before looking around again; how often the keeper pumps. */
+/* How long a reader polls before looking around again. */
 #define READ_SLICE_MS 100
-#define KEEPER_PERIOD_MS 1000
+/* The keeper's tick while jobs flow: the longest a queued job waits for an idle worker, or the
+ * sockets for a reader, while the worker that read last runs a handler; idle, it ticks slowly.
+ * It pumps the connections itself when every worker is busy, at the idle period. */
+#define KEEPER_TICK_MS 10
+#define KEEPER_IDLE_MS 1000
+/* The confirms of replies are read (and their messages acknowledged, in one write) this often,
+ * or at once when half the prefetch window waits for them. */
+#define CONFIRM_LAG_MS 5
+/* Messages a server takes before acknowledging: 2 per worker, at least this many, so that
+ * acknowledging in batches never stalls deliveries (oslo's default is unlimited). */
+#define MIN_PREFETCH 64
 
 /* How long rpc_server_stop() waits for the confirms of the last replies. */
 #define STOP_CONFIRM_MS 5000
@@ -73,6 +83,7 @@ struct rpc_server {
     const rpc_endpoint_t *endpoints; /* borrowed */
     size_t n_endpoints;
     int n_workers;
+    int prefetch; /* the consumer's prefetch count */
     pthread_t *workers;
     pthread_t keeper;
     bool started;
@@ -90,6 +101,10 @@ struct rpc_server {
     job_t *confirmed;            /* guarded by lock */
     bool reader_busy;            /* guarded by lock */
     int n_idle;                  /* guarded by lock: workers waiting on cond */
+    unsigned long jobs_taken;    /* guarded by lock: counts jobs taken by workers */
+    bool keeper_fast;            /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
+    int unconfirmed;             /* guarded by lock: replies published, not yet confirmed */
+    int64_t pub_pumped_ms;       /* reader only: when pub was last pumped */
     bool draining;               /* guarded by lock: workers exit when jobs is empty */
     char seen[RPC_SEEN_IDS][33]; /* guarded by lock: _unique_id of the last messages taken */
     size_t seen_next;            /* guarded by lock: next slot of seen to overwrite */
@@ -174,15 +189,37 @@ wake_reader(rpc_server_t *srv)
         TERN_WARN("could not wake the reader: %s", strerror(errno));
 }
 
-/* ack_job: acknowledge job's message and free it. */
+/* ack_job: acknowledge job's message (with more, perhaps only with the next ack_job without
+ * more: conn.lock is held from the first to the last of such a batch) and free it. */
 static void
-ack_job(rpc_server_t *srv, job_t *job)
+ack_job(rpc_server_t *srv, job_t *job, bool more)
+{
+    if (srv->conn.state && rpc_conn_ack(&srv->conn, job->tag, job->gen, more) < 0)
+        TERN_WARN("topic \"%s\": %s", srv->topic, tern_error_message());
+    job_free(job);
+}
+
+/* ack_one: acknowledge one job's message now. */
+static void
+ack_one(rpc_server_t *srv, job_t *job)
 {
     pthread_mutex_lock(&srv->conn.lock);
-    if (srv->conn.state && rpc_conn_ack(&srv->conn, job->tag, job->gen) < 0)
-        TERN_WARN("topic \"%s\": %s", srv->topic, tern_error_message());
+    ack_job(srv, job, false);
     pthread_mutex_unlock(&srv->conn.lock);
-    job_free(job);
+}
+
+/* ack_list: acknowledge the messages of a list of jobs in one write. */
+static void
+ack_list(rpc_server_t *srv, job_t *list)
+{
+    if (!list)
+        return;
+    pthread_mutex_lock(&srv->conn.lock);
+    for (job_t *job = list, *next; job; job = next) {
+        next = job->next;
+        ack_job(srv, job, next != NULL);
+    }
+    pthread_mutex_unlock(&srv->conn.lock);
 }
 
 /* retry_later: job's reply was lost (or returned: missing) - publish it again later, or give
@@ -219,6 +256,7 @@ on_reply_confirm(void *opaque, rpc_outcome_t outcome)
     bool keep = false;
 
     pthread_mutex_lock(&srv->lock);
+    srv->unconfirmed--;
     switch (outcome) {
     case RPC_OUTCOME_ACK:
         break;
@@ -252,6 +290,11 @@ publish_reply(rpc_server_t *srv, job_t *job)
     if (pub->state || (opened = rpc_conn_open(pub, true, srv->cfg.heartbeat_timeout_s) == 0))
         rc = rpc_conn_publish(pub, "", job->reply_q, job->reply, strlen(job->reply), true,
                               on_reply_confirm, job);
+    if (rc == 0) {
+        pthread_mutex_lock(&srv->lock);
+        srv->unconfirmed++;
+        pthread_mutex_unlock(&srv->lock);
+    }
     pthread_mutex_unlock(&pub->lock);
     if (opened)
         wake_reader(srv); /* a new socket to poll */
@@ -262,7 +305,7 @@ publish_reply(rpc_server_t *srv, job_t *job)
         keep = retry_later(srv, job, false, tern_error_message());
         pthread_mutex_unlock(&srv->lock);
         if (!keep)
-            ack_job(srv, job);
+            ack_one(srv, job);
     }
 }
 
@@ -380,7 +423,7 @@ consumer_setup(rpc_server_t *srv)
 
     if (rpc_conn_open(c, false, srv->cfg.heartbeat_timeout_s) < 0)
         return -1;
-    amqp_basic_qos(c->state, 1, 0, (uint16_t)(srv->n_workers * 2), 0);
+    amqp_basic_qos(c->state, 1, 0, (uint16_t)srv->prefetch, 0);
     if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "set the prefetch count") < 0 ||
         rpc_conn_declare_exchange(c, srv->cfg.control_exchange, "topic") < 0 ||
         rpc_conn_declare_exchange(c, fanout_x, "fanout") < 0 ||
@@ -460,22 +503,32 @@ take_list(rpc_server_t *srv, job_t **list)
     return l;
 }
 
-/* read_once: the reader's turn - poll both sockets up to timeout_ms, pump what is ready
- * (everything when force), publish the replies due again, acknowledge confirmed ones. */
+/* read_once: the reader's turn - poll the sockets up to timeout_ms, pump what is ready
+ * (everything when force), publish the replies due again, acknowledge confirmed ones. The
+ * confirms of replies are not worth a wake-up of their own: they are read every
+ * CONFIRM_LAG_MS, or at once when half the prefetch window waits for them. */
 static void
 read_once(rpc_server_t *srv, int timeout_ms, bool force)
 {
     struct pollfd pfd[3] = {{.fd = srv->wake_fd, .events = POLLIN},
                             {.fd = rpc_conn_fd(&srv->conn), .events = POLLIN},
-                            {.fd = rpc_conn_fd(&srv->pub), .events = POLLIN}};
-    int64_t now;
-    bool woken;
+                            {.fd = -1, .events = POLLIN}};
+    int64_t now = tern_now_monotonic_ms();
+    int unconfirmed;
+    bool woken, pump_pub;
 
     if (pfd[1].fd < 0 && !srv->stop) {
         consumer_reopen(srv);
         pfd[1].fd = rpc_conn_fd(&srv->conn);
     }
-    if (poll(pfd, 3, timeout_ms) < 0 && errno != EINTR)
+    pthread_mutex_lock(&srv->lock);
+    unconfirmed = srv->unconfirmed;
+    pthread_mutex_unlock(&srv->lock);
+    if (unconfirmed >= srv->prefetch / 2)
+        pfd[2].fd = rpc_conn_fd(&srv->pub);
+    else if (unconfirmed > 0 && timeout_ms > srv->pub_pumped_ms + CONFIRM_LAG_MS - now)
+        timeout_ms = (int)(srv->pub_pumped_ms + CONFIRM_LAG_MS - now);
+    if (poll(pfd, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
         TERN_WARN("poll: %s", strerror(errno));
     woken = pfd[0].revents & POLLIN;
     if (woken) {
@@ -492,15 +545,18 @@ read_once(rpc_server_t *srv, int timeout_ms, bool force)
             TERN_WARN("topic \"%s\": %s; reconnecting", srv->topic, tern_error_message());
         pthread_mutex_unlock(&srv->conn.lock);
     }
-    if (force || woken || pfd[2].revents) {
+    now = tern_now_monotonic_ms();
+    pump_pub = force || woken || pfd[2].revents ||
+               (unconfirmed > 0 && now >= srv->pub_pumped_ms + CONFIRM_LAG_MS);
+    if (pump_pub) {
         pthread_mutex_lock(&srv->pub.lock);
         if (pfd[2].revents & POLLIN)
             rpc_conn_note_readable(&srv->pub);
         if (srv->pub.state && rpc_conn_pump(&srv->pub, NULL, NULL) < 0)
             TERN_WARN("topic \"%s\": reply connection: %s", srv->topic, tern_error_message());
         pthread_mutex_unlock(&srv->pub.lock);
+        srv->pub_pumped_ms = now;
     }
-    now = tern_now_monotonic_ms();
     for (job_t *job = take_list(srv, &srv->retries), *next; job; job = next) {
         next = job->next;
         if (job->retry_at_ms <= now) {
@@ -512,10 +568,7 @@ read_once(rpc_server_t *srv, int timeout_ms, bool force)
             pthread_mutex_unlock(&srv->lock);
         }
     }
-    for (job_t *job = take_list(srv, &srv->confirmed), *next; job; job = next) {
-        next = job->next;
-        ack_job(srv, job);
-    }
+    ack_list(srv, take_list(srv, &srv->confirmed));
 }
 
 /* ---- workers ---- */
@@ -529,9 +582,14 @@ finish_job(rpc_server_t *srv, job_t *job)
     if (job->reply)
         publish_reply(srv, job);
     else
-        ack_job(srv, job);
+        ack_one(srv, job);
 }
 
+/* Workers: a worker takes the next job, or becomes the reader when there is none and nobody
+ * reads, or waits. The worker that read a message runs it itself, and the next ones too, one
+ * after the other, without waking anyone: on two cores a wake-up costs more than a short
+ * handler. When a handler takes long, the keeper notices within KEEPER_TICK_MS that jobs wait
+ * or nobody reads, and wakes an idle worker for them. */
 static void *
 worker_thread(void *arg)
 {
@@ -545,9 +603,11 @@ worker_thread(void *arg)
             srv->jobs = job->next;
             if (!srv->jobs)
                 srv->jobs_tail = &srv->jobs;
-            /* someone else reads, or takes the next job, meanwhile */
-            if (srv->n_idle > 0 && (srv->jobs || !srv->reader_busy))
-                pthread_cond_signal(&srv->cond);
+            srv->jobs_taken++;
+            if (!srv->keeper_fast) {
+                srv->keeper_fast = true;
+                pthread_cond_signal(&srv->keeper_cond);
+            }
             pthread_mutex_unlock(&srv->lock);
             handle_job(srv, job);
             finish_job(srv, job);
@@ -572,26 +632,38 @@ worker_thread(void *arg)
     return NULL;
 }
 
-/* keeper_thread: pumps both connections when no worker does (all busy, or none reading):
- * heartbeats, confirms, and deliveries queued for the next free worker. */
+/* keeper_thread: while jobs flow, every KEEPER_TICK_MS, wakes an idle worker when jobs wait or
+ * nobody reads (the last reader runs a handler); pumps both connections itself when every
+ * worker is busy (heartbeats, confirms, deliveries queued for the next free worker). */
 static void *
 keeper_thread(void *arg)
 {
     rpc_server_t *srv = arg;
+    unsigned long seen_taken = 0;
+    int64_t quiet_since = tern_now_monotonic_ms(), pumped = 0;
 
     pthread_mutex_lock(&srv->lock);
     while (!srv->stop) {
-        int64_t wake = tern_now_realtime_ms() + KEEPER_PERIOD_MS;
+        int64_t now = tern_now_monotonic_ms();
+        int64_t wake =
+            tern_now_realtime_ms() + (srv->keeper_fast ? KEEPER_TICK_MS : KEEPER_IDLE_MS);
         struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
 
-        if (!srv->reader_busy) {
+        if (srv->n_idle > 0 && (srv->jobs || !srv->reader_busy)) {
+            pthread_cond_signal(&srv->cond);
+        } else if (!srv->reader_busy && now - pumped >= KEEPER_IDLE_MS) {
             srv->reader_busy = true;
             pthread_mutex_unlock(&srv->lock);
             read_once(srv, 0, true);
             pthread_mutex_lock(&srv->lock);
             srv->reader_busy = false;
-            if (srv->n_idle > 0)
-                pthread_cond_signal(&srv->cond);
+            pumped = now;
+        }
+        if (srv->jobs_taken != seen_taken) {
+            seen_taken = srv->jobs_taken;
+            quiet_since = now;
+        } else if (now - quiet_since >= 100 * KEEPER_TICK_MS) {
+            srv->keeper_fast = false;
         }
         pthread_cond_timedwait(&srv->keeper_cond, &srv->lock, &ts);
     }
@@ -620,6 +692,7 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     srv->endpoints = endpoints;
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
+    srv->prefetch = srv->n_workers * 2 > MIN_PREFETCH ? srv->n_workers * 2 : MIN_PREFETCH;
     rpc_conn_init(&srv->conn, &srv->cfg, &srv->url);
     rpc_conn_init(&srv->pub, &srv->cfg, &srv->url);
     srv->wake_fd = -1;
@@ -705,10 +778,7 @@ rpc_server_stop(rpc_server_t *srv)
     pthread_mutex_lock(&srv->pub.lock);
     rpc_conn_close(&srv->pub); /* replies still unconfirmed: retry_later gives up (stop) */
     pthread_mutex_unlock(&srv->pub.lock);
-    for (job_t *job = take_list(srv, &srv->confirmed), *next; job; job = next) {
-        next = job->next;
-        ack_job(srv, job);
-    }
+    ack_list(srv, take_list(srv, &srv->confirmed));
     pthread_mutex_lock(&srv->conn.lock);
     rpc_conn_close(&srv->conn);
     pthread_mutex_unlock(&srv->conn.lock);
