@@ -391,8 +391,11 @@ wait_progress(rpc_client_t *client, waiter_t *w, int64_t deadline_ms, bool for_q
     for (;;) {
         int64_t left = deadline_ms - tern_now_monotonic_ms();
 
-        if (for_queue ? client->reply_ready : (w->done || w->lost))
+        if (for_queue ? client->reply_ready : (w->done || w->lost)) {
+            if (!client->reader_busy)
+                release_reader(client, w); /* in case w was woken to take the role */
             return true;
+        }
         if (left <= 0 || client->stop)
             return false;
         if (!client->reader_busy) {

@@ -333,6 +333,15 @@ rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
 
     if (!conn->state)
         return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
+    /* Heartbeats are read inside rabbitmq-c, unseen here: on a quiet connection, look at the
+     * socket before reading it, so that a heartbeat counts as a sign of life. */
+    if (conn->heartbeat_s > 0 &&
+        tern_now_monotonic_ms() - conn->last_rx_ms > 500 * (int64_t)conn->heartbeat_s) {
+        struct pollfd pfd = {.fd = amqp_get_sockfd(conn->state), .events = POLLIN};
+
+        if (poll(&pfd, 1, 0) > 0)
+            conn->last_rx_ms = tern_now_monotonic_ms();
+    }
     for (bool first = true;; first = false) {
         amqp_frame_t frame;
         int rc;

@@ -2,11 +2,13 @@
  * rpc/rpc-private.h: what the files of rpc/ share; nothing here leaves the module.
  *
  *   rpc/url.c      transport URL parsing (hosts, credentials, vhost, TLS)
- *   rpc/conn.c     one AMQP connection: open with fail-over and backoff, TLS, publish with
- *                  confirms, error translation (amqp_* stays here)
+ *   rpc/conn.c     one AMQP connection: open with fail-over and backoff, TLS, publishing without
+ *                  waiting (confirms reach callbacks), the pump, error translation (amqp_*
+ *                  stays in rpc/)
  *   rpc/message.c  the oslo.messaging envelope: encode, decode and validate, remote errors
- *   rpc/client.c   call / cast / fanout, the reply queue and its consumer thread
- *   rpc/server.c   topic / topic.server / fanout queues, dispatch, worker pool, acks
+ *   rpc/client.c   call / cast / fanout, the reply queue, callers reading for each other
+ *   rpc/server.c   topic / topic.server / fanout queues, dispatch, workers reading for
+ *                  themselves, replies, acks
  */
 #ifndef TERN_RPC_PRIVATE_H
 #define TERN_RPC_PRIVATE_H

@@ -16,8 +16,10 @@
  *     whose code is recovered from the class name and whose message is the remote message.
  *
  * Threads: an rpc_client_t may be used by several threads at once (calls are multiplexed over
- * one connection with one reply queue). An rpc_server_t runs its own consumer thread and a pool
- * of worker threads; handlers run on workers and must be thread-safe.
+ * one request connection and one reply queue; the waiting callers read the replies for each
+ * other, a keeper thread when none waits). An rpc_server_t runs a pool of worker threads, which
+ * also read its queues by turns, and a keeper thread; handlers run on workers and must be
+ * thread-safe.
  */
 #ifndef TERN_RPC_H
 #define TERN_RPC_H

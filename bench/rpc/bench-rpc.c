@@ -1,7 +1,7 @@
 /*
  * bench/rpc/bench-rpc.c: tern RPC against oslo.messaging on the same broker, in the same run.
  *
- *   bench-rpc [--url URL] [--calls N] [--seconds S] [--threads T] [--tern-only]
+ *   bench-rpc [--url URL] [--calls N] [--seconds S] [--threads T] [--rounds R] [--tern-only]
  *
  * Measures, for tern (rpc/) and then for oslo.messaging (bench/rpc/oslo_bench.py, a server and
  * a client process run with /usr/bin/python3): the round-trip latency of N sequential calls
@@ -399,6 +399,34 @@ cleanup:
 
 /* ---- report ---- */
 
+static double
+median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* median_result: each figure of *ret is the median of that figure over the n rounds. */
+static void
+median_result(const bench_result_t *rounds, int n, bench_result_t *ret)
+{
+    double v[99];
+
+#define MEDIAN(field)                 \
+    do {                              \
+        for (int i = 0; i < n; i++)   \
+            v[i] = rounds[i].field;   \
+        ret->field = median_of(v, n); \
+    } while (0)
+    MEDIAN(p50_us);
+    MEDIAN(p99_us);
+    MEDIAN(mean_us);
+    MEDIAN(call_1_per_s);
+    MEDIAN(call_n_per_s);
+    MEDIAN(cast_n_per_s);
+#undef MEDIAN
+}
+
 static void
 print_row(const char *what, double tern, double oslo, const char *unit, bool lower_is_better)
 {
@@ -411,15 +439,19 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},     {"calls", required_argument, NULL, 'n'},
-        {"seconds", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
-        {"tern-only", no_argument, NULL, 'T'},     {NULL, 0, NULL, 0},
+        {"url", required_argument, NULL, 'u'},
+        {"calls", required_argument, NULL, 'n'},
+        {"seconds", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"rounds", required_argument, NULL, 'r'},
+        {"tern-only", no_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
     };
     const char *url = NULL;
-    int calls = 2000, threads = 8, c;
+    int calls = 2000, threads = 8, rounds = 3, c;
     bool tern_only = false;
     double seconds = 5;
-    bench_result_t t = {0}, o = {0};
+    bench_result_t t = {0}, o = {0}, tr[99], or [99];
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -438,36 +470,49 @@ main(int argc, char **argv)
         case 'T':
             tern_only = true;
             break;
+        case 'r':
+            rounds = atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: bench-rpc [--url URL] [--calls N] [--seconds S] "
-                            "[--threads T] [--tern-only]\n");
+                            "[--threads T] [--rounds R] [--tern-only]\n");
             return 2;
         }
     }
-    if (calls < 10 || threads < 1 || seconds <= 0) {
-        fprintf(stderr, "bench-rpc: --calls >= 10, --threads >= 1, --seconds > 0\n");
+    if (calls < 10 || threads < 1 || seconds <= 0 || rounds < 1 || rounds > 99) {
+        fprintf(stderr, "bench-rpc: --calls >= 10, --threads >= 1, --seconds > 0, "
+                        "--rounds 1..99\n");
         return 2;
     }
     if (!url)
         url = harness_services_get()->rabbitmq_url;
 
-    if (bench_tern(url, calls, seconds, threads, &t) < 0) {
-        fprintf(stderr, "bench-rpc: tern: %s\n", tern_error_message());
-        return 1;
+    /* The machine is shared and noisy: rounds alternate tern and oslo, and every figure is
+     * the median of its rounds. */
+    for (int r = 0; r < rounds; r++) {
+        if (bench_tern(url, calls, seconds, threads, &tr[r]) < 0) {
+            fprintf(stderr, "bench-rpc: tern: %s\n", tern_error_message());
+            return 1;
+        }
+        if (tern_only)
+            continue;
+        if (bench_oslo(url, calls, seconds, threads, & or [r]) < 0) {
+            fprintf(stderr, "bench-rpc: oslo.messaging: %s\n", tern_error_message());
+            return 1;
+        }
     }
+    median_result(tr, rounds, &t);
+    median_result(or, rounds, &o);
     if (tern_only) {
-        printf("tern: p50 %.0f us, p99 %.0f us, mean %.0f us; calls/s %.0f (1 caller), %.0f (%d "
-               "callers); casts/s %.0f\n",
-               t.p50_us, t.p99_us, t.mean_us, t.call_1_per_s, t.call_n_per_s, threads,
+        printf("tern (median of %d): p50 %.0f us, p99 %.0f us, mean %.0f us; calls/s %.0f (1 "
+               "caller), %.0f (%d callers); casts/s %.0f\n",
+               rounds, t.p50_us, t.p99_us, t.mean_us, t.call_1_per_s, t.call_n_per_s, threads,
                t.cast_n_per_s);
         return 0;
     }
-    if (bench_oslo(url, calls, seconds, threads, &o) < 0) {
-        fprintf(stderr, "bench-rpc: oslo.messaging: %s\n", tern_error_message());
-        return 1;
-    }
-    printf("RPC round trips on one broker, %d calls for latency, %g s per throughput run\n", calls,
-           seconds);
+    printf("RPC round trips on one broker, %d calls for latency, %g s per throughput run, median "
+           "of %d alternating rounds\n",
+           calls, seconds, rounds);
     printf("%-28s %12s %12s %-6s %9s\n", "", "tern", "oslo", "", "tern/oslo");
     print_row("call latency p50", t.p50_us, o.p50_us, "us", true);
     print_row("call latency p99", t.p99_us, o.p99_us, "us", true);
