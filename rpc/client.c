@@ -475,6 +475,8 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
         client->unconfirmed--;
         waiter_unref(client, w);
         pthread_mutex_unlock(&client->lock);
+        if (tern_error_code() == TERN_ERR_INVALID)
+            break; /* the message itself is wrong (e.g. a routing key too long): no retry */
 
     retry:
         rpc_conn_close(pub);

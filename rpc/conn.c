@@ -580,12 +580,12 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
             return tern_error_prefix("could not publish to \"%s\"", routing_key);
         }
         if (out_flush(conn) < 0)
-            return tern_error_prefix("could not publish to \"%s\"", routing_key);
+            return -1;
     } else {
         rc = amqp_basic_publish(conn->state, 1, amqp_cstring_bytes(exchange),
                                 amqp_cstring_bytes(routing_key), mandatory, 0, &props, bytes);
         if (rc != AMQP_STATUS_OK) {
-            tern_error_set(TERN_ERR_RPC, "could not publish to \"%s\": %s", routing_key,
+            tern_error_set(TERN_ERR_RPC, "could not write to the broker: %s",
                            amqp_error_string2(rc));
             rpc_conn_close(conn);
             return -1;

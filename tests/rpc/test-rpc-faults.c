@@ -11,6 +11,8 @@
  *           fail over to the next host
  * tls:      amqps:// with the harness's CA and client certificate: a call goes through and the
  *           server sees the broker-validated user; a wrong CA is refused with a clear error
+ * heartbeat: a client and a server idle for five heartbeat intervals keep all their
+ *           connections (nothing lost, nothing reopened), then call and cast at once
  *
  * Every test creates its own topic so that tests never see each other's queues.
  */
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc.h"
 #include "tests/harness/harness.h"
@@ -416,6 +419,68 @@ START_TEST(test_tls_wrong_ca_refused)
 }
 END_TEST
 
+/* ---- heartbeat ---- */
+
+/* read_log: the whole file at path (new string). */
+static char *
+read_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = tern_calloc(1, 65537);
+    size_t n;
+
+    ck_assert_msg(f != NULL, "could not open %s", path);
+    n = fread(text, 1, 65536, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+START_TEST(test_idle_connections_kept_by_heartbeats)
+{
+    TERN_AUTOFREE char *topic = topic_name("heartbeat");
+    TERN_AUTOFREE char *log_path = tern_asprintf("%s/heartbeat-%d.log", svc->dir, (int)getpid());
+    TERN_AUTOFREE char *log = NULL;
+    rpc_target_t target = {.topic = NULL};
+    json_t *ctx = rpc_context_new("u1", "p1", NULL, NULL);
+    json_t *args = json_pack("{s:i}", "i", 3);
+    json_t *res = NULL;
+    rpc_config_t cfg;
+    rpc_client_t *client;
+    rpc_server_t *srv;
+
+    reset_seen();
+    CK_OK(tern_log_open("test-rpc-faults", TERN_LOG_WARNING, log_path, false));
+    fast_config(&cfg, svc->rabbitmq_url);
+    cfg.heartbeat_timeout_s = 2; /* RabbitMQ closes a connection silent for two intervals */
+    target.topic = topic;
+    srv = rpc_server_new(&cfg, topic, "h1", &fault_endpoint, 1, 2);
+    CK_OK(rpc_server_start(srv));
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "rpc_client_new: %s", tern_error_message());
+    CK_OK(rpc_call(client, &target, ctx, "seq", args, 10000, &res));
+    json_decref(res);
+    res = NULL;
+
+    sleep(10); /* every connection idle: request, reply queue, consumer, replies */
+
+    CK_OK(rpc_cast(client, &target, ctx, "count", NULL));
+    CK_OK(rpc_call(client, &target, ctx, "seq", args, 10000, &res));
+    ck_assert_int_eq(json_integer_value(json_object_get(res, "i")), 3);
+    json_decref(res);
+    rpc_client_free(client);
+    rpc_server_free(srv);
+    tern_log_close();
+    log = read_log(log_path);
+    ck_assert_msg(strstr(log, "lost") == NULL && strstr(log, "retrying") == NULL &&
+                      strstr(log, "heartbeat") == NULL && strstr(log, "closed") == NULL,
+                  "a connection was lost while idle:\n%s", log);
+    unlink(log_path);
+    json_decref(args);
+    json_decref(ctx);
+}
+END_TEST
+
 static Suite *
 rpc_faults_suite(void)
 {
@@ -424,6 +489,7 @@ rpc_faults_suite(void)
     TCase *ack = tcase_create("ack");
     TCase *failover = tcase_create("failover");
     TCase *tls = tcase_create("tls");
+    TCase *heartbeat = tcase_create("heartbeat");
 
     tcase_set_timeout(restart, 240);
     tcase_add_test(restart, test_broker_restart_mid_stream_no_call_lost_or_run_twice);
@@ -440,6 +506,9 @@ rpc_faults_suite(void)
     tcase_add_test(tls, test_tls_call_with_client_certificate);
     tcase_add_test(tls, test_tls_wrong_ca_refused);
     suite_add_tcase(s, tls);
+    tcase_set_timeout(heartbeat, 60);
+    tcase_add_test(heartbeat, test_idle_connections_kept_by_heartbeats);
+    suite_add_tcase(s, heartbeat);
     return s;
 }
 

@@ -223,6 +223,29 @@ START_TEST(test_cast_to_missing_server_is_an_error)
 }
 END_TEST
 
+START_TEST(test_call_to_missing_server_or_bad_key_fails_at_once)
+{
+    char long_host[300];
+    rpc_target_t t = {.topic = topic, .server = "nosuchhost"};
+    rpc_target_t bad = {.topic = topic, .server = long_host};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *res = NULL;
+    int64_t start = tern_now_monotonic_ms();
+
+    /* no queue takes it: the broker returns it, long before the 20 s timeout */
+    ck_assert_int_eq(rpc_call(client, &t, ctx, "echo", NULL, 20000, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "no queue takes the message"));
+    /* a routing key longer than AMQP allows (255): refused before sending, never retried */
+    memset(long_host, 'h', sizeof(long_host) - 1);
+    long_host[sizeof(long_host) - 1] = '\0';
+    ck_assert_int_eq(rpc_call(client, &bad, ctx, "echo", NULL, 20000, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    ck_assert_int_lt(tern_now_monotonic_ms() - start, 5000);
+    json_decref(ctx);
+}
+END_TEST
+
 /* raw_publish: put bytes on the topic queue as a hostile or broken client would. */
 static void
 raw_publish(const char *routing_key, const char *body, const char *reply_q)
@@ -312,6 +335,7 @@ rpc_suite(void)
     tcase_add_test(errors, test_unknown_method_and_newer_version_refused);
     tcase_add_test(errors, test_timeout_then_late_reply_dropped);
     tcase_add_test(errors, test_cast_to_missing_server_is_an_error);
+    tcase_add_test(errors, test_call_to_missing_server_or_bad_key_fails_at_once);
     tcase_add_test(errors, test_malformed_messages_never_wedge_the_server);
     tcase_add_test(errors, test_bad_transport_url_named);
     suite_add_tcase(s, core);
