@@ -47,8 +47,8 @@ typedef struct waiter {
     bool remote;        /* the error came from the server (a remote exception) */
     tern_error_t error; /* when failed */
     char msg_id[33];
-    json_t *result; /* owned until taken */
-    struct waiter *next;
+    json_t *result;               /* owned until taken */
+    struct waiter *next, **prevp; /* in client->waiters (prevp: the pointer to this one) */
 } waiter_t;
 
 struct rpc_client {
@@ -140,6 +140,25 @@ rpc_config_free_strings(rpc_config_t *cfg)
 
 /* ---- waiters ---- */
 
+/* waiter_link, waiter_unlink: in and out of client->waiters (lock held), at the head. */
+static void
+waiter_link(rpc_client_t *client, waiter_t *w)
+{
+    w->next = client->waiters;
+    if (w->next)
+        w->next->prevp = &w->next;
+    w->prevp = &client->waiters;
+    client->waiters = w;
+}
+
+static void
+waiter_unlink(waiter_t *w)
+{
+    *w->prevp = w->next;
+    if (w->next)
+        w->next->prevp = w->prevp;
+}
+
 static waiter_t *
 waiter_new(rpc_client_t *client, bool is_call)
 {
@@ -157,8 +176,7 @@ waiter_new(rpc_client_t *client, bool is_call)
             w->msg_id[j++] = uuid[i];
     }
     pthread_mutex_lock(&client->lock);
-    w->next = client->waiters;
-    client->waiters = w;
+    waiter_link(client, w);
     pthread_mutex_unlock(&client->lock);
     return w;
 }
@@ -167,14 +185,10 @@ waiter_new(rpc_client_t *client, bool is_call)
 static void
 waiter_unref(rpc_client_t *client, waiter_t *w)
 {
+    (void)client;
     if (--w->refs > 0)
         return;
-    for (waiter_t **pp = &client->waiters; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
-    }
+    waiter_unlink(w);
     json_decref(w->result);
     pthread_cond_destroy(&w->cond);
     free(w);
@@ -631,15 +645,9 @@ rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
 
         /* wait for the reply queue as a waiter of its own, so that it can be the reader */
         pthread_cond_init(&probe.cond, NULL);
-        probe.next = client->waiters;
-        client->waiters = &probe;
+        waiter_link(client, &probe);
         rc = wait_progress(client, &probe, deadline, true);
-        for (waiter_t **pp = &client->waiters; *pp; pp = &(*pp)->next) {
-            if (*pp == &probe) {
-                *pp = probe.next;
-                break;
-            }
-        }
+        waiter_unlink(&probe);
         pthread_cond_destroy(&probe.cond);
         if (!rc) {
             pthread_mutex_unlock(&client->lock);

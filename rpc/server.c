@@ -35,6 +35,12 @@
 /* How many _unique_id values a server remembers to drop redeliveries of messages it already
  * took (oslo keeps 16): a message acknowledged just before the broker went away comes back. */
 #define RPC_SEEN_IDS 1024
+#define RPC_SEEN_BUCKETS 2048
+
+typedef struct seen {
+    char id[33]; /* "" when unused */
+    int next;    /* next slot in the same bucket, -1 at the end */
+} seen_t;
 
 /* How long a reply is retried when its reply queue does not exist (oslo: 60 s), and how often. */
 #define REPLY_MISSING_QUEUE_MS 10000
@@ -94,20 +100,22 @@ struct rpc_server {
     int64_t setup_retry_at_ms; /* reader only: when to open the consumer again */
     int64_t setup_delay_ms;    /* reader only */
     pthread_mutex_t lock;
-    pthread_cond_t cond;         /* with lock: idle workers */
-    pthread_cond_t keeper_cond;  /* with lock: stop */
-    job_t *jobs, **jobs_tail;    /* guarded by lock */
-    job_t *retries;              /* guarded by lock */
-    job_t *confirmed;            /* guarded by lock */
-    bool reader_busy;            /* guarded by lock */
-    int n_idle;                  /* guarded by lock: workers waiting on cond */
-    unsigned long jobs_taken;    /* guarded by lock: counts jobs taken by workers */
-    bool keeper_fast;            /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
-    int unconfirmed;             /* guarded by lock: replies published, not yet confirmed */
-    int64_t pub_pumped_ms;       /* reader only: when pub was last pumped */
-    bool draining;               /* guarded by lock: workers exit when jobs is empty */
-    char seen[RPC_SEEN_IDS][33]; /* guarded by lock: _unique_id of the last messages taken */
-    size_t seen_next;            /* guarded by lock: next slot of seen to overwrite */
+    pthread_cond_t cond;               /* with lock: idle workers */
+    pthread_cond_t keeper_cond;        /* with lock: stop */
+    job_t *jobs, **jobs_tail;          /* guarded by lock */
+    job_t *retries;                    /* guarded by lock */
+    job_t *confirmed;                  /* guarded by lock */
+    bool reader_busy;                  /* guarded by lock */
+    int n_idle;                        /* guarded by lock: workers waiting on cond */
+    unsigned long jobs_taken;          /* guarded by lock: counts jobs taken by workers */
+    bool keeper_fast;                  /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
+    int unconfirmed;                   /* guarded by lock: replies published, not yet confirmed */
+    int64_t pub_pumped_ms;             /* reader only: when pub was last pumped */
+    bool draining;                     /* guarded by lock: workers exit when jobs is empty */
+    seen_t seen[RPC_SEEN_IDS];         /* guarded by lock: _unique_id of the last messages taken,
+                                        * a ring, each chained into its hash bucket */
+    int seen_bucket[RPC_SEEN_BUCKETS]; /* guarded by lock: first slot of each bucket, -1 none */
+    size_t seen_next;                  /* guarded by lock: next slot of seen to overwrite */
 };
 
 static void
@@ -324,26 +332,51 @@ reply_address(const char *body, size_t len, char **ret_msg_id, char **ret_reply_
     json_decref(outer);
 }
 
-/* seen_before: true when unique_id was taken already; else remember it. */
+static unsigned
+seen_hash(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % RPC_SEEN_BUCKETS;
+}
+
+/* seen_before: true when unique_id was taken already; else remember it, forgetting the oldest
+ * remembered one. */
 static bool
 seen_before(rpc_server_t *srv, const char *unique_id)
 {
-    bool found = false;
+    unsigned h;
+    seen_t *slot;
+    int i;
 
-    if (!unique_id || strlen(unique_id) >= sizeof(srv->seen[0]))
+    if (!unique_id || strlen(unique_id) >= sizeof(srv->seen[0].id))
         return false;
+    h = seen_hash(unique_id);
     pthread_mutex_lock(&srv->lock);
-    for (size_t i = 0; i < RPC_SEEN_IDS && !found; i++)
-        found = strcmp(srv->seen[i], unique_id) == 0;
-    if (!found) {
-        tern_strlcpy(srv->seen[srv->seen_next], unique_id, sizeof(srv->seen[0]));
-        srv->seen_next = (srv->seen_next + 1) % RPC_SEEN_IDS;
+    for (i = srv->seen_bucket[h]; i >= 0; i = srv->seen[i].next) {
+        if (strcmp(srv->seen[i].id, unique_id) == 0) {
+            pthread_mutex_unlock(&srv->lock);
+            return true;
+        }
     }
+    slot = &srv->seen[srv->seen_next];
+    if (slot->id[0]) { /* unchain the oldest from its bucket */
+        int *pp = &srv->seen_bucket[seen_hash(slot->id)];
+
+        while (*pp != (int)srv->seen_next)
+            pp = &srv->seen[*pp].next;
+        *pp = slot->next;
+    }
+    tern_strlcpy(slot->id, unique_id, sizeof(slot->id));
+    slot->next = srv->seen_bucket[h];
+    srv->seen_bucket[h] = (int)srv->seen_next;
+    srv->seen_next = (srv->seen_next + 1) % RPC_SEEN_IDS;
     pthread_mutex_unlock(&srv->lock);
-    return found;
+    return false;
 }
 
-/* set_reply: job is to be answered on reply_q with result or failure. */
 static void
 set_reply(rpc_server_t *srv, job_t *job, const char *reply_q, const char *msg_id, json_t *result,
           const tern_error_t *failure)
@@ -697,6 +730,8 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     rpc_conn_init(&srv->pub, &srv->cfg, &srv->url);
     srv->wake_fd = -1;
     srv->jobs_tail = &srv->jobs;
+    for (size_t i = 0; i < RPC_SEEN_BUCKETS; i++)
+        srv->seen_bucket[i] = -1;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     pthread_cond_init(&srv->keeper_cond, NULL);
