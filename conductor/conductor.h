@@ -108,4 +108,11 @@ int conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req,
 /* Unfinished migrations a restarted source compute must finish or roll back. */
 int conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 
+/* End the migrations orphaned by a conductor that stopped between the atomic start and the
+ * hand-off to the source compute (db_migration_take_orphans): each becomes error, its claim is
+ * released, its instance's task_state cleared and its action finished. The VM never left its
+ * source. at_start: this conductor has just started, so its own such migrations are orphans
+ * too. Returns how many were ended, or -1. Run at start-up and with every heartbeat. */
+int conductor_sweep_orphans(conductor_t *cond, bool at_start);
+
 #endif /* TERN_CONDUCTOR_H */

@@ -5,7 +5,8 @@
  *     conductor_check_parameters, conductor_find_instance
  *     conductor_check_instance_running, conductor_check_source_up       (change nothing)
  *     conductor_check_destination_* / conductor_select_destinations     (change nothing)
- *     begin_task: task_state := migrating (atomic), action log, migration row (queued)
+ *     begin_task: task_state := migrating (atomic), action log, migration row (queued, with
+ *                 this conductor as its owner until the hand-off: conductor_sweep_orphans)
  *     for each candidate destination, best first:
  *       claim_destination               memory/vCPUs/disk claimed atomically
  *       check_on_hosts                  destination then source compute checks over RPC
@@ -86,7 +87,8 @@ begin_task(lm_task_t *t)
     req.block_migration = t->args.block_migration == 1;
     req.user_id = (char *)t->req->amqp_user_id;
     req.project_id = (char *)context_str(t->req, "project_id");
-    if (db_migration_create(t->db, &req, &t->mig) < 0)
+    if (db_migration_create(t->db, &req, &t->mig) < 0 ||
+        db_migration_set_conductor(t->db, t->mig.uuid, t->cond->cfg.host) < 0)
         return -1;
     return db_migration_phase_begin(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS);
 }

@@ -1,5 +1,6 @@
 /*
- * conductor/main.c: tern-conductor start-up - configuration, logging, signals, heartbeat.
+ * conductor/main.c: tern-conductor start-up - configuration, logging, signals, heartbeat, and
+ * the sweep of migrations orphaned by a conductor (at start-up, then with every heartbeat).
  *
  * Usage: tern-conductor [--config-file FILE]... [--config-dir DIR]
  * Runs in the foreground until SIGTERM or SIGINT. Refuses to start against a database whose
@@ -69,6 +70,8 @@ heartbeat_until_signal(conductor_t *cond, const sigset_t *sigs, int interval_s)
         if (!(db = conductor_db(cond)) ||
             db_service_heartbeat(db, cond->cfg.host, CONDUCTOR_BINARY) < 0)
             TERN_WARN("could not record the conductor's heartbeat: %s", tern_error_message());
+        if (conductor_sweep_orphans(cond, false) < 0)
+            TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
     }
 }
 
@@ -100,7 +103,11 @@ main(int argc, char **argv)
 
     rpc_config_from_conf(cfg, &rpc_cfg);
     conductor_config_from_conf(cfg, &ccfg);
-    if (!(cond = conductor_new(&ccfg, &rpc_cfg)) || conductor_start(cond, cond->cfg.workers) < 0) {
+    /* The sweep runs before the RPC server starts: a request this conductor took and never
+     * answered before it died is delivered again, and must find its instance free. */
+    if ((cond = conductor_new(&ccfg, &rpc_cfg)) && conductor_sweep_orphans(cond, true) < 0)
+        TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
+    if (!cond || conductor_start(cond, cond->cfg.workers) < 0) {
         TERN_ERROR("could not start: %s", tern_error_message());
         conductor_config_clear(&ccfg);
         conductor_free(cond);

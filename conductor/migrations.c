@@ -181,8 +181,8 @@ conductor_live_migration_force_complete(conductor_t *cond, const rpc_request_t *
 
 /* finish_action: close the live-migration action started with this request. */
 static void
-finish_action(db_conn_t *db, const rpc_request_t *req, const char *instance_uuid, bool success,
-              const char *message)
+finish_action_of(db_conn_t *db, const char *request_id, const char *instance_uuid, bool success,
+                 const char *message)
 {
     db_action_t *list = NULL;
     size_t n = 0;
@@ -191,12 +191,20 @@ finish_action(db_conn_t *db, const rpc_request_t *req, const char *instance_uuid
         return;
     for (size_t i = n; i-- > 0;) {
         if (!list[i].result && tern_streq(list[i].action, ACTION_LIVE_MIGRATION) &&
-            (!req->request_id || tern_streq(list[i].request_id, req->request_id))) {
+            (!request_id || tern_streq(list[i].request_id, request_id))) {
             db_action_finish(db, list[i].id, success, message);
             break;
         }
     }
     db_action_list_free(list, n);
+}
+
+/* finish_action: the open live-migration action of the request's instance (NULL id: any). */
+static void
+finish_action(db_conn_t *db, const rpc_request_t *req, const char *instance_uuid, bool success,
+              const char *message)
+{
+    finish_action_of(db, req->request_id, instance_uuid, success, message);
 }
 
 int
@@ -380,4 +388,36 @@ conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t 
     }
     *ret_result = json_pack("{s:o}", "migrations", arr);
     return 0;
+}
+
+int
+conductor_sweep_orphans(conductor_t *cond, bool at_start)
+{
+    /* Before its hand-off a conductor makes at most three compute calls, each bounded by the
+     * RPC timeout: a migration still queued well after that has lost its conductor. */
+    int max_age_s = 3 * (cond->cfg.rpc_timeout_ms / 1000) + 60;
+    TERN_AUTOFREE char *message = tern_asprintf(
+        "the conductor handling it stopped before handing it to the source compute; ended by "
+        "conductor %s (the instance kept running on its source)",
+        cond->cfg.host);
+    db_migration_t *list = NULL;
+    size_t n = 0;
+    db_conn_t *db;
+
+    if (!(db = conductor_db(cond)) ||
+        db_migration_take_orphans(db, at_start ? cond->cfg.host : NULL,
+                                  cond->cfg.service_down_time_s, max_age_s, message, &list, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const db_migration_t *m = &list[i];
+
+        if (db_claim_release(db, m->uuid, NULL) < 0 ||
+            db_instance_task_state_end(db, m->instance_uuid, DB_TASK_STATE_MIGRATING) < 0)
+            TERN_WARN("orphaned migration %s: %s", m->uuid, tern_error_message());
+        finish_action_of(db, NULL, m->instance_uuid, false, message);
+        TERN_WARN("migration %s of instance %s from %s: %s", m->uuid, m->instance_uuid,
+                  m->source_compute, message);
+    }
+    db_migration_list_free(list, n);
+    return (int)n;
 }

@@ -543,7 +543,7 @@ db_migration_set_migrate_data(db_conn_t *conn, const char *uuid, const json_t *m
     db_params_json(&p, migrate_data);
     return migration_update(conn, uuid,
                             "UPDATE migrations SET migrate_data = $2::jsonb, updated_at = now()"
-                            " WHERE uuid = $1",
+                            " WHERE uuid = $1 AND status = 'queued'",
                             &p, "store the migrate data of");
 }
 
@@ -565,5 +565,55 @@ db_migration_get_migrate_data(db_conn_t *conn, const char *uuid, json_t **ret_mi
     *ret_migrate_data = db_get_json(res, 0, 0);
     if (!*ret_migrate_data)
         *ret_migrate_data = json_null();
+    return 0;
+}
+
+int
+db_migration_set_conductor(db_conn_t *conn, const char *uuid, const char *conductor_host)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+
+    db_params_text(&p, uuid);
+    db_params_text(&p, conductor_host);
+    return migration_update(conn, uuid,
+                            "UPDATE migrations SET conductor = $2, updated_at = now()"
+                            " WHERE uuid = $1",
+                            &p, "record the conductor of");
+}
+
+int
+db_migration_take_orphans(db_conn_t *conn, const char *restarted_host, int down_s, int max_age_s,
+                          const char *message, db_migration_t **ret_list, size_t *ret_count)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *res = NULL;
+    db_migration_t *list;
+    int n;
+
+    db_params_text(&p, restarted_host);
+    db_params_int(&p, down_s);
+    db_params_int(&p, max_age_s);
+    db_params_text(&p, message);
+    res = db_exec(conn, DB_RETRY_NEVER,
+                  "UPDATE migrations AS m SET status = 'error', error_message = $4,"
+                  " finished_at = now(), updated_at = now()"
+                  " WHERE m.status = 'queued' AND m.migrate_data IS NULL"
+                  " AND (m.conductor = $1"
+                  "      OR m.created_at < now() - make_interval(secs => $3::double precision)"
+                  "      OR (m.conductor IS NOT NULL AND NOT EXISTS"
+                  "          (SELECT 1 FROM services AS s WHERE s.host = m.conductor"
+                  "           AND s.binary_name = 'tern-conductor'"
+                  "           AND s.last_heartbeat > now() -"
+                  "               make_interval(secs => $2::double precision))))"
+                  " RETURNING " MIGRATION_COLS,
+                  &p, "take orphaned migrations");
+    if (!res)
+        return -1;
+    n = PQntuples(res);
+    list = tern_calloc((size_t)n + 1, sizeof(*list));
+    for (int i = 0; i < n; i++)
+        migration_from_row(res, i, &list[i]);
+    *ret_list = list;
+    *ret_count = (size_t)n;
     return 0;
 }

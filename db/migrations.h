@@ -163,10 +163,26 @@ int db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase
 int db_migration_switch_over(db_conn_t *conn, const char *uuid, const char *expected_task_state,
                              db_instance_t *ret_instance);
 
-/* The computes' agreed migrate data (the host checks' result), kept for crash recovery.
- * Stored as given (borrowed); read back as a new reference (json null when never stored).
- * NOT_FOUND when the migration does not exist. Both retried. */
+/* The computes' agreed migrate data (the host checks' result), kept for crash recovery; storing
+ * it is the hand-off to the source compute, so it is refused (CONFLICT) unless the migration is
+ * still queued (a sweep may have ended it: see db_migration_take_orphans). Stored as given
+ * (borrowed); read back as a new reference (json null when never stored). NOT_FOUND when the
+ * migration does not exist. Both retried. */
 int db_migration_set_migrate_data(db_conn_t *conn, const char *uuid, const json_t *migrate_data);
+
+/* The conductor (host) handling the migration until its hand-off. Retried. */
+int db_migration_set_conductor(db_conn_t *conn, const char *uuid, const char *conductor_host);
+
+/* Take the migrations orphaned by their conductor before the hand-off - status queued, no
+ * migrate data - whose conductor is known gone: it is restarted_host (the caller, just started:
+ * nothing of its own is in flight; NULL for none), or its tern-conductor service row has had no
+ * heartbeat for down_s seconds (or has none), or the migration is older than max_age_s (no
+ * conductor takes that long before the hand-off, whoever it is). Each becomes status error with
+ * message, in one statement, so that two sweeping conductors never take the same one. The taken
+ * migrations are returned (free with db_migration_list_free). Not retried. */
+int db_migration_take_orphans(db_conn_t *conn, const char *restarted_host, int down_s,
+                              int max_age_s, const char *message, db_migration_t **ret_list,
+                              size_t *ret_count);
 int db_migration_get_migrate_data(db_conn_t *conn, const char *uuid, json_t **ret_migrate_data);
 
 #endif /* TERN_DB_MIGRATIONS_H */

@@ -1,6 +1,7 @@
 /*
  * tests/db/test-db-migrations.c: the migrations table: round trip, the status machine (also
- * under two concurrent clients), progress, phases, lists for crash recovery, switch-over.
+ * under two concurrent clients), progress, phases, lists for crash recovery, switch-over, the
+ * sweep of migrations orphaned by their conductor.
  */
 #include <pthread.h>
 #include <string.h>
@@ -359,6 +360,72 @@ START_TEST(test_migration_status_race_one_wins)
 }
 END_TEST
 
+/* taken: whether uuid is among the n migrations of list. */
+static bool
+taken(const db_migration_t *list, size_t n, const char *uuid)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].uuid, uuid) == 0)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(test_orphans_of_a_gone_conductor_taken_once)
+{
+    db_conn_t *conn = test_open();
+    TERN_AUTOFREE char *src = test_name("src");
+    TERN_AUTOFREE char *restarted = test_name("cond-restarted");
+    TERN_AUTOFREE char *alive = test_name("cond-alive");
+    TERN_AUTOFREE char *dead = test_name("cond-dead");
+    char inst[DB_UUID_LEN], m_restarted[DB_UUID_LEN], m_alive[DB_UUID_LEN], m_dead[DB_UUID_LEN],
+        m_handed[DB_UUID_LEN], m_ownerless[DB_UUID_LEN];
+    json_t *data = json_pack("{s:b}", "block_migration", 1);
+    db_migration_t *list = NULL, got = {0};
+    size_t n = 0;
+
+    test_make_instance(conn, src, "n", inst);
+    test_make_migration(conn, inst, src, NULL, NULL, m_restarted);
+    test_make_migration(conn, inst, src, NULL, NULL, m_alive);
+    test_make_migration(conn, inst, src, NULL, NULL, m_dead);
+    test_make_migration(conn, inst, src, NULL, NULL, m_handed);
+    test_make_migration(conn, inst, src, NULL, NULL, m_ownerless);
+    CK_OK(db_migration_set_conductor(conn, m_restarted, restarted));
+    CK_OK(db_migration_set_conductor(conn, m_alive, alive));
+    CK_OK(db_migration_set_conductor(conn, m_dead, dead)); /* no service row at all */
+    CK_OK(db_migration_set_conductor(conn, m_handed, restarted));
+    CK_OK(db_migration_set_migrate_data(conn, m_handed, data)); /* handed off: not an orphan */
+    CK_OK(
+        db_service_upsert(conn, alive, "tern-conductor", "conductor", 1, NULL)); /* heartbeat now */
+
+    CK_OK(db_migration_take_orphans(conn, restarted, 60, 3600, "swept", &list, &n));
+    ck_assert(taken(list, n, m_restarted));
+    ck_assert(taken(list, n, m_dead));
+    ck_assert(!taken(list, n, m_alive));
+    ck_assert(!taken(list, n, m_handed));
+    ck_assert(!taken(list, n, m_ownerless)); /* fresh, owner unknown: maybe in flight */
+    db_migration_list_free(list, n);
+
+    CK_OK(db_migration_get(conn, m_restarted, &got));
+    ck_assert_int_eq(got.status, DB_MIGRATION_ERROR);
+    ck_assert_str_eq(got.error_message, "swept");
+    ck_assert_int_gt(got.finished_ms, 0);
+    db_migration_clear(&got);
+    /* a conductor still alive but late cannot hand it off any more */
+    CK_FAILS(db_migration_set_migrate_data(conn, m_restarted, data), TERN_ERR_CONFLICT);
+
+    /* taken once: a second sweep finds neither again; age takes the ownerless one */
+    CK_OK(db_migration_take_orphans(conn, restarted, 60, 0, "swept again", &list, &n));
+    ck_assert(!taken(list, n, m_restarted));
+    ck_assert(!taken(list, n, m_dead));
+    ck_assert(!taken(list, n, m_handed));
+    ck_assert(taken(list, n, m_ownerless));
+    ck_assert(taken(list, n, m_alive)); /* older than max_age (0 s here): whoever owns it */
+    db_migration_list_free(list, n);
+    json_decref(data);
+}
+END_TEST
+
 TCase *
 test_db_case_migrations(void)
 {
@@ -373,5 +440,6 @@ test_db_case_migrations(void)
     tcase_add_test(tc, test_migration_lists_for_recovery);
     tcase_add_test(tc, test_switch_over_moves_instance_atomically);
     tcase_add_test(tc, test_migration_status_race_one_wins);
+    tcase_add_test(tc, test_orphans_of_a_gone_conductor_taken_once);
     return tc;
 }

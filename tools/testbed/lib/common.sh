@@ -103,12 +103,16 @@ tb_host_index() {
     echo "$i"
 }
 
-# tb_pid_alive PIDFILE: true when the file names a live process.
+# tb_pid_alive PIDFILE: true when the file names a live process. A killed daemon whose parent
+# is an init that does not reap (seen: a container's PID 1) stays a zombie, which kill -0 still
+# finds: it counts as dead.
 tb_pid_alive() {
-    local pid
+    local pid state
     [ -f "$1" ] || return 1
     pid=$(cat "$1" 2>/dev/null) || return 1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+    [ "$state" != Z ]
 }
 
 # tb_keeper_pid I: pid of the process holding host I's mount namespace (empty if none).

@@ -204,12 +204,14 @@ tb_compute_up() {
     tb_daemon_wait "tern-compute of host$i" "$pidfile" "$log"
 }
 
+tb_pid_dead() { ! tb_pid_alive "$1"; }
+
 # tb_daemons_stop: stop the conductor (the computes die with their host namespaces).
 tb_daemons_stop() {
     local pidfile=$TB_CONDUCTOR_DIR/conductor.pid
     if tb_pid_alive "$pidfile"; then
         kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
-        tb_wait 10 sh -c "! kill -0 $(cat "$pidfile") 2>/dev/null" ||
+        tb_wait 10 tb_pid_dead "$pidfile" ||
             kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
     fi
     rm -f "$pidfile"
