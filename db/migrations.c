@@ -152,6 +152,19 @@ migration_from_row(const PGresult *res, int row, db_migration_t *m)
     m->finished_ms = db_get_int(res, row, 33);
 }
 
+/* migrations_from_result: every row of res as a new list (db_migration_list_free). */
+static void
+migrations_from_result(const PGresult *res, db_migration_t **ret_list, size_t *ret_count)
+{
+    int n = PQntuples(res);
+    db_migration_t *list = tern_calloc((size_t)n + 1, sizeof(*list));
+
+    for (int i = 0; i < n; i++)
+        migration_from_row(res, i, &list[i]);
+    *ret_list = list;
+    *ret_count = (size_t)n;
+}
+
 void
 db_migration_clear(db_migration_t *m)
 {
@@ -260,8 +273,6 @@ db_migration_list(db_conn_t *conn, const db_migration_filter_t *filter, db_migra
     static const db_migration_filter_t any = {.status = -1};
     DB_AUTOPARAMS p = DB_PARAMS_INIT;
     DB_AUTORESULT *res = NULL;
-    db_migration_t *list;
-    int n;
 
     if (!filter)
         filter = &any;
@@ -285,12 +296,7 @@ db_migration_list(db_conn_t *conn, const db_migration_filter_t *filter, db_migra
                   &p, "list migrations");
     if (!res)
         return -1;
-    n = PQntuples(res);
-    list = tern_calloc((size_t)n + 1, sizeof(*list));
-    for (int i = 0; i < n; i++)
-        migration_from_row(res, i, &list[i]);
-    *ret_list = list;
-    *ret_count = (size_t)n;
+    migrations_from_result(res, ret_list, ret_count);
     return 0;
 }
 
@@ -587,8 +593,6 @@ db_migration_take_orphans(db_conn_t *conn, const char *restarted_host, int down_
 {
     DB_AUTOPARAMS p = DB_PARAMS_INIT;
     DB_AUTORESULT *res = NULL;
-    db_migration_t *list;
-    int n;
 
     db_params_text(&p, restarted_host);
     db_params_int(&p, down_s);
@@ -609,11 +613,6 @@ db_migration_take_orphans(db_conn_t *conn, const char *restarted_host, int down_
                   &p, "take orphaned migrations");
     if (!res)
         return -1;
-    n = PQntuples(res);
-    list = tern_calloc((size_t)n + 1, sizeof(*list));
-    for (int i = 0; i < n; i++)
-        migration_from_row(res, i, &list[i]);
-    *ret_list = list;
-    *ret_count = (size_t)n;
+    migrations_from_result(res, ret_list, ret_count);
     return 0;
 }
