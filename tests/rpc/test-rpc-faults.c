@@ -452,7 +452,7 @@ START_TEST(test_idle_connections_kept_by_heartbeats)
     reset_seen();
     CK_OK(tern_log_open("test-rpc-faults", TERN_LOG_WARNING, log_path, false));
     fast_config(&cfg, svc->rabbitmq_url);
-    cfg.heartbeat_timeout_s = 2; /* RabbitMQ closes a connection silent for two intervals */
+    cfg.heartbeat_timeout_s = 3; /* RabbitMQ closes a connection silent for two intervals */
     target.topic = topic;
     srv = rpc_server_new(&cfg, topic, "h1", &fault_endpoint, 1, 2);
     CK_OK(rpc_server_start(srv));
@@ -462,7 +462,7 @@ START_TEST(test_idle_connections_kept_by_heartbeats)
     json_decref(res);
     res = NULL;
 
-    sleep(10); /* every connection idle: request, reply queue, consumer, replies */
+    sleep(15); /* five intervals, every connection idle: requests, replies, consumer, reply queue */
 
     CK_OK(rpc_cast(client, &target, ctx, "count", NULL));
     CK_OK(rpc_call(client, &target, ctx, "seq", args, 10000, &res));
