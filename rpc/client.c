@@ -183,9 +183,8 @@ waiter_new(rpc_client_t *client, bool is_call)
 
 /* waiter_unref: drop a reference (lock held); the last one unlinks and frees w. */
 static void
-waiter_unref(rpc_client_t *client, waiter_t *w)
+waiter_unref(waiter_t *w)
 {
-    (void)client;
     if (--w->refs > 0)
         return;
     waiter_unlink(w);
@@ -231,7 +230,7 @@ on_confirm(void *opaque, rpc_outcome_t outcome)
         break;
     }
     pthread_cond_signal(&w->cond);
-    waiter_unref(client, w);
+    waiter_unref(w);
     pthread_mutex_unlock(&client->lock);
 }
 
@@ -487,7 +486,7 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
             break;
         pthread_mutex_lock(&client->lock);
         client->unconfirmed--;
-        waiter_unref(client, w);
+        waiter_unref(w);
         pthread_mutex_unlock(&client->lock);
         if (tern_error_code() == TERN_ERR_INVALID)
             break; /* the message itself is wrong (e.g. a routing key too long): no retry */
@@ -559,6 +558,7 @@ rpc_client_new(const rpc_config_t *cfg)
     rpc_client_t *client = tern_calloc(1, sizeof(*client));
     char uuid[37];
     size_t j = 0;
+    int rc;
 
     rpc_config_copy(cfg, &client->cfg);
     if (rpc_url_parse(client->cfg.transport_url, &client->url) < 0) {
@@ -578,16 +578,16 @@ rpc_client_new(const rpc_config_t *cfg)
             client->reply_q[j++] = uuid[i];
     }
     client->reply_q[j] = '\0';
-    /* the request connection now, so that a bad URL or credentials fail here */
-    pthread_mutex_lock(&client->pub.lock);
     if (client->wake_fd < 0) {
         tern_error_set_errno(errno, "could not create an eventfd");
-        j = 0;
-    } else {
-        j = rpc_conn_open(&client->pub, true, client->cfg.heartbeat_timeout_s) == 0;
+        rpc_client_free(client);
+        return NULL;
     }
+    /* the request connection now, so that a bad URL or credentials fail here */
+    pthread_mutex_lock(&client->pub.lock);
+    rc = rpc_conn_open(&client->pub, true, client->cfg.heartbeat_timeout_s);
     pthread_mutex_unlock(&client->pub.lock);
-    if (!j) {
+    if (rc < 0) {
         rpc_client_free(client);
         return NULL;
     }
@@ -671,7 +671,7 @@ rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
         *ret_result = w->result ? w->result : json_null();
         w->result = NULL;
     }
-    waiter_unref(client, w);
+    waiter_unref(w);
     pthread_mutex_unlock(&client->lock);
     return rc;
 }
@@ -703,7 +703,7 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
         tern_error_prefix("could not cast \"%s\" to \"%s\"", method, key);
     pthread_mutex_lock(&client->lock);
     client->casts--;
-    waiter_unref(client, w);
+    waiter_unref(w);
     pthread_mutex_unlock(&client->lock);
     return rc;
 }
