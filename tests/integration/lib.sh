@@ -25,7 +25,7 @@ check() { # check NAME COMMAND...: passes when COMMAND exits 0
     if out=$("$@" 2>&1); then
         pass "$name"
     else
-        fail "$name" "command failed: $* :: $(printf '%s' "$out" | tail -n 5)"
+        fail "$name" "command failed: $* :: $(printf '%s' "$out" | tail -n 12)"
     fi
 }
 

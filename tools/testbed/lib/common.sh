@@ -123,13 +123,15 @@ tb_keeper_pid() {
 }
 
 # tb_spawn PIDFILE LOGFILE COMMAND...: start COMMAND detached (own session, marked), record
-# its pid. The process keeps running when the caller is interrupted or killed.
+# its pid. The process keeps running when the caller is interrupted or killed. The pid is
+# written by the process that then becomes COMMAND, after setsid (which forks when started as
+# a process group leader), and a stale pid file is removed first so the wait below is real.
 tb_spawn() {
     local pidfile=$1 logfile=$2
     shift 2
-    env "$TB_MARK=$TB_DIR" sh -c 'echo $$ >"$1"; shift; exec setsid "$@"' sh "$pidfile" "$@" \
+    rm -f "$pidfile"
+    env "$TB_MARK=$TB_DIR" setsid sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$pidfile" "$@" \
         </dev/null >>"$logfile" 2>&1 8>&- &
-    # The pid file is written before exec: wait for it so callers may read it at once.
     tb_wait 5 test -s "$pidfile" || tb_die "could not start \"$1\": no pid file \"$pidfile\""
 }
 

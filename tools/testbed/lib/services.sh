@@ -11,7 +11,7 @@
 # compute/tern-compute) as `BINARY --config-file FILE`: the conductor in the root namespace, after
 # `tern-manage db sync`, then one compute inside each host's network + mount namespaces. Ready
 # means: the process is alive and its log file has a line matching TB_READY_RE (override with
-# TERN_TESTBED_READY_RE).
+# TERN_TESTBED_READY_RE) written since this start.
 
 # shellcheck shell=bash
 
@@ -144,22 +144,48 @@ live_migration_inbound_addr = $(tb_host_ip "$i")
 EOF
 }
 
-# tb_daemon_ready PIDFILE LOG: alive and said it is ready.
+# tb_log_size FILE: its size in bytes (0 when missing).
+tb_log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# tb_daemon_ready PIDFILE LOG FROM: alive, and said it is ready after byte FROM of LOG (a log
+# is appended to by every start: a line of the previous run must not count).
 tb_daemon_ready() {
-    tb_pid_alive "$1" && [ -f "$2" ] && grep -Eq "$TB_READY_RE" "$2"
+    tb_pid_alive "$1" && [ -f "$2" ] && tail -c +"$(($3 + 1))" "$2" | grep -Eq "$TB_READY_RE"
 }
 
-# tb_daemon_wait NAME PIDFILE LOG: wait for readiness; dies with the log's tail on failure.
-tb_daemon_wait() {
-    local name=$1 pidfile=$2 log=$3
-    if ! tb_wait "$TB_DAEMON_TIMEOUT" tb_daemon_ready "$pidfile" "$log"; then
+# tb_pid_state PIDFILE: what became of the process the file names, for error messages.
+tb_pid_state() {
+    local pid state
+    pid=$(cat "$1" 2>/dev/null)
+    [ -n "$pid" ] || { echo "no pid in \"$1\""; return; }
+    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+    case "$state" in
+    "") echo "pid $pid: gone" ;;
+    Z) echo "pid $pid: exited (zombie)" ;;
+    *) echo "pid $pid: alive (state $state)" ;;
+    esac
+}
+
+# tb_daemon_start NAME PIDFILE LOG OUT COMMAND...: start COMMAND unless PIDFILE names a live
+# process, then wait until it is ready. Dies with what the daemon wrote (LOG since the start,
+# and OUT, its stdout/stderr) on failure.
+tb_daemon_start() {
+    local name=$1 pidfile=$2 log=$3 out=$4 from=0 out_from
+    shift 4
+    out_from=$(tb_log_size "$out")
+    if ! tb_pid_alive "$pidfile"; then
+        from=$(tb_log_size "$log")
+        tb_spawn "$pidfile" "$out" "$@"
+    fi
+    if ! tb_wait "$TB_DAEMON_TIMEOUT" tb_daemon_ready "$pidfile" "$log" "$from"; then
+        [ -f "$log" ] && tail -c +"$((from + 1))" "$log" | tail -n 20 >&2
+        [ -f "$out" ] && tail -c +"$((out_from + 1))" "$out" | tail -n 20 >&2
         if tb_pid_alive "$pidfile"; then
-            tb_log "$name did not report ready within $TB_DAEMON_TIMEOUT s"
-        else
-            tb_log "$name exited during start-up"
+            tb_die "could not start $name: not ready within $TB_DAEMON_TIMEOUT s, $(tb_pid_state "$pidfile") (log: $log, output: $out)"
         fi
-        [ -f "$log" ] && tail -n 20 "$log" >&2
-        tb_die "could not start $name (log: $log)"
+        # a crash leaves no line of its own: the kernel's says so
+        dmesg 2>/dev/null | grep -E 'segfault|general protection|traps:|Out of memory' | tail -n 3 >&2
+        tb_die "could not start $name: it exited, $(tb_pid_state "$pidfile") (log: $log, output: $out)"
     fi
 }
 
@@ -184,9 +210,8 @@ tb_conductor_up() {
     "$(tb_manage_bin)" --config-file "$TB_CONDUCTOR_DIR/tern.conf" db sync \
         >>"$TB_LOG_DIR/manage.log" 2>&1 ||
         tb_die "tern-manage db sync failed (see $TB_LOG_DIR/manage.log)"
-    tb_pid_alive "$pidfile" ||
-        tb_spawn "$pidfile" "$TB_LOG_DIR/conductor.out" "$bin" --config-file "$TB_CONDUCTOR_DIR/tern.conf"
-    tb_daemon_wait tern-conductor "$pidfile" "$log"
+    tb_daemon_start tern-conductor "$pidfile" "$log" "$TB_LOG_DIR/conductor.out" \
+        "$bin" --config-file "$TB_CONDUCTOR_DIR/tern.conf"
 }
 
 # tb_compute_up I: start host I's compute (inside its namespaces) if built and not running.
@@ -198,10 +223,8 @@ tb_compute_up() {
     log=$TB_LOG_DIR/host$i-compute.log
     tb_config_compute "$i"
     [ -x "$bin" ] || return 0
-    tb_pid_alive "$pidfile" ||
-        tb_spawn "$pidfile" "$TB_LOG_DIR/host$i-compute.out" \
-            nsenter -t "$(tb_keeper_pid "$i")" -m -n -- "$bin" --config-file "$hdir/tern.conf"
-    tb_daemon_wait "tern-compute of host$i" "$pidfile" "$log"
+    tb_daemon_start "tern-compute of host$i" "$pidfile" "$log" "$TB_LOG_DIR/host$i-compute.out" \
+        nsenter -t "$(tb_keeper_pid "$i")" -m -n -- "$bin" --config-file "$hdir/tern.conf"
 }
 
 tb_pid_dead() { ! tb_pid_alive "$1"; }
