@@ -5,7 +5,7 @@
  *     conductor_check_parameters, conductor_find_instance
  *     conductor_check_instance_running, conductor_check_source_up       (change nothing)
  *     conductor_check_destination_* / conductor_select_destinations     (change nothing)
- *     begin_task: task_state := migrating (atomic), action log, migration row (queued, with
+ *     begin_task: one transaction: task_state := migrating, action log, migration row (queued, with
  *                 this conductor as its owner until the hand-off: conductor_sweep_orphans)
  *     for each candidate destination, best first:
  *       claim_destination               memory/vCPUs/disk claimed atomically
@@ -68,29 +68,24 @@ check_destination(lm_task_t *t, const char *host)
     return rc;
 }
 
-/* begin_task: the atomic start; from here on end_task must run on failure. */
+/* begin_task: the atomic start (one transaction: task_state, action, migration owned by this
+ * conductor); from here on end_task must run on failure. */
 static int
 begin_task(lm_task_t *t)
 {
     db_migration_t req = {0};
 
-    if (db_instance_task_state_begin(t->db, t->inst.uuid, NULL, DB_TASK_STATE_MIGRATING, NULL) < 0)
-        return -1;
-    t->task_begun = true;
-    if (db_action_start(t->db, t->req->request_id ? t->req->request_id : "", t->inst.uuid,
-                        ACTION_LIVE_MIGRATION, t->req->amqp_user_id,
-                        context_str(t->req, "project_id"), &t->action_id) < 0)
-        return -1;
     tern_strlcpy(req.instance_uuid, t->inst.uuid, sizeof(req.instance_uuid));
     req.source_compute = t->inst.host;
     req.source_node = t->inst.node;
     req.block_migration = t->args.block_migration == 1;
     req.user_id = (char *)t->req->amqp_user_id;
     req.project_id = (char *)context_str(t->req, "project_id");
-    if (db_migration_create(t->db, &req, &t->mig) < 0 ||
-        db_migration_set_conductor(t->db, t->mig.uuid, t->cond->cfg.host) < 0)
+    if (db_migration_begin(t->db, &req, t->cond->cfg.host, t->req->request_id,
+                           ACTION_LIVE_MIGRATION, &t->action_id, &t->mig) < 0)
         return -1;
-    return db_migration_phase_begin(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS);
+    t->task_begun = true;
+    return 0;
 }
 
 /* end_task: undo begin_task after a failure; the error in flight is kept for the caller. */

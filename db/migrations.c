@@ -230,6 +230,56 @@ db_migration_create(db_conn_t *conn, const db_migration_t *m, db_migration_t *re
     return 0;
 }
 
+/* migration_begin_steps: db_migration_begin's statements, inside its transaction. */
+static int
+migration_begin_steps(db_conn_t *conn, const db_migration_t *mig, const char *conductor_host,
+                      const char *request_id, const char *action, int64_t *ret_action_id,
+                      db_migration_t *ret_migration)
+{
+    db_migration_t created = {0};
+    char uuid[DB_UUID_LEN];
+
+    if (db_instance_task_state_begin(conn, mig->instance_uuid, NULL, DB_TASK_STATE_MIGRATING,
+                                     NULL) < 0 ||
+        db_action_start(conn, request_id ? request_id : "", mig->instance_uuid, action,
+                        mig->user_id, mig->project_id, ret_action_id) < 0 ||
+        db_migration_create(conn, mig, &created) < 0)
+        return -1;
+    tern_strlcpy(uuid, created.uuid, sizeof(uuid));
+    db_migration_clear(&created);
+    if (db_migration_set_conductor(conn, uuid, conductor_host) < 0 ||
+        db_migration_phase_begin(conn, uuid, DB_MIGRATION_PHASE_CHECKS) < 0)
+        return -1;
+    return db_migration_get(conn, uuid, ret_migration); /* as it now stands */
+}
+
+int
+db_migration_begin(db_conn_t *conn, const db_migration_t *mig, const char *conductor_host,
+                   const char *request_id, const char *action, int64_t *ret_action_id,
+                   db_migration_t *ret_migration)
+{
+    db_migration_t begun = {0};
+    int64_t action_id = 0;
+
+    if (db_txn_begin(conn, "begin migration") < 0)
+        return tern_error_prefix("could not start a migration of instance \"%s\"",
+                                 mig->instance_uuid);
+    if (migration_begin_steps(conn, mig, conductor_host, request_id, action, &action_id, &begun) <
+            0 ||
+        db_txn_commit(conn, "commit the start of a migration") < 0) {
+        db_txn_rollback(conn);
+        db_migration_clear(&begun);
+        return -1;
+    }
+    if (ret_action_id)
+        *ret_action_id = action_id;
+    if (ret_migration)
+        *ret_migration = begun;
+    else
+        db_migration_clear(&begun);
+    return 0;
+}
+
 int
 db_migration_get(db_conn_t *conn, const char *uuid, db_migration_t *ret_migration)
 {

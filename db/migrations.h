@@ -118,6 +118,17 @@ void db_migration_list_free(db_migration_t *list, size_t count);
  * NULL. Not retried (an INSERT). */
 int db_migration_create(db_conn_t *conn, const db_migration_t *mig, db_migration_t *ret_migration);
 
+/* A conductor's atomic start of a migration, in one transaction: the instance's task_state
+ * goes from none to "migrating" (CONFLICT naming the task holding it, NOT_FOUND), the action
+ * (action, e.g. "live-migration", for request_id "" or an id) is recorded, the migration is
+ * created as by db_migration_create() with conductor_host as its conductor and its checks phase
+ * begun. Either all of it happens or none: a conductor that dies halfway leaves the instance
+ * free, never "migrating" with no migration a sweep could find. *ret_action_id and
+ * ret_migration may be NULL. Not retried (a transaction). */
+int db_migration_begin(db_conn_t *conn, const db_migration_t *mig, const char *conductor_host,
+                       const char *request_id, const char *action, int64_t *ret_action_id,
+                       db_migration_t *ret_migration);
+
 /* Read by uuid / by id. NOT_FOUND when absent. Reads, retried. */
 int db_migration_get(db_conn_t *conn, const char *uuid, db_migration_t *ret_migration);
 int db_migration_get_by_id(db_conn_t *conn, int64_t id, db_migration_t *ret_migration);

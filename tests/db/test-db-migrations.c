@@ -1,7 +1,7 @@
 /*
  * tests/db/test-db-migrations.c: the migrations table: round trip, the status machine (also
  * under two concurrent clients), progress, phases, lists for crash recovery, switch-over, the
- * sweep of migrations orphaned by their conductor.
+ * sweep of migrations orphaned by their conductor, the all-or-nothing start.
  */
 #include <pthread.h>
 #include <string.h>
@@ -426,6 +426,77 @@ START_TEST(test_orphans_of_a_gone_conductor_taken_once)
 }
 END_TEST
 
+/* count_of: how many migrations and actions an instance has, and its task_state (or "-"). */
+static void
+count_of(db_conn_t *conn, const char *inst, size_t *n_migrations, size_t *n_actions,
+         char *task_state, size_t task_state_size)
+{
+    db_migration_filter_t f = {.instance_uuid = inst, .status = -1};
+    db_migration_t *migs = NULL;
+    db_action_t *acts = NULL;
+    db_instance_t got = {0};
+
+    CK_OK(db_migration_list(conn, &f, &migs, n_migrations));
+    db_migration_list_free(migs, *n_migrations);
+    CK_OK(db_action_list(conn, inst, &acts, n_actions));
+    db_action_list_free(acts, *n_actions);
+    CK_OK(db_instance_get(conn, inst, &got));
+    tern_strlcpy(task_state, got.task_state ? got.task_state : "-", task_state_size);
+    db_instance_clear(&got);
+}
+
+START_TEST(test_migration_begin_all_or_nothing)
+{
+    db_conn_t *conn = test_open();
+    TERN_AUTOFREE char *src = test_name("src");
+    TERN_AUTOFREE char *cond = test_name("cond");
+    db_migration_t req = {0}, got = {0}, *list = NULL;
+    char inst[DB_UUID_LEN], ts[32];
+    size_t n_migs, n_acts, n;
+    int64_t action_id = 0;
+
+    test_make_instance(conn, src, "n", inst);
+    tern_strlcpy(req.instance_uuid, inst, sizeof(req.instance_uuid));
+    req.source_compute = src;
+    req.block_migration = true;
+
+    /* a failure half-way (the migration row is refused after task_state and action) undoes all */
+    req.source_compute = NULL;
+    CK_FAILS(db_migration_begin(conn, &req, cond, "req-1", "live-migration", &action_id, &got),
+             TERN_ERR_INVALID);
+    count_of(conn, inst, &n_migs, &n_acts, ts, sizeof(ts));
+    ck_assert_uint_eq(n_migs, 0);
+    ck_assert_uint_eq(n_acts, 0);
+    ck_assert_str_eq(ts, "-");
+
+    /* all of it */
+    req.source_compute = src;
+    CK_OK(db_migration_begin(conn, &req, cond, "req-2", "live-migration", &action_id, &got));
+    ck_assert_int_gt(action_id, 0);
+    ck_assert_int_eq(got.status, DB_MIGRATION_QUEUED);
+    ck_assert(got.block_migration);
+    ck_assert_int_gt(got.phase_start_ms[DB_MIGRATION_PHASE_CHECKS], 0);
+    count_of(conn, inst, &n_migs, &n_acts, ts, sizeof(ts));
+    ck_assert_uint_eq(n_migs, 1);
+    ck_assert_uint_eq(n_acts, 1);
+    ck_assert_str_eq(ts, DB_TASK_STATE_MIGRATING);
+
+    /* a second start finds the instance busy and changes nothing */
+    CK_FAILS(db_migration_begin(conn, &req, cond, "req-3", "live-migration", NULL, NULL),
+             TERN_ERR_CONFLICT);
+    count_of(conn, inst, &n_migs, &n_acts, ts, sizeof(ts));
+    ck_assert_uint_eq(n_migs, 1);
+    ck_assert_uint_eq(n_acts, 1);
+
+    /* the conductor was recorded with it: its restart sweeps it */
+    CK_OK(db_migration_take_orphans(conn, cond, 60, 3600, "swept", &list, &n));
+    ck_assert(taken(list, n, got.uuid));
+    db_migration_list_free(list, n);
+    db_migration_clear(&got);
+    db_close(conn);
+}
+END_TEST
+
 TCase *
 test_db_case_migrations(void)
 {
@@ -441,5 +512,6 @@ test_db_case_migrations(void)
     tcase_add_test(tc, test_switch_over_moves_instance_atomically);
     tcase_add_test(tc, test_migration_status_race_one_wins);
     tcase_add_test(tc, test_orphans_of_a_gone_conductor_taken_once);
+    tcase_add_test(tc, test_migration_begin_all_or_nothing);
     return tc;
 }
