@@ -180,6 +180,7 @@ tb_daemon_start() {
     if ! tb_wait "$TB_DAEMON_TIMEOUT" tb_daemon_ready "$pidfile" "$log" "$from"; then
         [ -f "$log" ] && tail -c +"$((from + 1))" "$log" | tail -n 20 >&2
         [ -f "$out" ] && tail -c +"$((out_from + 1))" "$out" | tail -n 20 >&2
+        df -h "$TB_DIR" | tail -n 1 | sed 's/^/testbed: space left: /' >&2
         if tb_pid_alive "$pidfile"; then
             tb_die "could not start $name: not ready within $TB_DAEMON_TIMEOUT s, $(tb_pid_state "$pidfile") (log: $log, output: $out)"
         fi
