@@ -20,8 +20,8 @@ sbin_PROGRAMS += compute/tern-compute
 compute_tern_compute_SOURCES = compute/main.c
 compute_tern_compute_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 compute_tern_compute_LDADD = compute/libtern-compute.la compute/virt/libtern-virt.la \
-	rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la $(LIBVIRT_LIBS) \
-	$(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
+	conf/libtern-conf-rpc.la rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la \
+	$(LIBVIRT_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
 EXTRA_DIST += compute/API.md
 
 check_PROGRAMS += tests/compute/test-migration-queue

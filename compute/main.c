@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "conf/conf-rpc.h"
 #include "conf/conf.h"
 
 #define PROGRAM "tern-compute"
@@ -48,24 +49,6 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
     ret->trusted_users = tern_strdup(cfg->compute_trusted_users);
 }
 
-/* rpc_config_from_conf: the transport settings ([DEFAULT], [oslo_messaging_rabbit]). */
-static void
-rpc_config_from_conf(const conf_t *cfg, rpc_config_t *ret)
-{
-    rpc_config_init(ret);
-    ret->transport_url = cfg->transport_url;
-    ret->control_exchange = cfg->control_exchange;
-    ret->ssl = cfg->oslo_messaging_rabbit.ssl;
-    ret->ssl_ca_file = cfg->oslo_messaging_rabbit.ssl_ca_file;
-    ret->ssl_cert_file = cfg->oslo_messaging_rabbit.ssl_cert_file;
-    ret->ssl_key_file = cfg->oslo_messaging_rabbit.ssl_key_file;
-    ret->heartbeat_timeout_s = cfg->oslo_messaging_rabbit.heartbeat_timeout_threshold;
-    ret->retry_interval_ms = cfg->oslo_messaging_rabbit.rabbit_retry_interval * 1000;
-    ret->retry_backoff_ms = cfg->oslo_messaging_rabbit.rabbit_retry_backoff * 1000;
-    ret->retry_max_ms = cfg->oslo_messaging_rabbit.rabbit_interval_max * 1000;
-    ret->response_timeout_ms = cfg->rpc_response_timeout * 1000;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -93,7 +76,7 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rpc_config_from_conf(cfg, &rpc_cfg);
+    conf_rpc_config(cfg, &rpc_cfg);
     compute_config_from_conf(cfg, &ccfg);
     if (!(mgr = compute_manager_new(&ccfg, &rpc_cfg)) ||
         compute_manager_start(mgr, cfg->conductor.workers) < 0) {

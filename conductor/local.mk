@@ -22,8 +22,8 @@ sbin_PROGRAMS += conductor/tern-conductor
 conductor_tern_conductor_SOURCES = conductor/main.c
 conductor_tern_conductor_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 conductor_tern_conductor_LDADD = conductor/libtern-conductor.la db/libtern-db.la \
-	rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la $(LIBPQ_LIBS) \
-	$(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
+	conf/libtern-conf-rpc.la rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la \
+	$(LIBPQ_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
 
 check_PROGRAMS += tests/conductor/test-policy
 TESTS += tests/conductor/test-policy

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "conductor/conductor.h"
+#include "conf/conf-rpc.h"
 #include "conf/conf.h"
 
 #define PROGRAM "tern-conductor"
@@ -35,24 +36,6 @@ conductor_config_from_conf(const conf_t *cfg, conductor_config_t *ret)
     ret->reserved_host_memory_mb = cfg->reserved_host_memory_mb;
     ret->reserved_host_disk_mb = cfg->reserved_host_disk_mb;
     ret->workers = cfg->conductor.workers;
-}
-
-/* rpc_config_from_conf: the transport settings ([DEFAULT], [oslo_messaging_rabbit]). */
-static void
-rpc_config_from_conf(const conf_t *cfg, rpc_config_t *ret)
-{
-    rpc_config_init(ret);
-    ret->transport_url = cfg->transport_url;
-    ret->control_exchange = cfg->control_exchange;
-    ret->ssl = cfg->oslo_messaging_rabbit.ssl;
-    ret->ssl_ca_file = cfg->oslo_messaging_rabbit.ssl_ca_file;
-    ret->ssl_cert_file = cfg->oslo_messaging_rabbit.ssl_cert_file;
-    ret->ssl_key_file = cfg->oslo_messaging_rabbit.ssl_key_file;
-    ret->heartbeat_timeout_s = cfg->oslo_messaging_rabbit.heartbeat_timeout_threshold;
-    ret->retry_interval_ms = cfg->oslo_messaging_rabbit.rabbit_retry_interval * 1000;
-    ret->retry_backoff_ms = cfg->oslo_messaging_rabbit.rabbit_retry_backoff * 1000;
-    ret->retry_max_ms = cfg->oslo_messaging_rabbit.rabbit_interval_max * 1000;
-    ret->response_timeout_ms = cfg->rpc_response_timeout * 1000;
 }
 
 /* heartbeat_until_signal: keep this conductor's service row fresh until SIGTERM/SIGINT. */
@@ -101,7 +84,7 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rpc_config_from_conf(cfg, &rpc_cfg);
+    conf_rpc_config(cfg, &rpc_cfg);
     conductor_config_from_conf(cfg, &ccfg);
     /* The sweep runs before the RPC server starts: a request this conductor took and never
      * answered before it died is delivered again, and must find its instance free. */

@@ -58,6 +58,7 @@ typedef struct conf {
         int rabbit_retry_interval;       /* seconds */
         int rabbit_retry_backoff;        /* seconds */
         int rabbit_interval_max;         /* seconds */
+        bool amqp_durable_queues;
     } oslo_messaging_rabbit;
     struct {
         char *connection_uri;

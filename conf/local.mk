@@ -8,11 +8,19 @@ conf_libtern_conf_la_SOURCES = \
 conf_libtern_conf_la_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
 conf_libtern_conf_la_LIBADD = common/libtern-common.la $(INIH_LIBS) -lm
 
+# The transport settings for rpc/: the one file of conf/ that knows rpc/, in its own library so
+# that libtern-conf stays free of it.
+noinst_LTLIBRARIES += conf/libtern-conf-rpc.la
+conf_libtern_conf_rpc_la_SOURCES = conf/conf-rpc.c conf/conf-rpc.h
+conf_libtern_conf_rpc_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+conf_libtern_conf_rpc_la_LIBADD = conf/libtern-conf.la rpc/libtern-rpc.la
+
 check_PROGRAMS += tests/conf/test-conf
 TESTS += tests/conf/test-conf
 UNIT_TESTS += tests/conf/test-conf
-tests_conf_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_conf_test_conf_LDADD = conf/libtern-conf.la common/libtern-common.la $(INIH_LIBS) \
+tests_conf_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+tests_conf_test_conf_LDADD = conf/libtern-conf-rpc.la conf/libtern-conf.la rpc/libtern-rpc.la \
+	common/libtern-common.la $(INIH_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) $(UUID_LIBS) \
 	$(CHECK_LIBS)
 EXTRA_DIST += etc/tern.conf.sample conf/README.md
 # The suite runs tern-config too.

@@ -157,6 +157,12 @@ const conf_option_t conf_options[] = {
     OPT("oslo_messaging_rabbit", "rabbit_interval_max", CONF_INT,
         oslo_messaging_rabbit.rabbit_interval_max, "30", OPT_MIN(1), OPT_MAX(3600),
         .help = "Maximum interval of RabbitMQ connection retries, in seconds."),
+    OPT("oslo_messaging_rabbit", "amqp_durable_queues", CONF_BOOL,
+        oslo_messaging_rabbit.amqp_durable_queues, "false",
+        .help = "Use durable queues in AMQP: the control exchange, the topic queues and the reply "
+                "queues survive a broker restart, and so do the messages in them (published "
+                "persistent). Every daemon and client on the exchange must agree: RabbitMQ "
+                "refuses to declare an existing queue or exchange with another durability."),
     /* [libvirt] */
     OPT("libvirt", "connection_uri", CONF_URL, libvirt.connection_uri, NULL,
         .help = "Overrides the default libvirt URI of the chosen virtualization type.\n\n"

@@ -1,8 +1,8 @@
 /*
  * tests/conf/test-conf.c: unit suite of conf/ - good and bad inputs (each refusal's exact
  * message), merge order of files and the config dir, defaults, $references, secrets kept out of
- * messages and dumps, the command line, logging set-up, tern-config, and the shipped sample
- * (current and parseable).
+ * messages and dumps, the command line, logging set-up, tern-config, the shipped sample
+ * (current and parseable), and the transport settings handed to rpc/.
  *
  * Files go to a fresh directory under /tmp per test (Check forks each test).
  */
@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "conf/conf-rpc.h"
 #include "conf/conf.h"
 
 #define TERN_CONFIG TERN_BUILDDIR "/tools/config/tern-config"
@@ -196,6 +197,55 @@ START_TEST(test_values_of_every_type_parse)
     ck_assert_str_eq(cfg->oslo_messaging_rabbit.ssl_ca_file, "/etc/tern/ca.pem");
     ck_assert_int_eq(cfg->conductor.workers, 3);
     conf_free(cfg);
+}
+END_TEST
+
+START_TEST(test_transport_settings_for_rpc)
+{
+    conf_t *cfg = load_ok("[DEFAULT]\n"
+                          "transport_url = rabbit://u:p@h1:5672,u:p@h2:5673/v\n"
+                          "control_exchange = nova\n"
+                          "rpc_response_timeout = 7\n"
+                          "[oslo_messaging_rabbit]\n"
+                          "ssl = true\n"
+                          "ssl_ca_file = /etc/tern/ca.pem\n"
+                          "ssl_cert_file = /etc/tern/cert.pem\n"
+                          "ssl_key_file = /etc/tern/key.pem\n"
+                          "heartbeat_timeout_threshold = 0\n"
+                          "rabbit_retry_interval = 3\n"
+                          "rabbit_retry_backoff = 0\n"
+                          "rabbit_interval_max = 9\n"
+                          "amqp_durable_queues = true\n");
+    conf_t *defaults = load_ok("");
+    rpc_config_t rc, init;
+
+    conf_rpc_config(cfg, &rc);
+    ck_assert_str_eq(rc.transport_url, "rabbit://u:p@h1:5672,u:p@h2:5673/v");
+    ck_assert_str_eq(rc.control_exchange, "nova");
+    ck_assert(rc.ssl);
+    ck_assert_str_eq(rc.ssl_ca_file, "/etc/tern/ca.pem");
+    ck_assert_str_eq(rc.ssl_cert_file, "/etc/tern/cert.pem");
+    ck_assert_str_eq(rc.ssl_key_file, "/etc/tern/key.pem");
+    ck_assert_int_eq(rc.heartbeat_timeout_s, 0);
+    ck_assert_int_eq(rc.retry_interval_ms, 3000);
+    ck_assert_int_eq(rc.retry_backoff_ms, 0);
+    ck_assert_int_eq(rc.retry_max_ms, 9000);
+    ck_assert_int_eq(rc.response_timeout_ms, 7000);
+    ck_assert(rc.durable_queues);
+
+    /* the defaults of the files are rpc/'s own (oslo's), but for the exchange's name */
+    conf_rpc_config(defaults, &rc);
+    rpc_config_init(&init);
+    ck_assert_str_eq(rc.control_exchange, "tern");
+    ck_assert(!rc.ssl && !rc.durable_queues);
+    ck_assert_int_eq(rc.heartbeat_timeout_s, init.heartbeat_timeout_s);
+    ck_assert_int_eq(rc.retry_interval_ms, init.retry_interval_ms);
+    ck_assert_int_eq(rc.retry_backoff_ms, init.retry_backoff_ms);
+    ck_assert_int_eq(rc.retry_max_ms, init.retry_max_ms);
+    ck_assert_int_eq(rc.response_timeout_ms, init.response_timeout_ms);
+    ck_assert_uint_eq(rc.max_message_bytes, init.max_message_bytes);
+    conf_free(cfg);
+    conf_free(defaults);
 }
 END_TEST
 
@@ -671,6 +721,7 @@ conf_suite(void)
     tcase_add_test(core, test_defaults_follow_nova);
     tcase_add_test(core, test_values_of_every_type_parse);
     tcase_add_test(core, test_duplicates_in_one_file_last_wins);
+    tcase_add_test(core, test_transport_settings_for_rpc);
     tcase_add_test(core, test_values_kept_verbatim);
     tcase_add_test(core, test_path_references_expanded);
     tcase_add_test(core, test_files_merge_in_order_then_config_dir);

@@ -19,8 +19,8 @@ tools_cli_libtern_cli_la_LIBADD = common/libtern-common.la $(JANSSON_LIBS)
 bin_PROGRAMS += tools/cli/tern
 tools_cli_tern_SOURCES = tools/cli/main.c tools/cli/wait.c tools/cli/run.h
 tools_cli_tern_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-tools_cli_tern_LDADD = tools/cli/libtern-cli.la conf/libtern-conf.la rpc/libtern-rpc.la \
-	common/libtern-common.la $(INIH_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) -lm
+tools_cli_tern_LDADD = tools/cli/libtern-cli.la conf/libtern-conf-rpc.la conf/libtern-conf.la \
+	rpc/libtern-rpc.la common/libtern-common.la $(INIH_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) -lm
 
 EXTRA_DIST += tools/cli/README.md
 

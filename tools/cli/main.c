@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "conf/conf-rpc.h"
 #include "conf/conf.h"
 #include "tools/cli/run.h"
 
@@ -38,23 +39,13 @@ command_in(int argc, char **argv)
     return NULL;
 }
 
-/* The transport settings of cfg ([DEFAULT] and [oslo_messaging_rabbit]), with --transport-url
- * winning over the files. */
+/* The transport settings of cfg, with --transport-url winning over the files. */
 static void
 rpc_config_from(const conf_t *cfg, const cli_request_t *req, rpc_config_t *ret)
 {
-    rpc_config_init(ret);
-    ret->transport_url = req->transport_url ? req->transport_url : cfg->transport_url;
-    ret->control_exchange = cfg->control_exchange;
-    ret->ssl = cfg->oslo_messaging_rabbit.ssl;
-    ret->ssl_ca_file = cfg->oslo_messaging_rabbit.ssl_ca_file;
-    ret->ssl_cert_file = cfg->oslo_messaging_rabbit.ssl_cert_file;
-    ret->ssl_key_file = cfg->oslo_messaging_rabbit.ssl_key_file;
-    ret->heartbeat_timeout_s = cfg->oslo_messaging_rabbit.heartbeat_timeout_threshold;
-    ret->retry_interval_ms = cfg->oslo_messaging_rabbit.rabbit_retry_interval * 1000;
-    ret->retry_backoff_ms = cfg->oslo_messaging_rabbit.rabbit_retry_backoff * 1000;
-    ret->retry_max_ms = cfg->oslo_messaging_rabbit.rabbit_interval_max * 1000;
-    ret->response_timeout_ms = cfg->rpc_response_timeout * 1000;
+    conf_rpc_config(cfg, ret);
+    if (req->transport_url)
+        ret->transport_url = req->transport_url;
 }
 
 /* Call the request's method and print the answer; the exit code. */
