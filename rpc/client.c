@@ -67,6 +67,7 @@ struct rpc_client {
     int64_t reply_retry_at_ms;    /* reader only: when to try the reply connection again */
     int64_t reply_retry_delay_ms; /* reader only */
     int64_t pub_pumped_ms;        /* reader only: when pub was last pumped */
+    uint64_t reply_ack_tag;       /* reader only: the last reply delivered, not acknowledged */
     int unconfirmed;              /* guarded by lock: publishes waiting for their confirm */
     int casts;                    /* guarded by lock: casts waiting for their confirm */
     waiter_t *waiters;            /* guarded by lock */
@@ -248,8 +249,10 @@ on_reply(void *opaque, const rpc_delivery_t *d)
 
     if (rc < 0) {
         TERN_WARN("dropped a malformed reply: %s", tern_error_message());
+        client->reply_ack_tag = d->tag;
         return;
     }
+    client->reply_ack_tag = d->tag;
     pthread_mutex_lock(&client->lock);
     for (w = client->waiters; w; w = w->next) {
         if (w->is_call && !w->done && strcmp(w->msg_id, msg_id) == 0)
@@ -307,7 +310,10 @@ reply_setup(rpc_client_t *client)
         return;
     if (rpc_conn_open(c, false, client->cfg.heartbeat_timeout_s) == 0 &&
         rpc_conn_declare_reply_queue(c, client->reply_q) == 0) {
-        amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 1,
+        /* acknowledged after reading (read_once): a reply the broker sent as the connection
+         * died is delivered again on the next one instead of being lost */
+        client->reply_ack_tag = 0;
+        amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 0,
                            0, amqp_empty_table);
         if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") == 0) {
             client->reply_retry_delay_ms = 0;
@@ -338,11 +344,13 @@ read_once(rpc_client_t *client, int timeout_ms, bool force)
                             {.fd = rpc_conn_fd(&client->reply), .events = POLLIN}};
     int64_t now = tern_now_monotonic_ms();
     int unconfirmed, casts;
-    bool woken;
+    bool woken, opened = false;
 
     if (!client->reply.state) {
         reply_setup(client);
         pfd[2].fd = rpc_conn_fd(&client->reply);
+        /* replies may have come in with consume-ok, into rabbitmq-c's buffer: poll won't tell */
+        opened = pfd[2].fd >= 0;
     }
     pthread_mutex_lock(&client->lock);
     unconfirmed = client->unconfirmed;
@@ -361,13 +369,16 @@ read_once(rpc_client_t *client, int timeout_ms, bool force)
         if (read(client->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
             TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
     }
-    if (client->reply.state && (force || pfd[2].revents)) {
+    if (client->reply.state && (force || opened || pfd[2].revents)) {
         if (pfd[2].revents & POLLIN)
             rpc_conn_note_readable(&client->reply);
-        if (rpc_conn_pump(&client->reply, on_reply, client) < 0) {
+        if (rpc_conn_pump(&client->reply, on_reply, client) < 0 ||
+            (client->reply_ack_tag &&
+             rpc_conn_ack_through(&client->reply, client->reply_ack_tag) < 0)) {
             TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
             set_reply_ready(client, false);
         }
+        client->reply_ack_tag = 0;
     }
     now = tern_now_monotonic_ms();
     if (force || woken || pfd[1].revents ||

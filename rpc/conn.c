@@ -624,6 +624,26 @@ rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen, bool more)
     return 0;
 }
 
+int
+rpc_conn_ack_through(rpc_conn_t *conn, uint64_t tag)
+{
+    if (!conn->state)
+        return tern_error_set(TERN_ERR_UNAVAILABLE, "not connected to the broker");
+    if (raw_writes(conn)) {
+        amqp_basic_ack_t m = {.delivery_tag = tag, .multiple = 1};
+
+        if (out_method(conn, AMQP_BASIC_ACK_METHOD, &m, 64) < 0 || out_flush(conn) < 0) {
+            conn->out_len = 0;
+            return tern_error_prefix("could not acknowledge messages");
+        }
+    } else if (amqp_basic_ack(conn->state, 1, tag, 1) != AMQP_STATUS_OK) {
+        tern_error_set(TERN_ERR_RPC, "could not acknowledge messages: connection lost");
+        rpc_conn_close(conn);
+        return -1;
+    }
+    return 0;
+}
+
 /* As oslo.messaging's rabbit driver declares them: the control exchange (topic) durable when
  * durable_queues, never auto-deleted; "<topic>_fanout" exchanges transient and auto-deleted. A
  * redeclaration with other properties is refused by RabbitMQ, so they must match oslo's. */

@@ -152,6 +152,10 @@ void rpc_conn_note_readable(rpc_conn_t *conn);
  * that a batch goes out in one write. 0 or -1 (connection closed). */
 int rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen, bool more);
 
+/* Acknowledge every delivery of the current connection up to tag (AMQP multiple), now. 0 or -1
+ * (connection closed). */
+int rpc_conn_ack_through(rpc_conn_t *conn, uint64_t tag);
+
 /* Declare exchange (type "topic"/"fanout"/"direct") and queue, bind them. */
 int rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type);
 int rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete,

@@ -548,11 +548,14 @@ read_once(rpc_server_t *srv, int timeout_ms, bool force)
                             {.fd = -1, .events = POLLIN}};
     int64_t now = tern_now_monotonic_ms();
     int unconfirmed;
-    bool woken, pump_pub;
+    bool woken, pump_pub, opened = false;
 
     if (pfd[1].fd < 0 && !srv->stop) {
         consumer_reopen(srv);
         pfd[1].fd = rpc_conn_fd(&srv->conn);
+        /* deliveries may have come in with consume-ok, into rabbitmq-c's buffer: poll won't
+         * tell */
+        opened = pfd[1].fd >= 0;
     }
     pthread_mutex_lock(&srv->lock);
     unconfirmed = srv->unconfirmed;
@@ -570,7 +573,7 @@ read_once(rpc_server_t *srv, int timeout_ms, bool force)
         if (read(srv->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
             TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
     }
-    if (force || pfd[1].revents) {
+    if (force || opened || pfd[1].revents) {
         pthread_mutex_lock(&srv->conn.lock);
         if (pfd[1].revents & POLLIN)
             rpc_conn_note_readable(&srv->conn);

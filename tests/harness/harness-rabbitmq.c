@@ -352,9 +352,10 @@ credential_valid(const char *s)
     return true;
 }
 
-/* rabbitmqctl: run `rabbitmqctl -n NODE args...` as the rabbitmq user. */
+/* rabbitmqctl: run `rabbitmqctl -n NODE args...` as the rabbitmq user; *ret_out (may be NULL)
+ * receives its standard output (caller frees). */
 static int
-rabbitmqctl(const harness_services_t *svc, const char *const args[])
+rabbitmqctl(const harness_services_t *svc, const char *const args[], char **ret_out)
 {
     harness_strv_t env = {0}, argv = {0};
     tern_command_result_t res = {0};
@@ -369,6 +370,10 @@ rabbitmqctl(const harness_services_t *svc, const char *const args[])
         harness_strv_add(&argv, "%s", args[i]);
     rc = harness_run_as(RABBITMQ_USER, (const char *const *)env.v, (const char *const *)argv.v,
                         60000, &res);
+    if (rc == 0 && ret_out) {
+        *ret_out = res.out;
+        res.out = NULL;
+    }
     tern_command_result_clear(&res);
     harness_strv_clear(&env);
     harness_strv_clear(&argv);
@@ -400,9 +405,36 @@ harness_rabbitmq_add_user(const harness_services_t *svc, const char *user, const
     {
         const char *args[] = {"eval", expr, NULL};
 
-        if (rabbitmqctl(svc, args) < 0)
+        if (rabbitmqctl(svc, args, NULL) < 0)
             return tern_error_prefix("could not add RabbitMQ user \"%s\" on node \"%s\"", user,
                                      svc->rabbitmq_node);
+    }
+    return 0;
+}
+
+int
+harness_rabbitmq_queue_counts(const harness_services_t *svc, const char *prefix, int *ret_queues,
+                              long *ret_ready, long *ret_unacked)
+{
+    static const char *const args[] = {"list_queues",    "--no-table-headers",      "name",
+                                       "messages_ready", "messages_unacknowledged", NULL};
+    TERN_AUTOFREE char *out = NULL;
+    char *save = NULL;
+
+    *ret_queues = 0;
+    *ret_ready = *ret_unacked = 0;
+    if (rabbitmqctl(svc, args, &out) < 0)
+        return tern_error_prefix("could not list the queues");
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[256];
+        long ready, unacked;
+
+        if (sscanf(line, "%255s %ld %ld", name, &ready, &unacked) != 3 ||
+            strncmp(name, prefix, strlen(prefix)) != 0)
+            continue;
+        (*ret_queues)++;
+        *ret_ready += ready;
+        *ret_unacked += unacked;
     }
     return 0;
 }

@@ -90,6 +90,11 @@ int harness_postgres_restart(const harness_services_t *svc);
 int harness_rabbitmq_stop(const harness_services_t *svc);
 int harness_rabbitmq_start(const harness_services_t *svc);
 
+/* The queues whose name starts with prefix: how many, and their messages ready and delivered
+ * but not acknowledged, summed (rabbitmqctl list_queues; a few seconds). */
+int harness_rabbitmq_queue_counts(const harness_services_t *svc, const char *prefix,
+                                  int *ret_queues, long *ret_ready, long *ret_unacked);
+
 /* Create a fresh empty database on the private server and return its URL (caller frees):
  * each suite gets its own database so suites never see each other's rows. */
 char *harness_postgres_create_database(const harness_services_t *svc, const char *name);

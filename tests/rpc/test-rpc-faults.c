@@ -6,7 +6,8 @@
  *           its own answer and no handler runs twice; casts confirmed before the stop are kept
  *           (durable_queues, on for every test here so that the control exchange agrees)
  * ack:      a server killed (SIGKILL) while its handler holds a message: the message was not
- *           acknowledged, so the broker redelivers it to the next server of the topic
+ *           acknowledged, so the broker redelivers it to the next server of the topic; a
+ *           client acknowledges the replies it read (none left in its queue, delivered or not)
  * failover: a transport_url whose first host refuses connections: the client and the server
  *           fail over to the next host
  * tls:      amqps:// with the harness's CA and client certificate: a call goes through and the
@@ -327,6 +328,47 @@ START_TEST(test_server_killed_before_ack_message_redelivered)
 }
 END_TEST
 
+/* Replies are acknowledged once read, so that a reply the broker sent as the client's
+ * connection died is delivered again rather than lost (auto-ack would drop it): after a run of
+ * calls, no reply queue holds a message, delivered or not. */
+START_TEST(test_replies_acknowledged_after_reading)
+{
+    TERN_AUTOFREE char *topic = topic_name("acked");
+    rpc_target_t target = {.topic = NULL};
+    json_t *ctx = rpc_context_new("u1", "p1", NULL, NULL);
+    rpc_config_t cfg;
+    rpc_client_t *client;
+    rpc_server_t *srv;
+    long ready, unacked;
+    int queues;
+
+    reset_seen();
+    fast_config(&cfg, svc->rabbitmq_url);
+    target.topic = topic;
+    srv = rpc_server_new(&cfg, topic, "h1", &fault_endpoint, 1, 2);
+    CK_OK(rpc_server_start(srv));
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "rpc_client_new: %s", tern_error_message());
+    for (int i = 0; i < 30; i++) {
+        json_t *args = json_pack("{s:i}", "i", i);
+        json_t *res = NULL;
+
+        CK_OK(rpc_call(client, &target, ctx, "seq", args, 10000, &res));
+        ck_assert_int_eq(json_integer_value(json_object_get(res, "i")), i);
+        json_decref(args);
+        json_decref(res);
+    }
+    ck_assert_msg(harness_rabbitmq_queue_counts(svc, "reply_", &queues, &ready, &unacked) == 0,
+                  "%s", tern_error_message());
+    ck_assert_int_ge(queues, 1); /* the client's reply queue, at least */
+    ck_assert_int_eq(ready, 0);
+    ck_assert_int_eq(unacked, 0);
+    rpc_client_free(client);
+    rpc_server_free(srv);
+    json_decref(ctx);
+}
+END_TEST
+
 /* ---- failover ---- */
 
 START_TEST(test_failover_to_next_host_of_url)
@@ -497,6 +539,7 @@ rpc_faults_suite(void)
     suite_add_tcase(s, restart);
     tcase_set_timeout(ack, 120);
     tcase_add_test(ack, test_server_killed_before_ack_message_redelivered);
+    tcase_add_test(ack, test_replies_acknowledged_after_reading);
     suite_add_tcase(s, ack);
     tcase_set_timeout(failover, 60);
     tcase_add_test(failover, test_failover_to_next_host_of_url);
