@@ -35,6 +35,11 @@
  * wake-up of their own: along with the next reply, or after this long at the latest. A cast
  * waits for its confirm: while one does, the request socket is polled too. */
 #define CONFIRM_LAG_MS 50
+/* Replies read are acknowledged (one "multiple" ack) after this many, or this long after the
+ * last ack, or when the keeper finds the client idle: an ack per reply costs a send() each,
+ * and a reply left unacknowledged is only delivered again, to nobody, if the connection drops. */
+#define REPLY_ACK_BATCH 64
+#define REPLY_ACK_LAG_MS 100
 
 typedef struct waiter {
     rpc_client_t *client;
@@ -67,7 +72,9 @@ struct rpc_client {
     int64_t reply_retry_at_ms;    /* reader only: when to try the reply connection again */
     int64_t reply_retry_delay_ms; /* reader only */
     int64_t pub_pumped_ms;        /* reader only: when pub was last pumped */
-    uint64_t reply_ack_tag;       /* reader only: the last reply delivered, not acknowledged */
+    uint64_t reply_ack_tag;       /* reader only: the last reply read, not acknowledged */
+    int reply_unacked;            /* reader only: replies read since the last ack */
+    int64_t reply_acked_ms;       /* reader only: when replies were last acknowledged */
     int unconfirmed;              /* guarded by lock: publishes waiting for their confirm */
     int casts;                    /* guarded by lock: casts waiting for their confirm */
     waiter_t *waiters;            /* guarded by lock */
@@ -250,9 +257,11 @@ on_reply(void *opaque, const rpc_delivery_t *d)
     if (rc < 0) {
         TERN_WARN("dropped a malformed reply: %s", tern_error_message());
         client->reply_ack_tag = d->tag;
+        client->reply_unacked++;
         return;
     }
     client->reply_ack_tag = d->tag;
+    client->reply_unacked++;
     pthread_mutex_lock(&client->lock);
     for (w = client->waiters; w; w = w->next) {
         if (w->is_call && !w->done && strcmp(w->msg_id, msg_id) == 0)
@@ -313,6 +322,7 @@ reply_setup(rpc_client_t *client)
         /* acknowledged after reading (read_once): a reply the broker sent as the connection
          * died is delivered again on the next one instead of being lost */
         client->reply_ack_tag = 0;
+        client->reply_unacked = 0;
         amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 0,
                            0, amqp_empty_table);
         if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") == 0) {
@@ -332,6 +342,30 @@ reply_setup(rpc_client_t *client)
             : client->reply_retry_delay_ms + client->cfg.retry_backoff_ms;
     if (client->reply_retry_delay_ms > client->cfg.retry_max_ms)
         client->reply_retry_delay_ms = client->cfg.retry_max_ms;
+}
+
+/* ack_replies: acknowledge the replies read so far when enough of them wait, or when they have
+ * waited long enough, or anyway (the keeper, on an idle client). Reader only. */
+static void
+ack_replies(rpc_client_t *client, bool anyway)
+{
+    int64_t now = tern_now_monotonic_ms();
+
+    if (!client->reply.state) {
+        client->reply_ack_tag = 0; /* their connection is gone: the broker delivers them again */
+        client->reply_unacked = 0;
+        return;
+    }
+    if (!client->reply_ack_tag || (!anyway && client->reply_unacked < REPLY_ACK_BATCH &&
+                                   now - client->reply_acked_ms < REPLY_ACK_LAG_MS))
+        return;
+    if (rpc_conn_ack_through(&client->reply, client->reply_ack_tag) < 0) {
+        TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
+        set_reply_ready(client, false);
+    }
+    client->reply_ack_tag = 0;
+    client->reply_unacked = 0;
+    client->reply_acked_ms = now;
 }
 
 /* read_once: the reader's turn - poll the sockets up to timeout_ms and pump what is ready
@@ -372,14 +406,12 @@ read_once(rpc_client_t *client, int timeout_ms, bool force)
     if (client->reply.state && (force || opened || pfd[2].revents)) {
         if (pfd[2].revents & POLLIN)
             rpc_conn_note_readable(&client->reply);
-        if (rpc_conn_pump(&client->reply, on_reply, client) < 0 ||
-            (client->reply_ack_tag &&
-             rpc_conn_ack_through(&client->reply, client->reply_ack_tag) < 0)) {
+        if (rpc_conn_pump(&client->reply, on_reply, client) < 0) {
             TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
             set_reply_ready(client, false);
         }
-        client->reply_ack_tag = 0;
     }
+    ack_replies(client, force);
     now = tern_now_monotonic_ms();
     if (force || woken || pfd[1].revents ||
         (unconfirmed > 0 && now >= client->pub_pumped_ms + CONFIRM_LAG_MS)) {
@@ -617,6 +649,7 @@ rpc_client_free(rpc_client_t *client)
     pthread_mutex_unlock(&client->lock);
     if (client->keeper)
         pthread_join(client->keeper, NULL);
+    ack_replies(client, true); /* nobody reads any more: else they would be queued again */
     pthread_mutex_lock(&client->pub.lock);
     rpc_conn_close(&client->pub); /* unconfirmed publishes drop their waiter references */
     pthread_mutex_unlock(&client->pub.lock);
