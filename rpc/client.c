@@ -254,14 +254,12 @@ on_reply(void *opaque, const rpc_delivery_t *d)
                                       &ending, &result);
     waiter_t *w;
 
+    client->reply_ack_tag = d->tag; /* every reply read is acknowledged, malformed or not */
+    client->reply_unacked++;
     if (rc < 0) {
         TERN_WARN("dropped a malformed reply: %s", tern_error_message());
-        client->reply_ack_tag = d->tag;
-        client->reply_unacked++;
         return;
     }
-    client->reply_ack_tag = d->tag;
-    client->reply_unacked++;
     pthread_mutex_lock(&client->lock);
     for (w = client->waiters; w; w = w->next) {
         if (w->is_call && !w->done && strcmp(w->msg_id, msg_id) == 0)
@@ -319,10 +317,8 @@ reply_setup(rpc_client_t *client)
         return;
     if (rpc_conn_open(c, false, client->cfg.heartbeat_timeout_s) == 0 &&
         rpc_conn_declare_reply_queue(c, client->reply_q) == 0) {
-        /* acknowledged after reading (read_once): a reply the broker sent as the connection
+        /* acknowledged after reading (ack_replies): a reply the broker sent as the connection
          * died is delivered again on the next one instead of being lost */
-        client->reply_ack_tag = 0;
-        client->reply_unacked = 0;
         amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 0,
                            0, amqp_empty_table);
         if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") == 0) {
