@@ -60,7 +60,8 @@ field(conf_t *cfg, const conf_option_t *o)
 static bool
 is_string_type(conf_type_t type)
 {
-    return type == CONF_STR || type == CONF_ENUM || type == CONF_PATH || type == CONF_URL;
+    return type == CONF_STR || type == CONF_ENUM || type == CONF_PATH || type == CONF_URL ||
+           type == CONF_LIST;
 }
 
 static const conf_option_t *
@@ -132,6 +133,47 @@ check_range(const conf_option_t *o, double v, char *why, size_t why_size)
     return 0;
 }
 
+/* normalize_list: "a, b ,c" as "a,b,c" (new string); NULL with the reason in why when an item
+ * is empty ("a,,b", a trailing comma). An empty or blank value is the empty list "". */
+static char *
+normalize_list(const char *value, char *why, size_t why_size)
+{
+    char *out = tern_malloc(strlen(value) + 1);
+    size_t n = 0, item = 1;
+    const char *p = value;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0') {
+        out[0] = '\0';
+        return out;
+    }
+    for (;;) {
+        size_t len = strcspn(p, ",");
+
+        while (len > 0 && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            snprintf(why, why_size, "item %zu of the list is empty", item);
+            free(out);
+            return NULL;
+        }
+        if (n)
+            out[n++] = ',';
+        memcpy(out + n, p, len);
+        n += len;
+        p += strcspn(p, ",");
+        if (*p == '\0')
+            break;
+        p++;
+        item++;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 static void
 set_string(void *f, const char *value)
 {
@@ -161,6 +203,14 @@ set_value(conf_t *cfg, const conf_option_t *o, const char *value, char *why, siz
         }
         set_string(f, value);
         return 0;
+    case CONF_LIST: {
+        TERN_AUTOFREE char *list = NULL;
+
+        if (!(list = normalize_list(value, why, why_size)))
+            return -1;
+        set_string(f, list);
+        return 0;
+    }
     case CONF_ENUM:
         for (size_t k = 0; o->choices[k]; k++) {
             if (strcmp(o->choices[k], value) == 0) {
@@ -394,6 +444,89 @@ fail:
     return NULL;
 }
 
+/* option_source: where the option section/name got its value, for messages (static text or a
+ * string of ld's). */
+static const char *
+option_source(const conf_loader_t *ld, const char *section, const char *name, char *buf,
+              size_t size)
+{
+    const conf_option_t *o = find_option(section, name);
+    const char *src = o ? ld->sources[o - conf_options] : NULL;
+
+    if (!src)
+        return "the built-in defaults";
+    snprintf(buf, size, "\"%s\"", src);
+    return buf;
+}
+
+/* list_items_valid: every item of list is made of [A-Za-z0-9_.-] after an optional sign ("+" or
+ * "-", when signs); the first bad item goes to why. */
+static bool
+list_items_valid(const char *list, bool signs, char *why, size_t why_size)
+{
+    char **items = conf_list_split(list, NULL);
+    bool valid = true;
+
+    for (size_t i = 0; valid && items[i]; i++) {
+        const char *p = items[i] + (signs && (items[i][0] == '+' || items[i][0] == '-'));
+
+        if (*p == '\0' || p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789_.-")] != '\0') {
+            snprintf(why, why_size, "\"%s\" is not a %s", items[i],
+                     signs ? "CPU flag ([+|-]name)" : "CPU model name");
+            valid = false;
+        }
+    }
+    conf_list_free(items);
+    return valid;
+}
+
+/* check_cpu_options: [libvirt] cpu_mode, cpu_models and cpu_model_extra_flags agree, as nova
+ * requires: custom needs models and only custom takes them; extra flags need a CPU element. */
+static int
+check_cpu_options(const conf_loader_t *ld)
+{
+    const conf_t *cfg = ld->cfg;
+    const char *mode = cfg->libvirt.cpu_mode ? cfg->libvirt.cpu_mode : "";
+    const char *models = cfg->libvirt.cpu_models ? cfg->libvirt.cpu_models : "";
+    const char *flags =
+        cfg->libvirt.cpu_model_extra_flags ? cfg->libvirt.cpu_model_extra_flags : "";
+    const char *effective = mode[0]                                     ? mode
+                            : tern_streq(cfg->libvirt.virt_type, "kvm") ? "host-model"
+                                                                        : "none";
+    char src[PATH_MAX + 8], why[256];
+
+    if (!list_items_valid(models, false, why, sizeof(why)))
+        return tern_error_set(TERN_ERR_CONFIG,
+                              "invalid value for option \"cpu_models\" in section [libvirt] of "
+                              "%s: %s",
+                              option_source(ld, "libvirt", "cpu_models", src, sizeof(src)), why);
+    if (!list_items_valid(flags, true, why, sizeof(why)))
+        return tern_error_set(
+            TERN_ERR_CONFIG,
+            "invalid value for option \"cpu_model_extra_flags\" in section "
+            "[libvirt] of %s: %s",
+            option_source(ld, "libvirt", "cpu_model_extra_flags", src, sizeof(src)), why);
+    if (tern_streq(mode, "custom") && !models[0])
+        return tern_error_set(TERN_ERR_CONFIG,
+                              "option \"cpu_mode\" in section [libvirt] of %s is \"custom\" but "
+                              "cpu_models is empty: name the CPU models guests may get",
+                              option_source(ld, "libvirt", "cpu_mode", src, sizeof(src)));
+    if (!tern_streq(mode, "custom") && models[0])
+        return tern_error_set(TERN_ERR_CONFIG,
+                              "option \"cpu_models\" in section [libvirt] of %s needs cpu_mode "
+                              "= custom (cpu_mode is \"%s\")",
+                              option_source(ld, "libvirt", "cpu_models", src, sizeof(src)), mode);
+    if (flags[0] && tern_streq(effective, "none"))
+        return tern_error_set(
+            TERN_ERR_CONFIG,
+            "option \"cpu_model_extra_flags\" in section [libvirt] of %s needs "
+            "cpu_mode host-model, host-passthrough or custom (the cpu_mode in "
+            "effect is \"none\")",
+            option_source(ld, "libvirt", "cpu_model_extra_flags", src, sizeof(src)));
+    return 0;
+}
+
 /* finish: expand and check paths, fill computed defaults, once every file is read. The paths
  * are expanded from the raw values of all, then stored, so "$$" never gets expanded twice. */
 static conf_t *
@@ -428,6 +561,8 @@ finish(conf_loader_t *ld)
     if (rc < 0)
         return NULL;
 
+    if (check_cpu_options(ld) < 0)
+        return NULL;
     if (tern_str_empty(cfg->host)) {
         if (gethostname(hostname, sizeof(hostname)) < 0)
             tern_strlcpy(hostname, "localhost", sizeof(hostname));
@@ -505,4 +640,32 @@ conf_free(conf_t *cfg)
             free(*(char **)field(cfg, &conf_options[i]));
     }
     free(cfg);
+}
+
+char **
+conf_list_split(const char *list, size_t *ret_n)
+{
+    size_t n = 0, cap = 1;
+    char **items;
+
+    for (const char *p = list; p && *p; p++)
+        cap += *p == ',';
+    items = tern_calloc(cap + 1, sizeof(char *));
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+
+        items[n++] = tern_strndup(p, len);
+        p += len + (p[len] == ',');
+    }
+    if (ret_n)
+        *ret_n = n;
+    return items;
+}
+
+void
+conf_list_free(char **items)
+{
+    for (size_t i = 0; items && items[i]; i++)
+        free(items[i]);
+    free(items);
 }

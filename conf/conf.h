@@ -46,8 +46,9 @@ typedef struct conf {
     char *policy_file;
     char *compute_trusted_users; /* comma-separated AMQP users a compute serves */
     struct {
-        char *connection; /* secret */
-        int max_retries;
+        char *connection;   /* secret */
+        int max_retries;    /* connection attempts after the first at start-up; -1: forever */
+        int retry_interval; /* seconds between them */
     } database;
     struct {
         bool ssl;
@@ -63,7 +64,9 @@ typedef struct conf {
     struct {
         char *connection_uri;
         char *virt_type;
-        char *cpu_mode;
+        char *cpu_mode;              /* "" (kvm: host-model, qemu: none) or the mode */
+        char *cpu_models;            /* list: candidate models of cpu_mode custom, in order */
+        char *cpu_model_extra_flags; /* list: "+flag"/"flag" enable, "-flag" disable */
         char *live_migration_scheme;
         char *live_migration_inbound_addr;
         int live_migration_bandwidth; /* MiB/s, 0 = unlimited */
@@ -91,6 +94,11 @@ conf_t *conf_load_data(const char *name, const char *data);
 conf_t *conf_load_files(const char *const *files, size_t n_files, const char *config_dir);
 
 void conf_free(conf_t *cfg);
+
+/* The items of a list option's value ("a,b,c", as conf_t holds it): a new NULL-terminated array
+ * of new strings (conf_list_free), empty for "" or NULL; *ret_n (may be NULL) gets the count. */
+char **conf_list_split(const char *list, size_t *ret_n);
+void conf_list_free(char **items);
 
 /* Command line of daemons and tools: --config-file F (repeatable), --config-dir D, --help,
  * --version. Arguments after the options are left in rest/n_rest (borrowed from argv). */

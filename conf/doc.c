@@ -33,6 +33,8 @@ type_name(const conf_option_t *o)
         return "path value";
     case CONF_URL:
         return "URL value";
+    case CONF_LIST:
+        return "list value";
     }
     return "value";
 }
@@ -184,7 +186,8 @@ conf_write_effective(const conf_t *cfg, FILE *out)
         case CONF_STR:
         case CONF_ENUM:
         case CONF_PATH:
-        case CONF_URL: {
+        case CONF_URL:
+        case CONF_LIST: {
             const char *v = *(char *const *)f;
             TERN_AUTOFREE char *shown = NULL;
 

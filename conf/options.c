@@ -133,7 +133,15 @@ const conf_option_t conf_options[] = {
                 "credentials."),
     OPT("database", "max_retries", CONF_INT, database.max_retries, "10", OPT_MIN(-1),
         .help = "Maximum number of database connection retries during startup.\n\n"
-                "Set to -1 to specify an infinite retry count."),
+                "Set to -1 to specify an infinite retry count. A conductor started before "
+                "PostgreSQL is up waits this way; tern-manage fails at once.\n\n"
+                "Related options:\n\n"
+                "* retry_interval"),
+    OPT("database", "retry_interval", CONF_INT, database.retry_interval, "10", OPT_MIN(0),
+        OPT_MAX(3600),
+        .help = "Interval between retries of opening a SQL connection, in seconds.\n\n"
+                "Related options:\n\n"
+                "* max_retries"),
     /* [oslo_messaging_rabbit] */
     OPT("oslo_messaging_rabbit", "ssl", CONF_BOOL, oslo_messaging_rabbit.ssl, "false",
         .help = "Connect over SSL (implied by amqps:// transport URLs)."),
@@ -181,9 +189,37 @@ const conf_option_t conf_options[] = {
                 "* cpu_mode: depends on this"),
     OPT("libvirt", "cpu_mode", CONF_ENUM, libvirt.cpu_mode, "", .choices = cpu_modes,
         .help = "Is used to set the CPU mode an instance should have.\n\n"
-                "Empty lets the hypervisor choose (host-model with kvm, QEMU's default model "
-                "with qemu). A live migration checks that the destination's CPU can run the "
-                "guest's CPU before it starts."),
+                "If virt_type=\"kvm\", it will default to \"host-model\"; with \"qemu\" "
+                "(TCG) to \"none\", QEMU's default model. A live migration checks, before it "
+                "starts, that the destination can run the guest's CPU as libvirt expanded it "
+                "when the guest started; a host-passthrough guest needs the same host CPU model "
+                "and features on the destination.\n\n"
+                "Possible values:\n\n"
+                "* ``host-model``: clone the host CPU feature flags\n"
+                "* ``host-passthrough``: use the host CPU model exactly\n"
+                "* ``custom``: use the CPU model in ``[libvirt] cpu_models``\n"
+                "* ``none``: don't set a specific CPU model (the hypervisor's default)\n\n"
+                "Related options:\n\n"
+                "* ``cpu_models``: needed, and only allowed, with custom\n"
+                "* ``cpu_model_extra_flags``"),
+    OPT("libvirt", "cpu_models", CONF_LIST, libvirt.cpu_models, "",
+        .help = "An ordered list of CPU models the host supports.\n\n"
+                "It is expected that the list is ordered so that the more common and less "
+                "advanced CPU models are listed earlier. A guest gets the first model of the "
+                "list that this host's hypervisor can run (a host where none can run refuses "
+                "to start guests). Only used, and needed, when cpu_mode is custom.\n\n"
+                "Related options:\n\n"
+                "* cpu_mode: must be custom\n"
+                "* cpu_model_extra_flags"),
+    OPT("libvirt", "cpu_model_extra_flags", CONF_LIST, libvirt.cpu_model_extra_flags, "",
+        .help = "Enable or disable guest CPU flags.\n\n"
+                "To explicitly enable or disable CPU flags, use the +flag or -flag notation: "
+                "the + sign will enable the CPU flag for the guest, while a - sign will "
+                "disable it. If neither + nor - is specified, the flag will be enabled. Flags "
+                "are libvirt's CPU feature names (e.g. pcid, avx2, tsc-deadline).\n\n"
+                "Related options:\n\n"
+                "* cpu_mode: host-model, host-passthrough or custom (with virt_type kvm, "
+                "an empty cpu_mode means host-model)"),
     OPT("libvirt", "live_migration_scheme", CONF_ENUM, libvirt.live_migration_scheme, "",
         .choices = schemes,
         .help = "URI scheme for live migration used by the source of live migration traffic.\n\n"

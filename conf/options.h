@@ -19,6 +19,8 @@ typedef enum {
     CONF_ENUM,  /* one of choices (char *, the chosen string) */
     CONF_PATH,  /* absolute path or empty (char *); $state_path-style references expanded */
     CONF_URL,   /* scheme://... or empty (char *); with secret, masked by tern_log_mask_url */
+    CONF_LIST,  /* comma-separated items (char *, stored as "a,b,c": blanks around items
+                 * removed, an empty item refused); split with conf_list_split() */
 } conf_type_t;
 
 typedef struct conf_option {

@@ -111,6 +111,7 @@ START_TEST(test_defaults_follow_nova)
     ck_assert_int_eq(cfg->reserved_host_disk_mb, 0);
     ck_assert_ptr_null(cfg->database.connection);
     ck_assert_int_eq(cfg->database.max_retries, 10);
+    ck_assert_int_eq(cfg->database.retry_interval, 10);
     ck_assert(!cfg->oslo_messaging_rabbit.ssl);
     ck_assert_int_eq(cfg->oslo_messaging_rabbit.heartbeat_timeout_threshold, 60);
     ck_assert_int_eq(cfg->oslo_messaging_rabbit.rabbit_retry_interval, 1);
@@ -119,6 +120,8 @@ START_TEST(test_defaults_follow_nova)
     ck_assert_ptr_null(cfg->libvirt.connection_uri);
     ck_assert_str_eq(cfg->libvirt.virt_type, "kvm");
     ck_assert_str_eq(cfg->libvirt.cpu_mode, "");
+    ck_assert_str_eq(cfg->libvirt.cpu_models, "");
+    ck_assert_str_eq(cfg->libvirt.cpu_model_extra_flags, "");
     ck_assert_str_eq(cfg->libvirt.live_migration_scheme, "");
     ck_assert_int_eq(cfg->libvirt.live_migration_bandwidth, 0);
     ck_assert_int_eq(cfg->libvirt.live_migration_downtime, 500);
@@ -246,6 +249,37 @@ START_TEST(test_transport_settings_for_rpc)
     ck_assert_uint_eq(rc.max_message_bytes, init.max_message_bytes);
     conf_free(cfg);
     conf_free(defaults);
+}
+END_TEST
+
+/* List options: blanks around items dropped, split in order; the CPU options agree as nova
+ * wants (kvm's empty cpu_mode is host-model, which takes extra flags). */
+START_TEST(test_cpu_lists_parse)
+{
+    conf_t *cfg = load_ok("[libvirt]\ncpu_mode = custom\ncpu_models =  Haswell-noTSX , qemu64\n"
+                          "cpu_model_extra_flags = pcid,-sse4a , +avx2\n");
+    size_t n = 0;
+    char **items;
+
+    ck_assert_str_eq(cfg->libvirt.cpu_models, "Haswell-noTSX,qemu64");
+    ck_assert_str_eq(cfg->libvirt.cpu_model_extra_flags, "pcid,-sse4a,+avx2");
+    items = conf_list_split(cfg->libvirt.cpu_model_extra_flags, &n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(items[0], "pcid");
+    ck_assert_str_eq(items[1], "-sse4a");
+    ck_assert_str_eq(items[2], "+avx2");
+    ck_assert_ptr_null(items[3]);
+    conf_list_free(items);
+    conf_free(cfg);
+    items = conf_list_split("", &n);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(items[0]);
+    conf_list_free(items);
+    cfg = load_ok("[libvirt]\nvirt_type = kvm\ncpu_model_extra_flags = pcid\n");
+    ck_assert_str_eq(cfg->libvirt.cpu_model_extra_flags, "pcid");
+    conf_free(cfg);
+    cfg = load_ok("[libvirt]\ncpu_mode = host-passthrough\ncpu_model_extra_flags = -pcid\n");
+    conf_free(cfg);
 }
 END_TEST
 
@@ -414,6 +448,30 @@ START_TEST(test_bad_values_named)
         {"[DEFAULT]\ninstances_path = ${state_path/x\n",
          "invalid value \"${state_path/x\" for option \"instances_path\" in section [DEFAULT] "
          "of \"f.conf\": bad variable reference at \"${state_path/x\""},
+        {"[libvirt]\ncpu_mode = custom\ncpu_models = Haswell,,qemu64\n",
+         "invalid value \"Haswell,,qemu64\" for option \"cpu_models\" in section [libvirt] of "
+         "\"f.conf\": item 2 of the list is empty"},
+        {"[libvirt]\ncpu_mode = custom\ncpu_models = qemu64,\n",
+         "invalid value \"qemu64,\" for option \"cpu_models\" in section [libvirt] of "
+         "\"f.conf\": item 2 of the list is empty"},
+        {"[libvirt]\ncpu_mode = custom\n",
+         "option \"cpu_mode\" in section [libvirt] of \"f.conf\" is \"custom\" but cpu_models "
+         "is empty: name the CPU models guests may get"},
+        {"[libvirt]\ncpu_mode = host-model\ncpu_models = qemu64\n",
+         "option \"cpu_models\" in section [libvirt] of \"f.conf\" needs cpu_mode = custom "
+         "(cpu_mode is \"host-model\")"},
+        {"[libvirt]\ncpu_mode = custom\ncpu_models = qemu64, Has well\n",
+         "invalid value for option \"cpu_models\" in section [libvirt] of \"f.conf\": \"Has "
+         "well\" is not a CPU model name"},
+        {"[libvirt]\ncpu_mode = host-model\ncpu_model_extra_flags = pcid, *avx\n",
+         "invalid value for option \"cpu_model_extra_flags\" in section [libvirt] of "
+         "\"f.conf\": \"*avx\" is not a CPU flag ([+|-]name)"},
+        {"[libvirt]\ncpu_mode = none\ncpu_model_extra_flags = pcid\n",
+         "option \"cpu_model_extra_flags\" in section [libvirt] of \"f.conf\" needs cpu_mode "
+         "host-model, host-passthrough or custom (the cpu_mode in effect is \"none\")"},
+        {"[libvirt]\nvirt_type = qemu\ncpu_model_extra_flags = pcid\n",
+         "option \"cpu_model_extra_flags\" in section [libvirt] of \"f.conf\" needs cpu_mode "
+         "host-model, host-passthrough or custom (the cpu_mode in effect is \"none\")"},
         {"[DEFAULT]\ninstances_path = $instances_path\n",
          "invalid value \"$instances_path\" for option \"instances_path\" in section [DEFAULT] "
          "of \"f.conf\": variables nested too deeply (a loop through \"$instances_path\"?)"},
@@ -721,6 +779,7 @@ conf_suite(void)
     tcase_add_test(core, test_defaults_follow_nova);
     tcase_add_test(core, test_values_of_every_type_parse);
     tcase_add_test(core, test_duplicates_in_one_file_last_wins);
+    tcase_add_test(core, test_cpu_lists_parse);
     tcase_add_test(core, test_transport_settings_for_rpc);
     tcase_add_test(core, test_values_kept_verbatim);
     tcase_add_test(core, test_path_references_expanded);
