@@ -38,6 +38,33 @@ conductor_config_from_conf(const conf_t *cfg, conductor_config_t *ret)
     ret->workers = cfg->conductor.workers;
 }
 
+/* wait_retry: between two attempts to reach the database at start-up; false when SIGTERM or
+ * SIGINT came meanwhile (then the conductor does not start). */
+static bool
+wait_retry(void *opaque, int attempt, int interval_ms)
+{
+    const sigset_t *sigs = opaque;
+    struct timespec ts = {.tv_sec = interval_ms / 1000, .tv_nsec = (interval_ms % 1000) * 1000000L};
+
+    TERN_WARN("%s (attempt %d); retrying in %d s", tern_error_message(), attempt,
+              interval_ms / 1000);
+    return sigtimedwait(sigs, NULL, &ts) < 0;
+}
+
+/* wait_for_database: [database] max_retries / retry_interval - a conductor started before
+ * PostgreSQL (a reboot of the control plane) waits for it instead of failing. */
+static int
+wait_for_database(const conf_t *cfg, const sigset_t *sigs)
+{
+    db_conn_t *conn = db_open_retry(cfg->database.connection, cfg->database.max_retries,
+                                    cfg->database.retry_interval * 1000, wait_retry, (void *)sigs);
+
+    if (!conn)
+        return -1;
+    db_close(conn);
+    return 0;
+}
+
 /* heartbeat_until_signal: keep this conductor's service row fresh until SIGTERM/SIGINT. */
 static int
 heartbeat_until_signal(conductor_t *cond, const sigset_t *sigs, int interval_s)
@@ -88,7 +115,8 @@ main(int argc, char **argv)
     conductor_config_from_conf(cfg, &ccfg);
     /* The sweep runs before the RPC server starts: a request this conductor took and never
      * answered before it died is delivered again, and must find its instance free. */
-    if ((cond = conductor_new(&ccfg, &rpc_cfg)) && conductor_sweep_orphans(cond, true) < 0)
+    if (wait_for_database(cfg, &sigs) == 0 && (cond = conductor_new(&ccfg, &rpc_cfg)) &&
+        conductor_sweep_orphans(cond, true) < 0)
         TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
     if (!cond || conductor_start(cond, cond->cfg.workers) < 0) {
         TERN_ERROR("could not start: %s", tern_error_message());

@@ -135,6 +135,26 @@ db_open(const char *conninfo)
     return conn;
 }
 
+db_conn_t *
+db_open_retry(const char *conninfo, int max_retries, int interval_ms, db_retry_wait_fn wait,
+              void *opaque)
+{
+    db_conn_t *conn;
+
+    for (int attempt = 1;; attempt++) {
+        if ((conn = db_open(conninfo)) || tern_error_code() != TERN_ERR_UNAVAILABLE)
+            return conn;
+        if (max_retries >= 0 && attempt > max_retries)
+            return NULL;
+        if (wait) {
+            if (!wait(opaque, attempt, interval_ms))
+                return NULL;
+        } else {
+            tern_sleep_ms(interval_ms);
+        }
+    }
+}
+
 void
 db_close(db_conn_t *conn)
 {

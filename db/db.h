@@ -60,6 +60,15 @@ typedef struct db_conn db_conn_t;
  * the message shows the connection string with its password masked. */
 db_conn_t *db_open(const char *conninfo);
 
+/* At start-up (oslo.db's max_retries / retry_interval): db_open(), and while the server is
+ * unavailable (TERN_ERR_UNAVAILABLE) up to max_retries more attempts (-1: without end), each
+ * after wait(opaque, attempt, interval_ms) returned true; wait sleeps (and may log the error in
+ * flight); false gives up at once (a signal came), as does any other error. NULL wait sleeps
+ * interval_ms. The last error is kept on failure. */
+typedef bool (*db_retry_wait_fn)(void *opaque, int attempt, int interval_ms);
+db_conn_t *db_open_retry(const char *conninfo, int max_retries, int interval_ms,
+                         db_retry_wait_fn wait, void *opaque);
+
 /* Close and free. Accepts NULL. */
 void db_close(db_conn_t *conn);
 

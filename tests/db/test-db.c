@@ -3,12 +3,14 @@
  * surviving a PostgreSQL restart and a connection cut mid-statement; runner and shared helpers.
  * The table families' cases live in test-db-*.c.
  *
- * core:     opening (bad strings, unreachable server, password never shown), ping
+ * core:     opening (bad strings, unreachable server, password never shown), ping, start-up
+ *           retries (given up after max_retries, at a signal, never for a bad string)
  * schema:   sync on an empty database, twice, concurrently; check; a newer database refused
  * quoting:  names with quotes, backslashes and SQL fragments round-trip verbatim
  * drop:     a connection cut while a statement waits: a safe one is retried once and succeeds,
  *           an unsafe one reports UNAVAILABLE, the next call reconnects
- * restart:  a private PostgreSQL restarted under open connections (reads and writes go on)
+ * restart:  a private PostgreSQL restarted under open connections (reads and writes go on);
+ *           a connection retried while it is down succeeds once it is up
  */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -510,6 +512,80 @@ START_TEST(test_postgres_restart_survived)
 }
 END_TEST
 
+/* ---- start-up retries ([database] max_retries / retry_interval) ---- */
+
+typedef struct retry_probe {
+    int calls;                     /* wait() calls */
+    int last_attempt, interval_ms; /* as wait() was told */
+    int start_at;                  /* attempt after which PostgreSQL is started; 0 never */
+    const harness_services_t *svc; /* whose server */
+    bool give_up_at_first;         /* wait() returns false (a signal came) */
+} retry_probe_t;
+
+static bool
+retry_wait(void *opaque, int attempt, int interval_ms)
+{
+    retry_probe_t *p = opaque;
+
+    p->calls++;
+    p->last_attempt = attempt;
+    p->interval_ms = interval_ms;
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE); /* the error in flight */
+    if (p->start_at && attempt == p->start_at)
+        CK_OK(harness_postgres_start(p->svc));
+    return !p->give_up_at_first;
+}
+
+START_TEST(test_open_retry_gives_up_after_max_retries)
+{
+    retry_probe_t probe = {0};
+    int64_t t0 = tern_now_monotonic_ms();
+
+    ck_assert_ptr_null(db_open_retry("postgresql://tern:x@127.0.0.1:1/tern?connect_timeout=3", 2,
+                                     50, retry_wait, &probe));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    ck_assert_int_eq(probe.calls, 2); /* three attempts, two waits */
+    ck_assert_int_eq(probe.last_attempt, 2);
+    ck_assert_int_eq(probe.interval_ms, 50);
+    /* a signal during the wait gives up at once */
+    memset(&probe, 0, sizeof(probe));
+    probe.give_up_at_first = true;
+    ck_assert_ptr_null(
+        db_open_retry("postgresql://tern:x@127.0.0.1:1/tern", -1, 50, retry_wait, &probe));
+    ck_assert_int_eq(probe.calls, 1);
+    /* no retries: one attempt; a bad string is never retried; NULL wait sleeps */
+    memset(&probe, 0, sizeof(probe));
+    ck_assert_ptr_null(
+        db_open_retry("postgresql://tern:x@127.0.0.1:1/tern", 0, 50, retry_wait, &probe));
+    ck_assert_int_eq(probe.calls, 0);
+    ck_assert_ptr_null(db_open_retry("port='unterminated", 5, 50, retry_wait, &probe));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    ck_assert_int_eq(probe.calls, 0);
+    t0 = tern_now_monotonic_ms();
+    ck_assert_ptr_null(db_open_retry("postgresql://tern:x@127.0.0.1:1/tern", 2, 100, NULL, NULL));
+    ck_assert_int_ge(tern_now_monotonic_ms() - t0, 200);
+}
+END_TEST
+
+/* A conductor started before PostgreSQL: the retries find the server once it is up. */
+START_TEST(test_open_retry_waits_for_the_server)
+{
+    TERN_AUTOFREE char *url = NULL;
+    retry_probe_t probe = {.start_at = 2, .svc = restart_svc};
+    db_conn_t *conn;
+
+    ck_assert_msg(restart_svc != NULL, "the restart fixture could not start the services");
+    url = harness_postgres_create_database(restart_svc, "db_retry");
+    ck_assert_msg(url != NULL, "%s", tern_error_message());
+    CK_OK(harness_postgres_stop(restart_svc));
+    conn = db_open_retry(url, -1, 100, retry_wait, &probe);
+    ck_assert_msg(conn != NULL, "%s", tern_error_message());
+    ck_assert_int_eq(probe.calls, 2); /* refused twice, then the server was there */
+    CK_OK(db_ping(conn));
+    db_close(conn);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -520,6 +596,7 @@ db_suite(void)
     tcase_add_test(tc, test_open_bad_string_is_invalid);
     tcase_add_test(tc, test_open_unreachable_is_unavailable_and_masks_password);
     tcase_add_test(tc, test_open_accepts_sqlalchemy_url_and_pings);
+    tcase_add_test(tc, test_open_retry_gives_up_after_max_retries);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("schema");
@@ -548,6 +625,7 @@ db_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, restart_setup, restart_teardown);
     tcase_add_test(tc, test_postgres_restart_survived);
+    tcase_add_test(tc, test_open_retry_waits_for_the_server);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -253,7 +253,19 @@ harness_postgres_stop_dir(const char *dir)
 int
 harness_postgres_restart(const harness_services_t *svc)
 {
-    if (harness_postgres_stop_dir(svc->dir) < 0 || harness_postgres_launch(svc) < 0)
+    return harness_postgres_stop(svc) < 0 ? -1 : harness_postgres_start(svc);
+}
+
+int
+harness_postgres_stop(const harness_services_t *svc)
+{
+    return harness_postgres_stop_dir(svc->dir);
+}
+
+int
+harness_postgres_start(const harness_services_t *svc)
+{
+    if (harness_postgres_launch(svc) < 0)
         return -1;
     return harness_postgres_wait(svc, 30000);
 }

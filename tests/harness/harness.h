@@ -84,6 +84,10 @@ int harness_services_remove(const char *dir);
 /* Stop and start the same PostgreSQL server (same port, same data): for restart tests. The
  * stop is immediate (connections are cut); returns when the server accepts connections again. */
 int harness_postgres_restart(const harness_services_t *svc);
+/* The two halves: stop (connections cut, the server stays down) and start again (returns when
+ * it accepts connections). */
+int harness_postgres_stop(const harness_services_t *svc);
+int harness_postgres_start(const harness_services_t *svc);
 
 /* Stop the RabbitMQ node (connections dropped) and leave it down / start it again. Queues
  * declared durable survive. */
