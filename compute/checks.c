@@ -1,8 +1,9 @@
 /*
  * compute/checks.c: the host-side live-migration checks.
  *
- * check_can_live_migrate_destination runs on the destination: can this host run the guest's CPU,
- * how much disk it has, and it leaves a probe file in its instances path so that the source can
+ * get_guest_cpu runs on the source: the CPU of the running guest, from its live XML (as libvirt
+ * expanded it when the guest started). check_can_live_migrate_destination runs on the
+ * destination: can this host run that CPU, how much disk it has, and it leaves a probe file in its instances path so that the source can
  * tell whether the two share that path. check_can_live_migrate_source runs on the source: it looks
  * for the probe, decides block migration ("auto" = block unless shared), and applies the storage
  * precautions: shared and read-only disks are never copied, a raw host block device cannot be
@@ -33,14 +34,63 @@ migration_uris(const compute_manager_t *mgr, char **ret_uri, char **ret_addr)
 }
 
 int
+compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    compute_manager_t *mgr = opaque;
+    const char *uuid = NULL;
+    virt_guest_cpu_t cpu = {0};
+    json_error_t jerr;
+    int rc;
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "uuid", &uuid) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to get_guest_cpu: %s",
+                              jerr.text);
+    if (!tern_uuid_valid(uuid))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to get_guest_cpu: \"%s\" is "
+                              "not a uuid",
+                              uuid);
+    pthread_mutex_lock(&mgr->virt_lock);
+    rc = virt_get_guest_cpu(mgr->virt, uuid, &cpu);
+    pthread_mutex_unlock(&mgr->virt_lock);
+    if (rc < 0)
+        return tern_error_prefix("on host \"%s\"", mgr->cfg.host);
+    *ret_result = json_pack("{s:o}", "guest_cpu", virt_guest_cpu_to_json(&cpu));
+    virt_guest_cpu_clear(&cpu);
+    return 0;
+}
+
+/* check_guest_cpu: can this host run the guest's CPU as the source read it? Judged the way
+ * libvirt will when the migration starts (virt_check_guest_cpu); the source host's own CPU
+ * matters only for a host-passthrough guest. */
+static int
+check_guest_cpu(compute_manager_t *mgr, const char *uuid, const char *source_host,
+                const virt_guest_cpu_t *cpu)
+{
+    virt_cpu_compare_t cmp = {0};
+
+    if (virt_check_guest_cpu(mgr->virt, cpu, &cmp) < 0)
+        return tern_error_prefix("could not check the CPU of instance \"%s\" on host \"%s\"", uuid,
+                                 mgr->cfg.host);
+    if (!cmp.compatible)
+        return tern_error_set(TERN_ERR_CHECK_FAILED,
+                              "destination host \"%s\" cannot run the %sCPU of instance \"%s\" "
+                              "from host \"%s\": %s",
+                              mgr->cfg.host,
+                              tern_streq(cpu->mode, "host-passthrough") ? "host-passthrough " : "",
+                              uuid, source_host, cmp.reason);
+    return 0;
+}
+
+int
 compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *req,
                                            json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    json_t *instance = NULL, *block = NULL;
-    const char *source_host = NULL, *source_cpu = NULL;
+    json_t *instance = NULL, *block = NULL, *cpu_json = NULL;
+    const char *source_host = NULL;
     virt_host_info_t info = {0};
-    virt_cpu_compare_t cmp = {0};
+    virt_guest_cpu_t cpu = {0};
     TERN_AUTOFREE char *probe = NULL;
     TERN_AUTOFREE char *uri = NULL;
     TERN_AUTOFREE char *addr = NULL;
@@ -48,31 +98,22 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
     const char *uuid;
     int rc = -1;
 
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:o, s:s, s:s}", "instance", &instance,
-                       "block_migration", &block, "source_host", &source_host, "source_cpu",
-                       &source_cpu) < 0)
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:o, s:s, s:o}", "instance", &instance,
+                       "block_migration", &block, "source_host", &source_host, "guest_cpu",
+                       &cpu_json) < 0)
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid arguments to check_can_live_migrate_destination: %s",
                               jerr.text);
     uuid = json_string_value(json_object_get(instance, "uuid"));
     if (!uuid)
         return tern_error_set(TERN_ERR_INVALID, "invalid instance: field \"uuid\" missing");
+    if (virt_guest_cpu_from_json(cpu_json, &cpu) < 0)
+        return tern_error_prefix("invalid arguments to check_can_live_migrate_destination");
 
     pthread_mutex_lock(&mgr->virt_lock);
-    if (virt_get_host_info(mgr->virt, &info) < 0)
-        goto cleanup;
-    if (!tern_str_empty(source_cpu)) {
-        if (virt_compare_cpu(mgr->virt, source_cpu, &cmp) < 0)
-            goto cleanup;
-        if (!cmp.compatible) {
-            tern_error_set(TERN_ERR_CHECK_FAILED,
-                           "destination host \"%s\" cannot run the CPU of instance \"%s\" from "
-                           "host \"%s\": %s",
-                           mgr->cfg.host, uuid, source_host, cmp.reason);
-            goto cleanup;
-        }
-    }
-    if (virt_shared_probe_create(mgr->virt, &probe) < 0)
+    if (virt_get_host_info(mgr->virt, &info) < 0 ||
+        check_guest_cpu(mgr, uuid, source_host, &cpu) < 0 ||
+        virt_shared_probe_create(mgr->virt, &probe) < 0)
         goto cleanup;
     migration_uris(mgr, &uri, &addr);
     *ret_result = json_pack(
@@ -85,6 +126,7 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
 cleanup:
     pthread_mutex_unlock(&mgr->virt_lock);
     virt_host_info_clear(&info);
+    virt_guest_cpu_clear(&cpu);
     return rc;
 }
 

@@ -41,6 +41,9 @@ typedef struct compute_config {
     char *image_store_path;       /* where base images come from */
     char *libvirt_uri;            /* [libvirt] connection_uri */
     char *virt_type;              /* [libvirt] virt_type */
+    char *cpu_mode;               /* [libvirt] cpu_mode ("" = host-model on kvm, none on qemu) */
+    char **cpu_models;            /* [libvirt] cpu_models (NULL-terminated, owned) */
+    char **cpu_extra_flags;       /* [libvirt] cpu_model_extra_flags (NULL-terminated, owned) */
     char *migration_scheme;       /* [libvirt] live_migration_scheme ("" = tcp) */
     char *migration_inbound_addr; /* [libvirt] live_migration_inbound_addr ("" = host) */
     int max_concurrent_live_migrations;
@@ -130,6 +133,7 @@ int compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result);
 int compute_destroy(void *opaque, const rpc_request_t *req, json_t **ret_result);
 
 int compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_result);
+int compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_result);
 
 /* After a restart: ask the conductor for the migrations this host was the source of and had not
  * finished, and finish (the instance runs on the destination) or roll back (it still runs here)

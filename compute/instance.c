@@ -259,5 +259,12 @@ compute_config_clear(compute_config_t *cfg)
     free(cfg->migration_scheme);
     free(cfg->migration_inbound_addr);
     free(cfg->trusted_users);
+    free(cfg->cpu_mode);
+    for (size_t i = 0; cfg->cpu_models && cfg->cpu_models[i]; i++)
+        free(cfg->cpu_models[i]);
+    free(cfg->cpu_models);
+    for (size_t i = 0; cfg->cpu_extra_flags && cfg->cpu_extra_flags[i]; i++)
+        free(cfg->cpu_extra_flags[i]);
+    free(cfg->cpu_extra_flags);
     memset(cfg, 0, sizeof(*cfg));
 }

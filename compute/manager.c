@@ -222,6 +222,7 @@ static const rpc_method_t compute_handlers[] = {
     {"spawn", compute_spawn},
     {"destroy", compute_destroy},
     {"get_instance_state", compute_get_instance_state},
+    {"get_guest_cpu", compute_get_guest_cpu},
 };
 
 /* compute_user_trusted: is user one of the configured identities (conductor, computes)? */
@@ -270,6 +271,9 @@ compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
         .uri = cfg->libvirt_uri,
         .virt_type = cfg->virt_type,
         .instances_path = cfg->instances_path,
+        .cpu_mode = cfg->cpu_mode,
+        .cpu_models = (const char *const *)cfg->cpu_models,
+        .cpu_extra_flags = (const char *const *)cfg->cpu_extra_flags,
         .preserve_on_crash = true,
     };
 

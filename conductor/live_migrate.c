@@ -9,7 +9,8 @@
  *                 this conductor as its owner until the hand-off: conductor_sweep_orphans)
  *     for each candidate destination, best first:
  *       claim_destination               memory/vCPUs/disk claimed atomically
- *       check_on_hosts                  destination then source compute checks over RPC
+ *       check_on_hosts                  the guest's CPU from the source (once), then the
+ *                                       destination's and the source's compute checks over RPC
  *     cast live_migration to the source compute: it takes over from here
  *     on any failure after begin_task: end_task (claim released, migration "error" with the
  *     reason, task_state cleared, action "error")
@@ -41,6 +42,7 @@ typedef struct lm_task {
     bool task_begun;          /* task_state is ours */
     char *dest;               /* chosen destination (owned) */
     json_t *migrate_data;     /* from the host checks (owned) */
+    json_t *guest_cpu;        /* the guest's CPU as the source read it, once (owned) */
 } lm_task_t;
 
 static const char *
@@ -122,18 +124,48 @@ claim_destination(lm_task_t *t, const char *host)
     return db_claim_take(t->db, &claim, NULL);
 }
 
+/* get_guest_cpu: the running guest's CPU from the source compute (its live definition), which
+ * every candidate destination judges; asked once per request. */
+static int
+get_guest_cpu(lm_task_t *t)
+{
+    json_t *args, *res = NULL;
+    int rc;
+
+    if (t->guest_cpu)
+        return 0;
+    args = json_pack("{s:s}", "uuid", t->inst.uuid);
+    rc = conductor_call_compute(t->cond, t->req, t->inst.host, "get_guest_cpu", args, &res);
+    json_decref(args);
+    if (rc < 0)
+        return -1;
+    if (!json_is_object(json_object_get(res, "guest_cpu"))) {
+        json_decref(res);
+        return tern_error_set(TERN_ERR_RPC,
+                              "host \"%s\" answered get_guest_cpu without "
+                              "\"guest_cpu\"",
+                              t->inst.host);
+    }
+    t->guest_cpu = json_incref(json_object_get(res, "guest_cpu"));
+    json_decref(res);
+    return 0;
+}
+
 /* check_on_hosts: the destination's then the source's own checks; leaves migrate_data. */
 static int
 check_on_hosts(lm_task_t *t, const char *host)
 {
-    const char *cpu = json_string_value(json_object_get(t->source.cpu_info, "xml"));
     json_t *block =
         t->args.block_migration < 0 ? json_null() : json_boolean(t->args.block_migration);
     json_t *args, *dest_data = NULL, *data = NULL, *cleanup;
     int rc;
 
-    args = json_pack("{s:O, s:O, s:s, s:s}", "instance", t->instance_json, "block_migration", block,
-                     "source_host", t->inst.host, "source_cpu", cpu ? cpu : "");
+    if (get_guest_cpu(t) < 0) {
+        json_decref(block);
+        return -1;
+    }
+    args = json_pack("{s:O, s:O, s:s, s:O}", "instance", t->instance_json, "block_migration", block,
+                     "source_host", t->inst.host, "guest_cpu", t->guest_cpu);
     rc = conductor_call_compute(t->cond, t->req, host, "check_can_live_migrate_destination", args,
                                 &dest_data);
     json_decref(args);
@@ -258,6 +290,7 @@ cleanup:
     conductor_hosts_free(hosts, n_hosts);
     json_decref(t.instance_json);
     json_decref(t.migrate_data);
+    json_decref(t.guest_cpu);
     free(t.dest);
     db_migration_clear(&t.mig);
     db_compute_node_clear(&t.source);

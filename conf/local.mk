@@ -25,3 +25,7 @@ tests_conf_test_conf_LDADD = conf/libtern-conf-rpc.la conf/libtern-conf.la rpc/l
 EXTRA_DIST += etc/tern.conf.sample conf/README.md
 # The suite runs tern-config too.
 EXTRA_tests_conf_test_conf_DEPENDENCIES = tools/config/tern-config
+
+# Every option of the table is read by some program (a parsed option nothing reads misleads).
+TESTS += tests/conf/check-options-read
+EXTRA_DIST += tests/conf/check-options-read

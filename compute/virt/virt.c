@@ -23,6 +23,75 @@ static const struct {
 };
 
 static void
+strv_free(char **strv)
+{
+    for (size_t i = 0; strv && strv[i]; i++)
+        free(strv[i]);
+    free(strv);
+}
+
+/* strv_copy: a NULL-terminated copy of strv (an empty one for NULL). */
+static char **
+strv_copy(const char *const *strv)
+{
+    size_t n = 0;
+    char **ret;
+
+    while (strv && strv[n])
+        n++;
+    ret = tern_calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        ret[i] = tern_strdup(strv[i]);
+    return ret;
+}
+
+/* cpu_names_valid: every name of strv is [A-Za-z0-9_.-]+ (after a +/- sign when signs). */
+static bool
+cpu_names_valid(const char *const *strv, bool signs)
+{
+    for (size_t i = 0; strv && strv[i]; i++) {
+        const char *p = strv[i] + (signs && (strv[i][0] == '+' || strv[i][0] == '-'));
+
+        if (!*p ||
+            p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")])
+            return false;
+    }
+    return true;
+}
+
+/* options_copy_cpu: the guest CPU options, "" resolved (host-model with kvm, else none). */
+static int
+options_copy_cpu(const virt_options_t *opts, const char *virt_type, virt_options_t *ret)
+{
+    static const char *const modes[] = {"none", "host-model", "host-passthrough", "custom"};
+    const char *mode = opts->cpu_mode;
+    bool known = false;
+
+    if (tern_str_empty(mode))
+        mode = tern_streq(virt_type, "kvm") ? "host-model" : "none";
+    for (size_t i = 0; i < TERN_N_ELEMENTS(modes); i++)
+        known = known || tern_streq(mode, modes[i]);
+    if (!known)
+        return tern_error_set(TERN_ERR_INVALID, "invalid virt options: unknown CPU mode \"%s\"",
+                              mode);
+    if (tern_streq(mode, "custom") != (opts->cpu_models && opts->cpu_models[0]))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid virt options: CPU models are needed with CPU mode "
+                              "\"custom\" and only then (CPU mode \"%s\")",
+                              mode);
+    if (tern_streq(mode, "none") && opts->cpu_extra_flags && opts->cpu_extra_flags[0])
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid virt options: extra CPU flags need CPU mode host-model, "
+                              "host-passthrough or custom");
+    if (!cpu_names_valid(opts->cpu_models, false) || !cpu_names_valid(opts->cpu_extra_flags, true))
+        return tern_error_set(TERN_ERR_INVALID, "invalid virt options: bad CPU model or flag name");
+    ret->cpu_mode = tern_strdup(mode);
+    ret->cpu_models = (const char *const *)strv_copy(opts->cpu_models);
+    ret->cpu_extra_flags = (const char *const *)strv_copy(opts->cpu_extra_flags);
+    return 0;
+}
+
+static void
 options_free(virt_options_t *o)
 {
     free((char *)o->uri);
@@ -32,7 +101,9 @@ options_free(virt_options_t *o)
     free((char *)o->netns);
     free((char *)o->qemu_img);
     free((char *)o->ip);
-    free((char *)o->cpu_model);
+    free((char *)o->cpu_mode);
+    strv_free((char **)o->cpu_models);
+    strv_free((char **)o->cpu_extra_flags);
     free((char *)o->disk_cache);
     memset(o, 0, sizeof(*o));
 }
@@ -68,7 +139,8 @@ options_copy(const virt_options_t *opts, virt_options_t *ret)
     ret->netns = tern_strdup(tern_str_empty(opts->netns) ? NULL : opts->netns);
     ret->qemu_img = tern_strdup(opts->qemu_img ? opts->qemu_img : "qemu-img");
     ret->ip = tern_strdup(opts->ip ? opts->ip : "ip");
-    ret->cpu_model = tern_strdup(tern_str_empty(opts->cpu_model) ? NULL : opts->cpu_model);
+    if (options_copy_cpu(opts, ret->virt_type, ret) < 0)
+        return -1;
     ret->disk_cache = tern_strdup(opts->disk_cache ? opts->disk_cache : "writeback");
     ret->preserve_on_crash = opts->preserve_on_crash;
     ret->command_timeout_ms = opts->command_timeout_ms > 0 ? opts->command_timeout_ms : 60000;
@@ -127,15 +199,40 @@ virt_get_host_info(virt_driver_t *drv, virt_host_info_t *ret_info)
 }
 
 int
-virt_compare_cpu(virt_driver_t *drv, const char *cpu_xml, virt_cpu_compare_t *ret)
+virt_get_guest_cpu(virt_driver_t *drv, const char *uuid, virt_guest_cpu_t *ret)
 {
-    return VIRT_DISPATCH(drv, compare_cpu, cpu_xml, ret);
+    return VIRT_DISPATCH(drv, get_guest_cpu, uuid, ret);
 }
 
 int
-virt_get_guest_cpu_xml(virt_driver_t *drv, const char *uuid, char **ret_xml)
+virt_compare_hypervisor_cpu(virt_driver_t *drv, const virt_guest_cpu_t *cpu,
+                            virt_cpu_compare_t *ret)
 {
-    return VIRT_DISPATCH(drv, get_guest_cpu_xml, uuid, ret_xml);
+    return VIRT_DISPATCH(drv, compare_hypervisor_cpu, cpu, ret);
+}
+
+int
+virt_compare_host_cpu(virt_driver_t *drv, const char *host_cpu_xml, virt_cpu_compare_t *ret)
+{
+    return VIRT_DISPATCH(drv, compare_host_cpu, host_cpu_xml, ret);
+}
+
+int
+virt_check_guest_cpu(virt_driver_t *drv, const virt_guest_cpu_t *cpu, virt_cpu_compare_t *ret)
+{
+    if (tern_streq(cpu->mode, "host-passthrough")) {
+        if (tern_str_empty(cpu->host_cpu))
+            return tern_error_set(TERN_ERR_INVALID,
+                                  "cannot judge a host-passthrough CPU without the source host's "
+                                  "CPU");
+        return virt_compare_host_cpu(drv, cpu->host_cpu, ret);
+    }
+    if (tern_str_empty(cpu->xml)) {
+        memset(ret, 0, sizeof(*ret));
+        ret->compatible = true; /* the hypervisor's default model, wherever it runs */
+        return 0;
+    }
+    return virt_compare_hypervisor_cpu(drv, cpu, ret);
 }
 
 int

@@ -50,11 +50,17 @@ typedef struct virt_options {
     const char *netns;                /* network namespace for bridges ("ip -n"); NULL = ours */
     const char *qemu_img;             /* qemu-img program; NULL = "qemu-img" from PATH */
     const char *ip;                   /* ip program; NULL = "ip" from PATH */
-    const char *cpu_model;            /* guest <cpu> model, NULL = hypervisor default */
-    const char *disk_cache;           /* cache mode of local disks; NULL = "writeback" (shared
+    const char *cpu_mode;             /* guest CPU ([libvirt] cpu_mode): "none", "host-model",
+                                       * "host-passthrough", "custom"; NULL or "" = host-model
+                                       * with kvm, none with qemu */
+    const char *const *cpu_models;    /* custom: candidate models in order, the first this
+                                       * hypervisor can run wins (NULL-terminated; copied) */
+    const char *const *cpu_extra_flags; /* "+flag"/"flag" required, "-flag" disabled
+                                         * (NULL-terminated; copied) */
+    const char *disk_cache;             /* cache mode of local disks; NULL = "writeback" (shared
                                        * disks always use "none", safe to migrate) */
-    bool preserve_on_crash;           /* <on_crash>preserve (guest panic stays visible) */
-    int command_timeout_ms;           /* limit for qemu-img/ip; <= 0 = 60000 */
+    bool preserve_on_crash;             /* <on_crash>preserve (guest panic stays visible) */
+    int command_timeout_ms;             /* limit for qemu-img/ip; <= 0 = 60000 */
 } virt_options_t;
 
 /* ---- instance description (travels over RPC as JSON, see virt_instance_from_json) ---- */
@@ -147,6 +153,35 @@ typedef struct virt_cpu_compare {
     bool compatible;
     char reason[512]; /* why not, from the hypervisor; "" when compatible */
 } virt_cpu_compare_t;
+
+/* ---- the CPU of a guest, as a destination judges it ---- */
+
+#define VIRT_CPU_XML_MAX (64 * 1024)
+
+/* The CPU a running guest was given, as libvirt expanded it when the guest started (its live
+ * definition: a host-model CPU appears as the custom model and features it became), with what
+ * a destination needs to judge it the way libvirt will at migration time. Travels from the
+ * source to the destination over RPC (virt_guest_cpu_to_json / virt_guest_cpu_from_json). */
+typedef struct virt_guest_cpu {
+    char *mode;      /* the live <cpu> mode: "custom", "host-passthrough", "host-model",
+                      * "maximum"; "" when the domain has no <cpu> (owned) */
+    char *xml;       /* the live <cpu> element, "" when none (owned) */
+    char *virt_type; /* the domain type: "qemu" (TCG) or "kvm" (owned) */
+    char *arch;      /* guest architecture, "x86_64" (owned) */
+    char *machine;   /* the expanded machine type, "pc-i440fx-10.0" (owned) */
+    char *host_cpu;  /* host-passthrough: the source host's <cpu> from its capabilities, which
+                      * the guest sees as it is; NULL for other modes (owned) */
+} virt_guest_cpu_t;
+
+void virt_guest_cpu_clear(virt_guest_cpu_t *cpu);
+/* New JSON object {"mode", "xml", "virt_type", "arch", "machine"[, "host_cpu"]}; never NULL. */
+json_t *virt_guest_cpu_to_json(const virt_guest_cpu_t *cpu);
+/* Parse and validate strictly (unknown or missing keys, wrong types, an unknown mode, XML that
+ * is not a <cpu> element or is over VIRT_CPU_XML_MAX, host_cpu missing for host-passthrough or
+ * present for another mode are errors naming the field, e.g.
+ *   invalid guest CPU: field "virt_type": expected "qemu" or "kvm", got "xen").
+ * The JSON value is borrowed. 0 with *ret filled (virt_guest_cpu_clear), or -1. */
+int virt_guest_cpu_from_json(const json_t *json, virt_guest_cpu_t *ret);
 
 /* ---- domain state ---- */
 
@@ -253,8 +288,10 @@ struct virt_driver {
     /* connection and host */
     int (*connect_ensure)(virt_driver_t *drv);
     int (*get_host_info)(virt_driver_t *drv, virt_host_info_t *ret_info);
-    int (*compare_cpu)(virt_driver_t *drv, const char *cpu_xml, virt_cpu_compare_t *ret);
-    int (*get_guest_cpu_xml)(virt_driver_t *drv, const char *uuid, char **ret_xml);
+    int (*get_guest_cpu)(virt_driver_t *drv, const char *uuid, virt_guest_cpu_t *ret);
+    int (*compare_hypervisor_cpu)(virt_driver_t *drv, const virt_guest_cpu_t *cpu,
+                                  virt_cpu_compare_t *ret);
+    int (*compare_host_cpu)(virt_driver_t *drv, const char *host_cpu_xml, virt_cpu_compare_t *ret);
     /* domains */
     int (*spawn)(virt_driver_t *drv, const virt_instance_t *inst);
     int (*destroy)(virt_driver_t *drv, const virt_instance_t *inst, bool delete_files);
@@ -298,13 +335,26 @@ int virt_connect_ensure(virt_driver_t *drv);
  * virt_host_info_clear) and returns 0, or -1. */
 int virt_get_host_info(virt_driver_t *drv, virt_host_info_t *ret_info);
 
-/* Ask this host's hypervisor whether a guest with the CPU described by cpu_xml (a <cpu> element,
- * as from virt_get_guest_cpu_xml on the source) can run here. 0 with *ret filled, or -1 when the
- * question itself failed. */
-int virt_compare_cpu(virt_driver_t *drv, const char *cpu_xml, virt_cpu_compare_t *ret);
+/* Source side: the CPU of the running domain with uuid, from its live XML, plus this host's CPU
+ * when the guest is host-passthrough. 0 with *ret filled (virt_guest_cpu_clear), or -1
+ * (TERN_ERR_NOT_FOUND when there is no such domain). */
+int virt_get_guest_cpu(virt_driver_t *drv, const char *uuid, virt_guest_cpu_t *ret);
 
-/* The <cpu> element of a running domain's live XML (new string), or "" when it has none. */
-int virt_get_guest_cpu_xml(virt_driver_t *drv, const char *uuid, char **ret_xml);
+/* Destination side: can a guest with cpu (from the source's virt_get_guest_cpu) run here?
+ *  - host-passthrough: the guest sees the source host's CPU as it is, so this host's CPU must
+ *    be the same: same architecture, vendor and model, and every feature of the source's
+ *    (virt_compare_host_cpu);
+ *  - otherwise: this host's hypervisor, for the guest's virt type, architecture and machine
+ *    type and this host's own emulator, must provide the guest's CPU
+ *    (virt_compare_hypervisor_cpu), as libvirt itself checks when the migration starts;
+ *  - a guest without <cpu> runs the hypervisor's default model: nothing to compare.
+ * The source host's own CPU does not matter unless the guest passes it through. 0 with *ret
+ * filled (its reason names what is missing), or -1 when the question itself failed. */
+int virt_check_guest_cpu(virt_driver_t *drv, const virt_guest_cpu_t *cpu, virt_cpu_compare_t *ret);
+int virt_compare_hypervisor_cpu(virt_driver_t *drv, const virt_guest_cpu_t *cpu,
+                                virt_cpu_compare_t *ret);
+/* Is this host's CPU the one described by host_cpu_xml (a capabilities <cpu> of another host)? */
+int virt_compare_host_cpu(virt_driver_t *drv, const char *host_cpu_xml, virt_cpu_compare_t *ret);
 
 /* Create the instance dir and its disks (qcow2 overlays on their backing files), define the
  * domain persistently and start it. Disks that already exist are kept. 0 or -1. */

@@ -274,27 +274,283 @@ START_TEST(test_host_info)
 }
 END_TEST
 
-START_TEST(test_compare_cpu)
-{
-    virt_driver_t *drv = open_host(2);
-    virt_cpu_compare_t cmp;
+/* ---- guest CPUs ---- */
 
-    ck_assert_msg(virt_compare_cpu(drv,
-                                   "<cpu mode='custom' match='exact'><model>qemu64</model>"
-                                   "</cpu>",
-                                   &cmp) == 0,
-                  "%s", tern_error_message());
-    ck_assert_msg(cmp.compatible, "qemu64 incompatible: %s", cmp.reason);
-    ck_assert_int_eq(virt_compare_cpu(drv,
-                                      "<cpu mode='custom' match='exact'><model>qemu64</model>"
-                                      "<feature policy='require' name='avx512f'/></cpu>",
-                                      &cmp),
-                     0);
+/* lacking_feature: a CPU feature host's hypervisor does not provide (TCG emulates few of the
+ * newest ones, whatever the machine's own CPU), found by asking it, so that no test depends on
+ * which CPU the test machine has. */
+static const char *
+lacking_feature(virt_driver_t *drv)
+{
+    static const char *const candidates[] = {"avx512f",  "avx512bw",    "amx-tile", "avx512-fp16",
+                                             "avx-vnni", "sgx",         "vmx",      "svm",
+                                             "pks",      "avx512-bf16", NULL};
+    virt_guest_cpu_t probe = {.mode = "custom", .virt_type = "qemu", .arch = "x86_64"};
+
+    for (size_t i = 0; candidates[i]; i++) {
+        TERN_AUTOFREE char *xml = tern_asprintf("<cpu mode='custom' match='exact'><model>qemu64"
+                                                "</model><feature policy='require' name='%s'/>"
+                                                "</cpu>",
+                                                candidates[i]);
+        virt_cpu_compare_t cmp;
+
+        probe.xml = xml;
+        ck_assert_msg(virt_compare_hypervisor_cpu(drv, &probe, &cmp) == 0, "%s",
+                      tern_error_message());
+        if (!cmp.compatible)
+            return candidates[i];
+    }
+    ck_abort_msg("the hypervisor provides every candidate feature: none to test with");
+    return NULL;
+}
+
+/* with_feature: xml (a <cpu> element) with <feature policy=POLICY name=NAME/> added (new). */
+static char *
+with_feature(const char *xml, const char *policy, const char *name)
+{
+    const char *end = strstr(xml, "</cpu>");
+    TERN_AUTOFREE char *feature =
+        policy ? tern_asprintf("<feature policy='%s' name='%s'/>", policy, name)
+               : tern_asprintf("<feature name='%s'/>", name);
+
+    ck_assert_ptr_nonnull(end);
+    return tern_asprintf("%.*s%s%s", (int)(end - xml), xml, feature, end);
+}
+
+/* Issue 10's regression: a source *host* with CPU features the destination's hypervisor (TCG)
+ * lacks used to make every guest unmovable, because the source host's CPU was compared. The
+ * guest's own CPU (its live definition) is what is judged: a default guest (qemu64) is accepted
+ * whatever the source host has. The source host CPU is fed in (a Skylake server, whose model
+ * has AVX-512, which TCG lacks), so this holds on any machine. */
+START_TEST(test_guest_cpu_judged_not_source_host)
+{
+    virt_driver_t *src = open_host(1), *dst = open_host(2);
+    virt_instance_t *inst = make_instance(false, NULL);
+    virt_guest_cpu_t cpu = {0}, host_as_guest;
+    virt_cpu_compare_t cmp;
+    TERN_AUTOFREE char *rich_host = NULL;
+
+    ck_assert_msg(virt_spawn(src, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_get_guest_cpu(src, inst->uuid, &cpu) == 0, "%s", tern_error_message());
+    ck_assert_str_eq(cpu.mode, "custom");
+    ck_assert_msg(strstr(cpu.xml, "<model fallback=\"forbid\">qemu64</model>") ||
+                      strstr(cpu.xml, "<model fallback='forbid'>qemu64</model>"),
+                  "guest cpu: %s", cpu.xml);
+    ck_assert_str_eq(cpu.virt_type, "qemu");
+    ck_assert_str_eq(cpu.arch, "x86_64");
+    ck_assert_msg(strncmp(cpu.machine, "pc-i440fx-", 10) == 0, "machine %s", cpu.machine);
+    ck_assert_ptr_null(cpu.host_cpu);
+
+    /* the source host as an Intel Xeon with AVX-512 reports it (a capabilities <cpu>): what
+     * the conductor used to send, and what TCG refused on every machine of that kind */
+    rich_host = tern_strdup("<cpu>\n  <arch>x86_64</arch>\n  <model>Skylake-Server-IBRS</model>\n"
+                            "  <topology sockets='1' cores='2' threads='1'/>\n</cpu>");
+    host_as_guest = cpu;
+    host_as_guest.xml = rich_host;
+    ck_assert_int_eq(virt_compare_hypervisor_cpu(dst, &host_as_guest, &cmp), 0);
+    ck_assert_msg(!cmp.compatible, "host2 took a Skylake host CPU");
+
+    /* the guest's CPU is what the destination judges: accepted */
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), 0);
+    ck_assert_msg(cmp.compatible, "host2 refused the guest's own CPU: %s", cmp.reason);
+
+    virt_guest_cpu_clear(&cpu);
+    ck_assert_int_eq(virt_destroy(src, inst, true), 0);
+    virt_instance_free(inst);
+    virt_driver_close(src);
+    virt_driver_close(dst);
+}
+END_TEST
+
+/* A guest CPU asking for a feature the destination's hypervisor lacks is refused, the feature
+ * named; an unknown model is an error of the question, not a refusal. */
+START_TEST(test_guest_cpu_feature_missing_refused)
+{
+    virt_driver_t *src = open_host(1), *dst = open_host(2);
+    virt_instance_t *inst = make_instance(false, NULL);
+    const char *missing = lacking_feature(dst);
+    virt_guest_cpu_t cpu = {0};
+    virt_cpu_compare_t cmp;
+    char *xml;
+
+    ck_assert_msg(virt_spawn(src, inst) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_get_guest_cpu(src, inst->uuid, &cpu) == 0, "%s", tern_error_message());
+    xml = with_feature(cpu.xml, "require", missing);
+    free(cpu.xml);
+    cpu.xml = xml;
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), 0);
     ck_assert(!cmp.compatible);
-    ck_assert_msg(strstr(cmp.reason, "avx512f") != NULL, "reason: %s", cmp.reason);
-    ck_assert_int_eq(virt_compare_cpu(drv, "<cpu><model>no-such-model", &cmp), -1);
+    ck_assert_msg(strstr(cmp.reason, missing) != NULL, "reason \"%s\" does not name %s", cmp.reason,
+                  missing);
+    free(cpu.xml);
+    cpu.xml = tern_strdup("<cpu mode='custom' match='exact'><model>no-such-model</model></cpu>");
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), -1);
     ck_assert_int_eq(tern_error_code(), TERN_ERR_VIRT);
-    virt_driver_close(drv);
+    free(cpu.xml);
+    cpu.xml = tern_strdup("<cpu mode='custom' match='exact'><model>qemu64</model></cpu>");
+    free(cpu.machine);
+    cpu.machine = tern_strdup("pc-no-such-machine");
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), -1);
+    ck_assert_msg(strstr(tern_error_message(), "pc-no-such-machine"), "%s", tern_error_message());
+
+    virt_guest_cpu_clear(&cpu);
+    ck_assert_int_eq(virt_destroy(src, inst, true), 0);
+    virt_instance_free(inst);
+    virt_driver_close(src);
+    virt_driver_close(dst);
+}
+END_TEST
+
+/* A host-passthrough guest sees its source host's CPU as it is: the destination compares the
+ * hosts' CPUs (TCG cannot run such a guest, so the source host's CPU is fed in). */
+START_TEST(test_host_passthrough_needs_the_same_host_cpu)
+{
+    virt_driver_t *dst = open_host(2);
+    virt_host_info_t info;
+    virt_guest_cpu_t cpu = {.mode = "host-passthrough",
+                            .xml = "<cpu mode='host-passthrough' check='none' migratable='on'/>",
+                            .virt_type = "kvm",
+                            .arch = "x86_64",
+                            .machine = "pc-i440fx-10.0"};
+    virt_cpu_compare_t cmp;
+    TERN_AUTOFREE char *richer = NULL;
+    TERN_AUTOFREE char *other_model = NULL;
+
+    ck_assert_int_eq(virt_get_host_info(dst, &info), 0);
+    cpu.host_cpu = info.cpu_model_xml; /* the same host CPU on both sides */
+    ck_assert_msg(virt_check_guest_cpu(dst, &cpu, &cmp) == 0, "%s", tern_error_message());
+    ck_assert_msg(cmp.compatible, "%s", cmp.reason);
+
+    richer = with_feature(info.cpu_model_xml, NULL, "tern-test-feature");
+    cpu.host_cpu = richer;
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), 0);
+    ck_assert(!cmp.compatible);
+    ck_assert_str_eq(cmp.reason, "1 feature of the source host missing here: tern-test-feature");
+
+    other_model = tern_asprintf("<cpu><arch>x86_64</arch><model>tern-test-model</model>%s",
+                                strstr(info.cpu_model_xml, "<vendor>"));
+    cpu.host_cpu = other_model;
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), 0);
+    ck_assert(!cmp.compatible);
+    ck_assert_msg(strstr(cmp.reason, "model \"tern-test-model\" on the source host"), "%s",
+                  cmp.reason);
+    cpu.host_cpu = NULL;
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), -1);
+    virt_host_info_clear(&info);
+    virt_driver_close(dst);
+}
+END_TEST
+
+/* open_host_cpu: a driver of host with [libvirt] cpu_mode / cpu_models / extra flags. */
+static virt_driver_t *
+open_host_cpu(int host, const char *mode, const char *const *models, const char *const *flags)
+{
+    virt_options_t opts = {
+        .uri = tb_host(host, "LIBVIRT_URI"),
+        .virt_type = "qemu",
+        .instances_path = tb("TERN_TESTBED_INSTANCES_PATH"),
+        .local_instances_path = tb_host(host, "INSTANCES_DIR"),
+        .netns = tb_host(host, "NETNS"),
+        .cpu_mode = mode,
+        .cpu_models = models,
+        .cpu_extra_flags = flags,
+        .preserve_on_crash = true,
+    };
+    virt_driver_t *drv = virt_driver_open("libvirt", &opts);
+
+    ck_assert_msg(drv != NULL, "could not open host%d: %s", host, tern_error_message());
+    return drv;
+}
+
+/* [libvirt] cpu_mode, cpu_models and cpu_model_extra_flags shape the guests a compute defines:
+ * custom takes the first model this hypervisor can run, flags are required or disabled, and
+ * host-model is expanded by libvirt (and then migrates to an equal host). */
+START_TEST(test_cpu_mode_options_define_the_guest_cpu)
+{
+    virt_driver_t *plain = open_host(2);
+    const char *const models[] = {"Skylake-Server", "Opteron_G5", "qemu64", NULL};
+    const char *const flags[] = {"-lahf_lm", "+sse4.1", NULL};
+    virt_driver_t *custom = open_host_cpu(1, "custom", models, flags);
+    virt_driver_t *host_model = open_host_cpu(1, "host-model", NULL, NULL);
+    virt_instance_t *a = make_instance(false, NULL), *b = make_instance(false, NULL);
+    virt_guest_cpu_t cpu = {0};
+    virt_cpu_compare_t cmp;
+    TERN_AUTOFREE char *chosen = NULL;
+
+    ck_assert_msg(virt_spawn(custom, a) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_get_guest_cpu(custom, a->uuid, &cpu) == 0, "%s", tern_error_message());
+    ck_assert_str_eq(cpu.mode, "custom");
+    /* the first model host1 can run: Skylake-Server and Opteron_G5 need features TCG lacks */
+    chosen = strstr(cpu.xml, "Skylake-Server") ? tern_strdup("Skylake-Server")
+             : strstr(cpu.xml, "Opteron_G5")   ? tern_strdup("Opteron_G5")
+                                               : tern_strdup("qemu64");
+    {
+        virt_guest_cpu_t probe = cpu;
+        TERN_AUTOFREE char *xml = NULL;
+
+        /* whichever it chose, every model before it must be one host1 cannot run */
+        for (size_t i = 0; models[i] && strcmp(models[i], chosen) != 0; i++) {
+            xml = tern_asprintf("<cpu mode='custom' match='exact'><model>%s</model></cpu>",
+                                models[i]);
+            probe.xml = xml;
+            ck_assert_int_eq(virt_compare_hypervisor_cpu(custom, &probe, &cmp), 0);
+            ck_assert_msg(!cmp.compatible, "%s was usable but %s was chosen", models[i], chosen);
+            free(xml);
+            xml = NULL;
+        }
+    }
+    ck_assert_msg(strstr(cpu.xml, "name=\"lahf_lm\"") || strstr(cpu.xml, "name='lahf_lm'"), "%s",
+                  cpu.xml);
+    ck_assert_msg(strstr(cpu.xml, "policy=\"disable\" name=\"lahf_lm\"") ||
+                      strstr(cpu.xml, "policy='disable' name='lahf_lm'"),
+                  "lahf_lm not disabled: %s", cpu.xml);
+    ck_assert_msg(strstr(cpu.xml, "policy=\"require\" name=\"sse4.1\"") ||
+                      strstr(cpu.xml, "policy='require' name='sse4.1'"),
+                  "sse4.1 not required: %s", cpu.xml);
+    ck_assert_int_eq(virt_check_guest_cpu(plain, &cpu, &cmp), 0);
+    ck_assert_msg(cmp.compatible, "host2 refused the custom guest: %s", cmp.reason);
+    virt_guest_cpu_clear(&cpu);
+
+    ck_assert_msg(virt_spawn(host_model, b) == 0, "%s", tern_error_message());
+    ck_assert_msg(virt_get_guest_cpu(host_model, b->uuid, &cpu) == 0, "%s", tern_error_message());
+    ck_assert_msg(tern_streq(cpu.mode, "custom") && strstr(cpu.xml, "<model"),
+                  "host-model not expanded: mode %s, %s", cpu.mode, cpu.xml);
+    ck_assert_int_eq(virt_check_guest_cpu(plain, &cpu, &cmp), 0);
+    ck_assert_msg(cmp.compatible, "host2 refused the host-model guest: %s", cmp.reason);
+    virt_guest_cpu_clear(&cpu);
+
+    ck_assert_int_eq(virt_destroy(custom, a, true), 0);
+    ck_assert_int_eq(virt_destroy(host_model, b, true), 0);
+    virt_instance_free(a);
+    virt_instance_free(b);
+    virt_driver_close(custom);
+    virt_driver_close(host_model);
+    virt_driver_close(plain);
+}
+END_TEST
+
+/* custom with no model this host can run: spawn refuses, naming every model and why. */
+START_TEST(test_cpu_models_none_usable_refused)
+{
+    virt_driver_t *plain = open_host(1);
+    const char *missing = lacking_feature(plain);
+    const char *const models[] = {"qemu64", NULL};
+    const char *const flags[] = {missing, NULL};
+    virt_driver_t *custom = open_host_cpu(1, "custom", models, flags);
+    virt_instance_t *inst = make_instance(false, NULL);
+    virt_domain_info_t info;
+
+    ck_assert_int_eq(virt_spawn(custom, inst), -1);
+    ck_assert_msg(strstr(tern_error_message(), "none of the CPU models of [libvirt] cpu_models") &&
+                      strstr(tern_error_message(), "qemu64: ") &&
+                      strstr(tern_error_message(), missing) &&
+                      strstr(tern_error_message(), inst->uuid),
+                  "%s", tern_error_message());
+    ck_assert_int_eq(virt_get_domain_info(custom, inst->uuid, &info), 0);
+    ck_assert(!info.exists);
+    virt_instance_free(inst);
+    virt_driver_close(custom);
+    virt_driver_close(plain);
 }
 END_TEST
 
@@ -343,7 +599,7 @@ START_TEST(test_spawn_and_block_migrate)
     virt_job_stats_t st, done;
     virt_migration_result_t result;
     TERN_AUTOFREE char *filter = NULL;
-    TERN_AUTOFREE char *cpu = NULL;
+    virt_guest_cpu_t cpu = {0};
     TERN_AUTOFREE char *probe = NULL;
     TERN_AUTOFREE char *dst_disk = NULL;
     virt_cpu_compare_t cmp;
@@ -366,10 +622,11 @@ START_TEST(test_spawn_and_block_migrate)
     ck_assert_msg(!removed, "bridge removed while a domain uses it");
 
     /* destination checks: CPU, shared storage */
-    ck_assert_msg(virt_get_guest_cpu_xml(src, inst->uuid, &cpu) == 0, "%s", tern_error_message());
-    ck_assert_msg(strncmp(cpu, "<cpu", 4) == 0, "guest cpu: \"%s\"", cpu);
-    ck_assert_int_eq(virt_compare_cpu(dst, cpu, &cmp), 0);
+    ck_assert_msg(virt_get_guest_cpu(src, inst->uuid, &cpu) == 0, "%s", tern_error_message());
+    ck_assert_msg(strncmp(cpu.xml, "<cpu", 4) == 0, "guest cpu: \"%s\"", cpu.xml);
+    ck_assert_int_eq(virt_check_guest_cpu(dst, &cpu, &cmp), 0);
     ck_assert_msg(cmp.compatible, "guest CPU refused by host2: %s", cmp.reason);
+    virt_guest_cpu_clear(&cpu);
     ck_assert_msg(virt_shared_probe_create(dst, &probe) == 0, "%s", tern_error_message());
     ck_assert_int_eq(virt_check_shared_path(dst, probe, &shared), 0);
     ck_assert(shared);
@@ -620,7 +877,11 @@ virt_libvirt_tcase(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_host_info);
-    tcase_add_test(tc, test_compare_cpu);
+    tcase_add_test(tc, test_guest_cpu_judged_not_source_host);
+    tcase_add_test(tc, test_guest_cpu_feature_missing_refused);
+    tcase_add_test(tc, test_host_passthrough_needs_the_same_host_cpu);
+    tcase_add_test(tc, test_cpu_mode_options_define_the_guest_cpu);
+    tcase_add_test(tc, test_cpu_models_none_usable_refused);
     tcase_add_test(tc, test_connect_and_lookup_errors);
     tcase_add_test(tc, test_spawn_and_block_migrate);
     tcase_add_test(tc, test_abort_slow_migration);

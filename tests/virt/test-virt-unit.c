@@ -254,6 +254,18 @@ START_TEST(test_bad_options)
     opts.virt_type = "lxc";
     ck_assert_ptr_null(virt_driver_open("libvirt", &opts));
     ck_assert_ptr_nonnull(strstr(tern_error_message(), "virt type \"lxc\""));
+    opts.virt_type = "qemu";
+    opts.cpu_mode = "custom";
+    ck_assert_ptr_null(virt_driver_open("libvirt", &opts));
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "CPU models are needed with CPU mode"));
+    opts.cpu_mode = "host-model";
+    opts.cpu_extra_flags = (const char *const[]){"pcid", "bad flag", NULL};
+    ck_assert_ptr_null(virt_driver_open("libvirt", &opts));
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "bad CPU model or flag name"));
+    opts.cpu_mode = "none";
+    opts.cpu_extra_flags = (const char *const[]){"pcid", NULL};
+    ck_assert_ptr_null(virt_driver_open("libvirt", &opts));
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "extra CPU flags need CPU mode"));
 }
 END_TEST
 
@@ -279,7 +291,7 @@ START_TEST(test_domain_xml)
     virt_instance_t *inst = parse_good();
     virt_options_t opts = {
         .virt_type = "qemu", .disk_cache = "writeback", .preserve_on_crash = true};
-    char *xml = virt_domain_xml_build(&opts, inst);
+    char *xml = virt_domain_xml_build(&opts, inst, NULL);
 
     ck_assert_contains(xml, "<domain type='qemu'>");
     ck_assert_contains(xml, "<uuid>" UUID "</uuid>");
@@ -303,15 +315,174 @@ START_TEST(test_domain_xml)
     free(xml);
 
     opts.preserve_on_crash = false;
-    opts.cpu_model = "qemu64";
+    opts.cpu_mode = "custom";
     free(inst->kernel);
     inst->kernel = NULL;
-    xml = virt_domain_xml_build(&opts, inst);
+    xml = virt_domain_xml_build(&opts, inst, "qemu64");
     ck_assert_contains(xml, "<on_crash>destroy</on_crash>");
     ck_assert_contains(xml, "<boot dev='hd'/>");
-    ck_assert_contains(xml, "<model fallback='forbid'>qemu64</model>");
+    ck_assert_contains(xml, "  <cpu mode='custom' match='exact'>\n"
+                            "    <model fallback='forbid'>qemu64</model>\n  </cpu>\n");
     free(xml);
     virt_instance_free(inst);
+}
+END_TEST
+
+/* One <cpu> element per [libvirt] cpu_mode, with cpu_model_extra_flags as nova writes them. */
+START_TEST(test_cpu_xml_per_mode)
+{
+    const char *const flags[] = {"pcid", "+avx2", "-sse4a", NULL};
+    virt_options_t opts = {.cpu_mode = "none", .cpu_extra_flags = flags};
+    char *xml;
+
+    ck_assert_ptr_null(virt_cpu_xml_build(&opts, NULL));
+    opts.cpu_mode = "host-model";
+    opts.cpu_extra_flags = NULL;
+    xml = virt_cpu_xml_build(&opts, NULL);
+    ck_assert_str_eq(xml, "<cpu mode='host-model'/>");
+    free(xml);
+    opts.cpu_mode = "host-passthrough";
+    xml = virt_cpu_xml_build(&opts, NULL);
+    ck_assert_str_eq(xml, "<cpu mode='host-passthrough' migratable='on'/>");
+    free(xml);
+    opts.cpu_extra_flags = flags;
+    xml = virt_cpu_xml_build(&opts, NULL);
+    ck_assert_str_eq(xml, "<cpu mode='host-passthrough' migratable='on'>\n"
+                          "    <feature policy='require' name='pcid'/>\n"
+                          "    <feature policy='require' name='avx2'/>\n"
+                          "    <feature policy='disable' name='sse4a'/>\n  </cpu>");
+    free(xml);
+    opts.cpu_mode = "custom";
+    xml = virt_cpu_xml_build(&opts, "Haswell-noTSX");
+    ck_assert_str_eq(xml, "<cpu mode='custom' match='exact'>\n"
+                          "    <model fallback='forbid'>Haswell-noTSX</model>\n"
+                          "    <feature policy='require' name='pcid'/>\n"
+                          "    <feature policy='require' name='avx2'/>\n"
+                          "    <feature policy='disable' name='sse4a'/>\n  </cpu>");
+    free(xml);
+}
+END_TEST
+
+#define HOST_CPU(model, vendor, features)                                         \
+    "<cpu>\n  <arch>x86_64</arch>\n  <model>" model "</model>\n  <vendor>" vendor \
+    "</vendor>\n  <topology sockets='1' cores='2' threads='1'/>\n" features "</cpu>"
+
+/* host-passthrough: the destination host's CPU must be the source host's, features included. */
+START_TEST(test_host_cpus_compared)
+{
+    const char *src = HOST_CPU("Skylake-Server-IBRS", "Intel",
+                               "<feature name='avx512f'/><feature name='pcid'/>"
+                               "<feature name='invpcid'/>");
+    virt_cpu_compare_t cmp;
+
+    ck_assert_int_eq(virt_libvirt_compare_host_cpus(src, src, &cmp), 0);
+    ck_assert_msg(cmp.compatible, "%s", cmp.reason);
+    ck_assert_str_eq(cmp.reason, "");
+    /* more features here than on the source: the guest loses nothing */
+    ck_assert_int_eq(
+        virt_libvirt_compare_host_cpus(
+            src,
+            HOST_CPU("Skylake-Server-IBRS", "Intel",
+                     "<feature name='invpcid'/><feature name='pcid'/><feature name='avx512f'/>"
+                     "<feature name='md-clear'/>"),
+            &cmp),
+        0);
+    ck_assert_msg(cmp.compatible, "%s", cmp.reason);
+    /* features missing here are named */
+    ck_assert_int_eq(
+        virt_libvirt_compare_host_cpus(
+            src, HOST_CPU("Skylake-Server-IBRS", "Intel", "<feature name='pcid'/>"), &cmp),
+        0);
+    ck_assert(!cmp.compatible);
+    ck_assert_str_eq(cmp.reason, "2 features of the source host missing here: avx512f, invpcid");
+    /* another model or vendor is a mismatch even with every feature */
+    ck_assert_int_eq(
+        virt_libvirt_compare_host_cpus(src,
+                                       HOST_CPU("EPYC-Rome", "AMD",
+                                                "<feature name='avx512f'/><feature name='pcid'/>"
+                                                "<feature name='invpcid'/>"),
+                                       &cmp),
+        0);
+    ck_assert(!cmp.compatible);
+    ck_assert_str_eq(cmp.reason, "vendor \"Intel\" on the source host, \"AMD\" here; model "
+                                 "\"Skylake-Server-IBRS\" on the source host, \"EPYC-Rome\" here");
+    /* a disabled feature is not a feature the host has */
+    ck_assert_int_eq(
+        virt_libvirt_compare_host_cpus(src,
+                                       HOST_CPU("Skylake-Server-IBRS", "Intel",
+                                                "<feature name='avx512f'/><feature name='pcid'/>"
+                                                "<feature policy='disable' name='invpcid'/>"),
+                                       &cmp),
+        0);
+    ck_assert_str_eq(cmp.reason, "1 feature of the source host missing here: invpcid");
+    ck_assert_int_eq(virt_libvirt_compare_host_cpus("<domain/>", src, &cmp), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    ck_assert_int_eq(virt_libvirt_compare_host_cpus(src, "not xml", &cmp), -1);
+}
+END_TEST
+
+#define GUEST_CPU_JSON(mode, xml, extra)                                                 \
+    "{\"mode\": \"" mode "\", \"xml\": \"" xml "\", \"virt_type\": \"qemu\", \"arch\": " \
+    "\"x86_64\", \"machine\": \"pc-i440fx-10.0\"" extra "}"
+
+static void
+expect_bad_guest_cpu(const char *text, const char *message)
+{
+    json_t *json = json_loads(text, 0, NULL);
+    virt_guest_cpu_t cpu;
+
+    ck_assert_msg(json != NULL, "bad test JSON: %s", text);
+    ck_assert_int_eq(virt_guest_cpu_from_json(json, &cpu), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    ck_assert_msg(strstr(tern_error_message(), message), "\"%s\" not in \"%s\"", message,
+                  tern_error_message());
+    json_decref(json);
+}
+
+/* The guest CPU that travels from the source: round trip, and every bad field named. */
+START_TEST(test_guest_cpu_json)
+{
+    virt_guest_cpu_t cpu = {.mode = "host-passthrough",
+                            .xml = "<cpu mode='host-passthrough'/>",
+                            .virt_type = "kvm",
+                            .arch = "x86_64",
+                            .machine = "pc-q35-10.0",
+                            .host_cpu = "<cpu><model>EPYC</model></cpu>"};
+    virt_guest_cpu_t back = {0};
+    json_t *json = virt_guest_cpu_to_json(&cpu);
+
+    ck_assert_int_eq(virt_guest_cpu_from_json(json, &back), 0);
+    ck_assert_str_eq(back.mode, cpu.mode);
+    ck_assert_str_eq(back.xml, cpu.xml);
+    ck_assert_str_eq(back.virt_type, "kvm");
+    ck_assert_str_eq(back.machine, "pc-q35-10.0");
+    ck_assert_str_eq(back.host_cpu, cpu.host_cpu);
+    virt_guest_cpu_clear(&back);
+    json_decref(json);
+
+    expect_bad_guest_cpu(GUEST_CPU_JSON("custom", "<cpu/>", ", \"extra\": 1"), "extra");
+    expect_bad_guest_cpu("{\"mode\": \"custom\"}", "invalid guest CPU: ");
+    expect_bad_guest_cpu(GUEST_CPU_JSON("weird", "<cpu/>", ""), "field \"mode\"");
+    expect_bad_guest_cpu(GUEST_CPU_JSON("custom", "<domain/>", ""), "field \"xml\"");
+    expect_bad_guest_cpu(GUEST_CPU_JSON("custom", "", ""), "field \"xml\"");
+    expect_bad_guest_cpu(GUEST_CPU_JSON("host-passthrough", "<cpu/>", ""), "field \"host_cpu\"");
+    expect_bad_guest_cpu(GUEST_CPU_JSON("custom", "<cpu/>", ", \"host_cpu\": \"<cpu/>\""),
+                         "field \"host_cpu\": only a host-passthrough guest");
+    expect_bad_guest_cpu("{\"mode\": \"custom\", \"xml\": \"<cpu/>\", \"virt_type\": \"xen\", "
+                         "\"arch\": \"x86_64\", \"machine\": \"pc\"}",
+                         "field \"virt_type\": expected \"qemu\" or \"kvm\", got \"xen\"");
+    expect_bad_guest_cpu("{\"mode\": \"custom\", \"xml\": \"<cpu/>\", \"virt_type\": \"qemu\", "
+                         "\"arch\": \"x86_64\", \"machine\": \"pc'/><x\"}",
+                         "field \"machine\"");
+    expect_bad_guest_cpu("{\"mode\": 1, \"xml\": \"<cpu/>\", \"virt_type\": \"qemu\", "
+                         "\"arch\": \"x86_64\", \"machine\": \"pc\"}",
+                         "invalid guest CPU: ");
+    /* a guest without <cpu> is valid: the hypervisor's default model */
+    json = json_loads(GUEST_CPU_JSON("", "", ""), 0, NULL);
+    ck_assert_int_eq(virt_guest_cpu_from_json(json, &back), 0);
+    ck_assert_str_eq(back.mode, "");
+    virt_guest_cpu_clear(&back);
+    json_decref(json);
 }
 END_TEST
 
@@ -383,6 +554,9 @@ virt_xml_tcase(void)
     TCase *tc = tcase_create("xml");
 
     tcase_add_test(tc, test_domain_xml);
+    tcase_add_test(tc, test_cpu_xml_per_mode);
+    tcase_add_test(tc, test_host_cpus_compared);
+    tcase_add_test(tc, test_guest_cpu_json);
     tcase_add_test(tc, test_filter_xml);
     tcase_add_test(tc, test_xml_helpers);
     return tc;

@@ -1,6 +1,6 @@
 /*
  * compute/virt/libvirt/connection.c: the libvirt driver's table, its connection (open, close,
- * reconnect after a libvirtd restart), error translation, host facts and CPU comparison.
+ * reconnect after a libvirtd restart), error translation, host facts.
  *
  * Errors: libvirt would print every error to stderr; a silent handler is installed process-wide
  * and on each connection, and every failure is turned into a tern error right where it happens
@@ -245,40 +245,14 @@ error:
     return -1;
 }
 
-static int
-libvirt_compare_cpu(virt_driver_t *drv, const char *cpu_xml, virt_cpu_compare_t *ret)
-{
-    virConnectPtr conn = virt_libvirt_conn(drv);
-    int r;
-
-    if (!conn)
-        return -1;
-    if (tern_str_empty(cpu_xml))
-        return tern_error_set(TERN_ERR_INVALID, "could not compare CPU on \"%s\": empty CPU XML",
-                              drv->opts.uri);
-    r = virConnectCompareHypervisorCPU(conn, NULL, NULL, NULL, drv->opts.virt_type, cpu_xml,
-                                       VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE);
-    memset(ret, 0, sizeof(*ret));
-    if (r == VIR_CPU_COMPARE_ERROR) {
-        if (virt_libvirt_last_code() != VIR_ERR_CPU_INCOMPATIBLE)
-            return virt_libvirt_error("could not compare CPU on \"%s\"", drv->opts.uri);
-        ret->compatible = false;
-        snprintf(ret->reason, sizeof(ret->reason), "%s", virGetLastErrorMessage());
-        return 0;
-    }
-    ret->compatible = r != VIR_CPU_COMPARE_INCOMPATIBLE;
-    if (!ret->compatible)
-        snprintf(ret->reason, sizeof(ret->reason), "the host CPU is incompatible");
-    return 0;
-}
-
 static const virt_driver_t libvirt_driver_table = {
     .name = "libvirt",
     .close = libvirt_close,
     .connect_ensure = libvirt_connect_ensure,
     .get_host_info = libvirt_get_host_info,
-    .compare_cpu = libvirt_compare_cpu,
-    .get_guest_cpu_xml = virt_libvirt_get_guest_cpu_xml,
+    .get_guest_cpu = virt_libvirt_get_guest_cpu,
+    .compare_hypervisor_cpu = virt_libvirt_compare_hypervisor_cpu,
+    .compare_host_cpu = virt_libvirt_compare_host_cpu,
     .spawn = virt_libvirt_spawn,
     .destroy = virt_libvirt_destroy,
     .get_domain_info = virt_libvirt_get_domain_info,

@@ -28,14 +28,17 @@ virt_libvirt_spawn(virt_driver_t *drv, const virt_instance_t *inst)
 {
     virConnectPtr conn = virt_libvirt_conn(drv);
     TERN_AUTOFREE char *xml = NULL;
+    TERN_AUTOFREE char *model = NULL;
     AUTO_DOMAIN dom = NULL;
     int active;
 
     if (!conn)
         return -1;
+    if (tern_streq(drv->opts.cpu_mode, "custom") && virt_libvirt_choose_cpu_model(drv, &model) < 0)
+        return tern_error_prefix("could not spawn instance \"%s\"", inst->uuid);
     if (virt_libvirt_create_disks(drv, inst, false) < 0)
         return tern_error_prefix("could not spawn instance \"%s\"", inst->uuid);
-    xml = virt_domain_xml_build(&drv->opts, inst);
+    xml = virt_domain_xml_build(&drv->opts, inst, model);
     dom = virDomainDefineXML(conn, xml);
     if (!dom)
         return virt_libvirt_error("could not define instance \"%s\"", inst->uuid);
@@ -134,19 +137,6 @@ virt_libvirt_get_domain_xml(virt_driver_t *drv, const char *uuid, char **ret_xml
     if (!xml)
         return virt_libvirt_error("could not read the XML of instance \"%s\"", uuid);
     *ret_xml = xml;
-    return 0;
-}
-
-int
-virt_libvirt_get_guest_cpu_xml(virt_driver_t *drv, const char *uuid, char **ret_xml)
-{
-    TERN_AUTOFREE char *xml = NULL;
-    char *cpu;
-
-    if (virt_libvirt_get_domain_xml(drv, uuid, &xml) < 0)
-        return -1;
-    cpu = virt_xml_extract(xml, "domain", "cpu");
-    *ret_xml = cpu ? cpu : tern_strdup("");
     return 0;
 }
 

@@ -127,8 +127,42 @@ interface_xml(xbuf_t *b, const virt_interface_t *nic)
 }
 
 char *
-virt_domain_xml_build(const virt_options_t *opts, const virt_instance_t *inst)
+virt_cpu_xml_build(const virt_options_t *opts, const char *model)
 {
+    const char *mode = opts->cpu_mode ? opts->cpu_mode : "none";
+    bool custom = tern_streq(mode, "custom");
+    bool flags = opts->cpu_extra_flags && opts->cpu_extra_flags[0];
+    xbuf_t b = {0};
+    ESC(m, mode);
+
+    if (tern_streq(mode, "none"))
+        return NULL;
+    xbuf_printf(&b, "<cpu mode='%s'%s%s%s>", m, custom ? " match='exact'" : "",
+                tern_streq(mode, "host-passthrough") ? " migratable='on'" : "",
+                custom || flags ? "" : "/");
+    if (!custom && !flags)
+        return b.s;
+    if (custom) {
+        ESC(name, model ? model : "");
+        xbuf_printf(&b, "\n    <model fallback='forbid'>%s</model>", name);
+    }
+    for (size_t i = 0; flags && opts->cpu_extra_flags[i]; i++) {
+        const char *f = opts->cpu_extra_flags[i];
+        ESC(name, f + (f[0] == '-' || f[0] == '+'));
+
+        xbuf_printf(&b, "\n    <feature policy='%s' name='%s'/>",
+                    f[0] == '-' ? "disable" : "require", name);
+    }
+    xbuf_printf(&b, "\n  </cpu>");
+    return b.s;
+}
+
+char *
+virt_domain_xml_build(const virt_options_t *opts, const virt_instance_t *inst,
+                      const char *cpu_model)
+{
+    TERN_AUTOFREE char *cpu = virt_cpu_xml_build(opts, cpu_model);
+
     xbuf_t b = {0};
     ESC(type, opts->virt_type ? opts->virt_type : "qemu");
     ESC(name, inst->name);
@@ -154,11 +188,8 @@ virt_domain_xml_build(const virt_options_t *opts, const virt_instance_t *inst)
         xbuf_printf(&b, "    <boot dev='hd'/>\n");
     }
     xbuf_printf(&b, "  </os>\n  <features>\n    <acpi/>\n  </features>\n");
-    if (opts->cpu_model) {
-        ESC(model, opts->cpu_model);
-        xbuf_printf(&b, "  <cpu mode='custom' match='exact'>\n");
-        xbuf_printf(&b, "    <model fallback='forbid'>%s</model>\n  </cpu>\n", model);
-    }
+    if (cpu)
+        xbuf_printf(&b, "  %s\n", cpu);
     xbuf_printf(&b, "  <on_poweroff>destroy</on_poweroff>\n");
     xbuf_printf(&b, "  <on_reboot>restart</on_reboot>\n");
     xbuf_printf(&b, "  <on_crash>%s</on_crash>\n",

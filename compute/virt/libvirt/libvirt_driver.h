@@ -53,8 +53,12 @@ int virt_libvirt_run(const virt_driver_t *drv, const char *const argv[],
 
 /* XML-escape s (text or attribute) into a new string. */
 char *virt_xml_escape(const char *s);
-/* Domain XML for inst under opts (new string). */
-char *virt_domain_xml_build(const virt_options_t *opts, const virt_instance_t *inst);
+/* The guest <cpu> element of opts' cpu_mode and extra flags (new string; the model of custom
+ * mode is model), or NULL for cpu_mode "none" (the hypervisor's default model). */
+char *virt_cpu_xml_build(const virt_options_t *opts, const char *model);
+/* Domain XML for inst under opts (new string); cpu_model: custom mode's chosen model. */
+char *virt_domain_xml_build(const virt_options_t *opts, const virt_instance_t *inst,
+                            const char *cpu_model);
 /* nwfilter XML "tern-instance-<uuid>" for rules (new string). */
 char *virt_filter_xml_build(const char *uuid, const virt_secgroup_rule_t *rules, size_t n_rules);
 /* Copy of xml with every quoted path starting with old_prefix + "/" rewritten to new_prefix
@@ -81,9 +85,22 @@ int virt_libvirt_spawn(virt_driver_t *drv, const virt_instance_t *inst);
 int virt_libvirt_destroy(virt_driver_t *drv, const virt_instance_t *inst, bool delete_files);
 int virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_info_t *ret);
 int virt_libvirt_get_domain_xml(virt_driver_t *drv, const char *uuid, char **ret_xml);
-int virt_libvirt_get_guest_cpu_xml(virt_driver_t *drv, const char *uuid, char **ret_xml);
 int virt_libvirt_list_instances(virt_driver_t *drv, char ***ret_uuids, size_t *ret_n);
 int virt_libvirt_resume(virt_driver_t *drv, const char *uuid);
+/* cpu.c */
+int virt_libvirt_get_guest_cpu(virt_driver_t *drv, const char *uuid, virt_guest_cpu_t *ret);
+int virt_libvirt_compare_hypervisor_cpu(virt_driver_t *drv, const virt_guest_cpu_t *cpu,
+                                        virt_cpu_compare_t *ret);
+int virt_libvirt_compare_host_cpu(virt_driver_t *drv, const char *host_cpu_xml,
+                                  virt_cpu_compare_t *ret);
+/* Custom mode: the first of opts.cpu_models (with the extra flags) this host's hypervisor can
+ * run, as a new string in *ret_model; -1 naming every model and why not. */
+int virt_libvirt_choose_cpu_model(virt_driver_t *drv, char **ret_model);
+/* Pure: is the host CPU here_xml the same as source_xml (capabilities <cpu> elements): same
+ * arch, vendor and model, and every feature of the source's? Extra features here are fine.
+ * 0 with *ret (the reason lists each difference), -1 when either cannot be parsed. */
+int virt_libvirt_compare_host_cpus(const char *source_xml, const char *here_xml,
+                                   virt_cpu_compare_t *ret);
 /* storage.c */
 int virt_libvirt_create_instance_dir(virt_driver_t *drv, const char *uuid);
 int virt_libvirt_pre_create_disks(virt_driver_t *drv, const virt_instance_t *inst);
