@@ -145,8 +145,9 @@ compute_post_live_migration_at_destination(void *opaque, const rpc_request_t *re
     if (rc < 0)
         return -1;
     *ret_result = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I}", "downtime_ms", (json_int_t)stats.downtime_ms, "total_time_ms",
-        (json_int_t)stats.time_elapsed_ms, "memory_processed", (json_int_t)stats.memory_processed,
+        "{s:I, s:I, s:I, s:I, s:I, s:I}", "downtime_ms", (json_int_t)stats.downtime_ms,
+        "total_time_ms", (json_int_t)stats.time_elapsed_ms, "memory_total",
+        (json_int_t)stats.memory_total, "memory_processed", (json_int_t)stats.memory_processed,
         "disk_processed", (json_int_t)stats.disk_processed, "memory_iterations",
         (json_int_t)stats.memory_iteration);
     return 0;

@@ -41,6 +41,8 @@ struct compute_migration {
     bool post_copy;         /* switched to post-copy: no rollback possible any more */
     int64_t preparation_ms;
     int64_t migration_ms;
+    bool have_final; /* final holds the job's statistics as libvirt reported its end */
+    virt_job_stats_t final;
     compute_migration_t *next; /* guarded by mgr->migrations_lock */
 };
 
@@ -288,6 +290,20 @@ compute_post_live_migration_at_source(compute_migration_t *job, const virt_insta
     return warning;
 }
 
+/* final_figures: the job's end as libvirt reported it, for the migration record (new). */
+static json_t *
+final_figures(const virt_job_stats_t *f)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "memory_total",
+                     (json_int_t)f->memory_total, "memory_processed",
+                     (json_int_t)f->memory_processed, "memory_remaining",
+                     (json_int_t)f->memory_remaining, "disk_total", (json_int_t)f->disk_total,
+                     "disk_processed", (json_int_t)f->disk_processed, "disk_remaining",
+                     (json_int_t)f->disk_remaining, "iterations", (json_int_t)f->memory_iteration,
+                     "job_ms", (json_int_t)f->time_elapsed_ms, "downtime_ms",
+                     (json_int_t)f->downtime_ms);
+}
+
 static int
 compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst)
 {
@@ -306,6 +322,8 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
         json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance", inst->uuid,
                   "dest", job->dest, "stats", stats, "preparation_ms",
                   (json_int_t)job->preparation_ms, "migration_ms", (json_int_t)job->migration_ms);
+    if (job->have_final)
+        json_object_set_new(done, "final", final_figures(&job->final));
     json_decref(stats);
     rc = compute_call_conductor(job->mgr, job->context, "live_migration_completed", done, NULL);
     json_decref(done);
@@ -412,6 +430,9 @@ migration_run(void *opaque)
         virt_migration_restore_error(vmig);
         reason = tern_strdup(result == VIRT_MIGRATION_CANCELLED ? "aborted by request"
                                                                 : tern_error_message());
+    } else if (!(job->have_final = virt_migration_get_final_stats(vmig, &job->final) == 0)) {
+        TERN_WARN("migration %s: %s; the record keeps the last progress sample", job->uuid,
+                  tern_error_message());
     }
     job_set_vmig(job, NULL);
     virt_migration_free(vmig);

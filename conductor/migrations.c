@@ -264,26 +264,106 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
     return 0;
 }
 
+/* The figures a migration ends with (live_migration_completed): progress, libvirt's job time
+ * and the downtime. */
+typedef struct end_figures {
+    db_migration_progress_t progress;
+    bool have_progress;  /* false: keep the disk figures of the last progress sample */
+    int64_t job_ms;      /* libvirt's own job time, -1 unknown */
+    int64_t downtime_ms; /* -1 unknown */
+} end_figures_t;
+
+/* parse_end_figures: from the source's report of the job's end ("final", libvirt's JOB_COMPLETED
+ * event: memory and disk, nothing remaining) when it came, else from the destination's completed
+ * statistics ("stats": memory only). Strict: a bad report changes nothing. */
+static int
+parse_end_figures(json_t *stats, json_t *final, end_figures_t *ret)
+{
+    json_int_t v[9];
+    json_error_t jerr;
+
+    memset(ret, 0, sizeof(*ret));
+    if (!final) {
+        ret->progress.memory_total = json_integer_value(json_object_get(stats, "memory_total"));
+        ret->progress.memory_processed =
+            json_integer_value(json_object_get(stats, "memory_processed"));
+        ret->progress.iterations = json_integer_value(json_object_get(stats, "memory_iterations"));
+        ret->job_ms = json_integer_value(json_object_get(stats, "total_time_ms"));
+        ret->downtime_ms = json_integer_value(json_object_get(stats, "downtime_ms"));
+        return 0;
+    }
+    if (json_unpack_ex(final, &jerr, JSON_STRICT, "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                       "memory_total", &v[0], "memory_processed", &v[1], "memory_remaining", &v[2],
+                       "disk_total", &v[3], "disk_processed", &v[4], "disk_remaining", &v[5],
+                       "iterations", &v[6], "job_ms", &v[7], "downtime_ms", &v[8]) < 0)
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to live_migration_completed: \"final\": %s",
+                              jerr.text);
+    for (size_t i = 0; i < TERN_N_ELEMENTS(v); i++) {
+        if (v[i] < 0)
+            return tern_error_set(TERN_ERR_INVALID,
+                                  "invalid arguments to live_migration_completed: \"final\" "
+                                  "holds a negative figure");
+    }
+    ret->progress = (db_migration_progress_t){
+        .memory_total = v[0],
+        .memory_processed = v[1],
+        .memory_remaining = v[2],
+        .disk_total = v[3],
+        .disk_processed = v[4],
+        .disk_remaining = v[5],
+        .iterations = v[6],
+    };
+    ret->have_progress = true;
+    ret->job_ms = v[7];
+    ret->downtime_ms = v[8];
+    return 0;
+}
+
+/* record_end_figures: the migration's last progress line is its end, not its last sample. */
+static int
+record_end_figures(db_conn_t *db, const char *uuid, const end_figures_t *f)
+{
+    db_migration_progress_t p = f->progress;
+
+    if (!f->have_progress) { /* memory from the destination; disk as last sampled */
+        db_migration_t cur = {0};
+
+        if (db_migration_get(db, uuid, &cur) < 0)
+            return -1;
+        p.disk_total = cur.disk_total;
+        p.disk_processed = cur.disk_processed;
+        p.disk_remaining = cur.disk_remaining;
+        if (!p.memory_total)
+            p.memory_total = cur.memory_total;
+        db_migration_clear(&cur);
+    }
+    return db_migration_update_progress(db, uuid, &p) < 0 ||
+                   db_migration_set_times(db, uuid, f->downtime_ms, f->job_ms) < 0
+               ? -1
+               : 0;
+}
+
 int
 conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
 {
     const char *uuid, *instance, *dest;
-    json_t *stats;
+    json_t *stats, *final = NULL;
     json_int_t prep_ms, mig_ms;
     db_instance_t moved = {0};
+    end_figures_t figures;
     json_error_t jerr;
     db_conn_t *db;
 
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o, s:I, s:I}", "migration",
-                       &uuid, "instance", &instance, "dest", &dest, "stats", &stats,
-                       "preparation_ms", &prep_ms, "migration_ms", &mig_ms) < 0)
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o, s:I, s:I, s?o}",
+                       "migration", &uuid, "instance", &instance, "dest", &dest, "stats", &stats,
+                       "preparation_ms", &prep_ms, "migration_ms", &mig_ms, "final", &final) < 0)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration_completed: %s",
                               jerr.text);
-    if (!(db = conductor_db(cond)))
+    if (parse_end_figures(stats, final, &figures) < 0 || !(db = conductor_db(cond)))
         return -1;
     if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_MIGRATION) < 0 ||
-        db_migration_set_times(db, uuid, json_integer_value(json_object_get(stats, "downtime_ms")),
-                               json_integer_value(json_object_get(stats, "total_time_ms"))) < 0 ||
+        record_end_figures(db, uuid, &figures) < 0 ||
         db_migration_switch_over(db, uuid, DB_TASK_STATE_MIGRATING, &moved) < 0)
         return tern_error_prefix("could not record the switch-over of migration \"%s\"", uuid);
     db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_POST);

@@ -395,6 +395,14 @@ virt_migration_restore_error(const virt_migration_t *mig)
     mig->ops->restore_error(mig);
 }
 
+int
+virt_migration_get_final_stats(virt_migration_t *mig, virt_job_stats_t *ret)
+{
+    if (!mig->ops->get_final_stats)
+        return tern_error_set(TERN_ERR_NOT_FOUND, "the driver reports no final statistics");
+    return mig->ops->get_final_stats(mig, ret);
+}
+
 void
 virt_migration_free(virt_migration_t *mig)
 {

@@ -269,6 +269,7 @@ typedef struct virt_migration_ops {
     int (*force_complete)(virt_migration_t *mig, bool *ret_post_copy);
     virt_migration_result_t (*wait)(virt_migration_t *mig, int timeout_ms);
     void (*restore_error)(const virt_migration_t *mig);
+    int (*get_final_stats)(virt_migration_t *mig, virt_job_stats_t *ret);
     void (*free)(virt_migration_t *mig);
 } virt_migration_ops_t;
 
@@ -427,6 +428,11 @@ int virt_migration_force_complete(virt_migration_t *mig, bool *ret_post_copy);
 virt_migration_result_t virt_migration_wait(virt_migration_t *mig, int timeout_ms);
 /* After a FAILED or CANCELLED result: make that error this thread's last error. */
 void virt_migration_restore_error(const virt_migration_t *mig);
+/* After SUCCEEDED: the statistics of the whole job as the source's hypervisor reported them when
+ * it ended (memory and disk transferred with nothing remaining, the job's time, the downtime),
+ * waiting a moment for the report. -1 with TERN_ERR_NOT_FOUND when it never came: the last
+ * sample is then all there is. */
+int virt_migration_get_final_stats(virt_migration_t *mig, virt_job_stats_t *ret);
 /* Wait for the end (forever), then release everything. Accepts NULL. */
 void virt_migration_free(virt_migration_t *mig);
 

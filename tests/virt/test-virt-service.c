@@ -596,7 +596,7 @@ START_TEST(test_spawn_and_block_migrate)
         .incremental = true,
     };
     virt_migration_t *mig = NULL;
-    virt_job_stats_t st, done;
+    virt_job_stats_t st, done, fin;
     virt_migration_result_t result;
     TERN_AUTOFREE char *filter = NULL;
     virt_guest_cpu_t cpu = {0};
@@ -665,6 +665,23 @@ START_TEST(test_spawn_and_block_migrate)
                   virt_migration_result_name(result), tern_error_message());
     ck_assert_int_eq(virt_migration_get_stats(mig, &st), 0);
     ck_assert_int_eq(st.type, VIRT_JOB_NONE);
+    /* the final figures, as the source reported them when the job ended (the domain is gone
+     * there): the whole memory and disk moved, nothing remaining */
+    ck_assert_msg(virt_migration_get_final_stats(mig, &fin) == 0, "%s", tern_error_message());
+    fprintf(stderr,
+            "final (source): %llu ms, memory %llu/%llu remaining %llu, disk %llu/%llu remaining "
+            "%llu, downtime %llu ms\n",
+            (unsigned long long)fin.time_elapsed_ms, (unsigned long long)fin.memory_processed,
+            (unsigned long long)fin.memory_total, (unsigned long long)fin.memory_remaining,
+            (unsigned long long)fin.disk_processed, (unsigned long long)fin.disk_total,
+            (unsigned long long)fin.disk_remaining, (unsigned long long)fin.downtime_ms);
+    ck_assert_int_eq(fin.type, VIRT_JOB_COMPLETED);
+    ck_assert_uint_gt(fin.time_elapsed_ms, 0);
+    ck_assert_uint_gt(fin.memory_processed, 0);
+    ck_assert_uint_eq(fin.memory_remaining, 0);
+    ck_assert_uint_eq(fin.disk_remaining, 0);
+    if (params.block_migration)
+        ck_assert_uint_gt(fin.disk_total, 0);
     ck_assert_int_eq(virt_migration_abort(mig), -1);
     ck_assert_int_eq(tern_error_code(), TERN_ERR_CONFLICT);
     virt_migration_free(mig);
@@ -688,6 +705,17 @@ START_TEST(test_spawn_and_block_migrate)
     ck_assert_int_eq(done.type, VIRT_JOB_COMPLETED);
     ck_assert_uint_gt(done.time_elapsed_ms, 0);
     ck_assert_uint_gt(done.memory_processed, 0);
+    /* reading them keeps them (KEEP_COMPLETED): a second read, or an operator's `virsh
+     * domjobinfo --completed`, gets the same figures */
+    {
+        virt_job_stats_t again;
+
+        ck_assert_msg(virt_get_completed_migration_stats(dst, inst->uuid, &again) == 0, "%s",
+                      tern_error_message());
+        ck_assert_int_eq(again.type, VIRT_JOB_COMPLETED);
+        ck_assert_uint_eq(again.memory_processed, done.memory_processed);
+        ck_assert_uint_eq(again.time_elapsed_ms, done.time_elapsed_ms);
+    }
     ck_assert_msg(wait_console(2, inst, "HEARTBEAT", 30000), "no heartbeat on host2");
 
     /* clean up like the compute does after a migration */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/statvfs.h>
 
 #include "common/error.h"
@@ -31,11 +32,36 @@ silent_error_handler(void *opaque, virErrorPtr err)
 
 static pthread_once_t libvirt_once = PTHREAD_ONCE_INIT;
 
+/* event_loop: libvirt's default event loop, for the whole process. It delivers the domain
+ * events the driver registers for (a migration's JOB_COMPLETED statistics). */
+static void *
+event_loop(void *opaque)
+{
+    (void)opaque;
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            tern_sleep_ms(100); /* an error of one iteration: keep serving the others */
+    }
+    return NULL;
+}
+
 static void
 libvirt_global_init(void)
 {
+    pthread_t thread;
+    sigset_t all, old;
+
     virInitialize();
     virSetErrorFunc(NULL, silent_error_handler);
+    /* Before any connection is opened, so that every connection can deliver events. The thread
+     * takes no signal: the daemons take theirs synchronously. */
+    if (virEventRegisterDefaultImpl() < 0)
+        return; /* no events: migrations then end without their final statistics */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&thread, NULL, event_loop, NULL) == 0)
+        pthread_detach(thread);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void

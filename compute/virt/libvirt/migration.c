@@ -40,7 +40,11 @@ typedef struct libvirt_migration {
     bool abort_requested;
     bool post_copy_started;
     bool paused_by_us;
+    int refs;               /* the handle, and the event registration while it lasts */
+    bool have_final;        /* the JOB_COMPLETED event came */
+    virt_job_stats_t final; /* its statistics */
     /* fixed once started */
+    int event_id;       /* JOB_COMPLETED callback on conn, -1 when none */
     virConnectPtr conn; /* own reference */
     virDomainPtr dom;   /* own reference */
     char uuid[VIRT_UUID_LEN + 1];
@@ -54,12 +58,11 @@ typedef struct libvirt_migration {
 
 /* ---- job statistics ---- */
 
-int
-virt_libvirt_job_stats(virDomainPtr dom, unsigned int flags, virt_job_stats_t *ret)
+/* stats_from_params: the job statistics libvirt gives as typed parameters. */
+static void
+stats_from_params(virTypedParameterPtr params, int n, virt_job_stats_t *st)
 {
-    virTypedParameterPtr params = NULL;
-    int n = 0, type, throttle = 0;
-    virt_job_stats_t st = {0};
+    int throttle = 0;
     static const struct {
         const char *key;
         size_t offset;
@@ -82,21 +85,104 @@ virt_libvirt_job_stats(virDomainPtr dom, unsigned int flags, virt_job_stats_t *r
         {VIR_DOMAIN_JOB_SETUP_TIME, offsetof(virt_job_stats_t, setup_time_ms)},
     };
 
+    for (size_t i = 0; i < TERN_N_ELEMENTS(fields); i++) {
+        unsigned long long v;
+
+        if (virTypedParamsGetULLong(params, n, fields[i].key, &v) == 1)
+            *(uint64_t *)((char *)st + fields[i].offset) = v;
+    }
+    if (virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle) == 1)
+        st->auto_converge_throttle = throttle;
+}
+
+int
+virt_libvirt_job_stats(virDomainPtr dom, unsigned int flags, virt_job_stats_t *ret)
+{
+    virTypedParameterPtr params = NULL;
+    int n = 0, type;
+    virt_job_stats_t st = {0};
+
     if (virDomainGetJobStats(dom, &type, &params, &n, flags) < 0)
         return -1; /* the caller reports, naming the instance */
     st.type = type >= VIR_DOMAIN_JOB_NONE && type <= VIR_DOMAIN_JOB_CANCELLED
                   ? (virt_job_type_t)type
                   : VIRT_JOB_NONE;
-    for (size_t i = 0; i < TERN_N_ELEMENTS(fields); i++) {
-        unsigned long long v;
-
-        if (virTypedParamsGetULLong(params, n, fields[i].key, &v) == 1)
-            *(uint64_t *)((char *)&st + fields[i].offset) = v;
-    }
-    if (virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle) == 1)
-        st.auto_converge_throttle = throttle;
+    stats_from_params(params, n, &st);
     virTypedParamsFree(params, n);
     *ret = st;
+    return 0;
+}
+
+/* ---- the end of the job, as the source's libvirtd reports it ---- */
+
+/* migration_unref: drop one reference (m->lock not held); the last frees the handle's memory. */
+static void
+migration_unref(libvirt_migration_t *m)
+{
+    int left;
+
+    pthread_mutex_lock(&m->lock);
+    left = --m->refs;
+    pthread_mutex_unlock(&m->lock);
+    if (left > 0)
+        return;
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+/* on_job_completed: the JOB_COMPLETED event (event loop thread): the statistics of the whole
+ * job, disk copy included, taken by libvirtd as the job ended. With UNDEFINE_SOURCE the source
+ * domain is gone afterwards, so this is the one place they can still be had on the source. */
+static void
+on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int n,
+                 void *opaque)
+{
+    libvirt_migration_t *m = opaque;
+    virt_job_stats_t st = {.type = VIRT_JOB_COMPLETED};
+
+    (void)conn;
+    (void)dom;
+    stats_from_params(params, n, &st);
+    pthread_mutex_lock(&m->lock);
+    m->final = st;
+    m->have_final = true;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void
+on_event_released(void *opaque)
+{
+    migration_unref(opaque);
+}
+
+/* How long after the migration call returned the JOB_COMPLETED event may still be on its way
+ * (libvirtd sends it before its reply; our event loop dispatches it a moment later). */
+#define FINAL_STATS_WAIT_MS 2000
+
+static int
+mig_get_final_stats(virt_migration_t *base, virt_job_stats_t *ret)
+{
+    libvirt_migration_t *m = (libvirt_migration_t *)base;
+    struct timespec deadline;
+    bool have;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += FINAL_STATS_WAIT_MS / 1000;
+    pthread_mutex_lock(&m->lock);
+    while (m->event_id >= 0 && !m->have_final &&
+           pthread_cond_timedwait(&m->cond, &m->lock, &deadline) != ETIMEDOUT)
+        ;
+    have = m->have_final;
+    if (have)
+        *ret = m->final;
+    pthread_mutex_unlock(&m->lock);
+    if (!have)
+        return tern_error_set(TERN_ERR_NOT_FOUND,
+                              "libvirt reported no completed job statistics for the migration of "
+                              "instance \"%s\"",
+                              m->uuid);
     return 0;
 }
 
@@ -294,14 +380,16 @@ mig_free(virt_migration_t *base)
     libvirt_migration_t *m = (libvirt_migration_t *)base;
 
     pthread_join(m->thread, NULL);
-    pthread_cond_destroy(&m->cond);
-    pthread_mutex_destroy(&m->lock);
+    /* The event's own reference is dropped when libvirt lets the callback go (on_event_released:
+     * after the deregistration, or when the connection closes if that failed). */
+    if (m->event_id >= 0)
+        virConnectDomainEventDeregisterAny(m->conn, m->event_id);
     virTypedParamsFree(m->params, m->n_params);
     virDomainFree(m->dom);
     virConnectClose(m->conn);
     free(m->dest_uri);
     free(m->dest_host);
-    free(m);
+    migration_unref(m);
 }
 
 static const virt_migration_ops_t libvirt_migration_ops = {
@@ -312,6 +400,7 @@ static const virt_migration_ops_t libvirt_migration_ops = {
     .force_complete = mig_force_complete,
     .wait = mig_wait,
     .restore_error = mig_restore_error,
+    .get_final_stats = mig_get_final_stats,
     .free = mig_free,
 };
 
@@ -424,10 +513,29 @@ virt_libvirt_migrate(virt_driver_t *drv, const virt_instance_t *inst,
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&m->cond, &attr);
     pthread_condattr_destroy(&attr);
+    m->refs = 1;
+    /* Without the event the migration still runs; it only ends without final statistics. */
+    m->event_id = virConnectDomainEventRegisterAny(conn, m->dom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                                                   VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), m,
+                                                   on_event_released);
+    if (m->event_id >= 0)
+        m->refs++;
+    else
+        virResetLastError();
     err = pthread_create(&m->thread, NULL, migration_thread, m);
     if (err != 0) {
         tern_error_set_errno(err, "could not start the migration thread of instance \"%s\"",
                              inst->uuid);
+        if (m->event_id >= 0 && virConnectDomainEventDeregisterAny(conn, m->event_id) == 0) {
+            /* on_event_released may run later in the event loop: keep the memory for it */
+            virConnectClose(m->conn);
+            virTypedParamsFree(m->params, m->n_params);
+            virDomainFree(m->dom);
+            free(m->dest_uri);
+            free(m->dest_host);
+            migration_unref(m);
+            return -1;
+        }
         pthread_cond_destroy(&m->cond);
         pthread_mutex_destroy(&m->lock);
         virConnectClose(m->conn);
@@ -455,7 +563,10 @@ virt_libvirt_get_completed_migration_stats(virt_driver_t *drv, const char *uuid,
 
     if (!dom)
         return tern_error_prefix("could not read the completed migration of instance \"%s\"", uuid);
-    if (virt_libvirt_job_stats(dom, VIR_DOMAIN_JOB_STATS_COMPLETED, ret) < 0)
+    /* KEEP_COMPLETED: reading them must not discard them (an operator's `virsh domjobinfo
+     * --completed` still answers, and so does a second read after a retried call). */
+    if (virt_libvirt_job_stats(
+            dom, VIR_DOMAIN_JOB_STATS_COMPLETED | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED, ret) < 0)
         rc = virt_libvirt_error("could not read the completed migration of instance \"%s\" on "
                                 "\"%s\"",
                                 uuid, drv->opts.uri);
