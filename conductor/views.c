@@ -77,8 +77,26 @@ current_phase(const db_migration_t *m)
     return name;
 }
 
-json_t *
-conductor_view_migration(const db_migration_t *m)
+/* phase_times: when each phase started and ended, {"checks": {"started_at", "finished_at"}...} */
+static json_t *
+phase_times(const db_migration_t *m)
+{
+    json_t *obj = json_object();
+
+    for (int p = 0; p < DB_MIGRATION_PHASE__COUNT; p++) {
+        if (!m->phase_start_ms[p])
+            continue;
+        json_object_set_new(obj, db_migration_phase_name((db_migration_phase_t)p),
+                            json_pack("{s:o, s:o}", "started_at",
+                                      conductor_view_time(m->phase_start_ms[p]), "finished_at",
+                                      conductor_view_time(m->phase_end_ms[p])));
+    }
+    return obj;
+}
+
+/* migration_fields: the record's own columns. */
+static json_t *
+migration_fields(const db_migration_t *m)
 {
     return json_pack(
         "{s:s, s:I, s:s, s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
@@ -92,7 +110,7 @@ conductor_view_migration(const db_migration_t *m)
         "disk_total", (json_int_t)m->disk_total, "disk_processed", (json_int_t)m->disk_processed,
         "disk_remaining", (json_int_t)m->disk_remaining, "dirty_rate", (json_int_t)m->dirty_rate,
         "iterations", (json_int_t)m->iterations, "downtime_ms",
-        m->downtime_ms >= 0 ? json_integer(m->downtime_ms) : json_null(), "total_time_ms",
+        m->downtime_ms >= 0 ? json_integer(m->downtime_ms) : json_null(), "libvirt_job_ms",
         m->total_time_ms >= 0 ? json_integer(m->total_time_ms) : json_null(), "phase",
         current_phase(m), "error_message", m->error_message, "created_at",
         conductor_view_time(m->created_ms), "updated_at", conductor_view_time(m->updated_ms),
@@ -101,6 +119,20 @@ conductor_view_migration(const db_migration_t *m)
         phase_ms(m, DB_MIGRATION_PHASE_PREPARATION), "migration_ms",
         phase_ms(m, DB_MIGRATION_PHASE_MIGRATION), "post_processing_ms",
         phase_ms(m, DB_MIGRATION_PHASE_POST));
+}
+
+json_t *
+conductor_view_migration(const db_migration_t *m)
+{
+    json_t *view = migration_fields(m);
+
+    /* from the request's acceptance to the switch-over recorded: what a user waits for */
+    json_object_set_new(view, "total_ms",
+                        m->created_ms && m->finished_ms
+                            ? json_integer(m->finished_ms - m->created_ms)
+                            : json_null());
+    json_object_set_new(view, "phases", phase_times(m));
+    return view;
 }
 
 static json_t *

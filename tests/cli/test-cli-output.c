@@ -207,7 +207,8 @@ START_TEST(test_output_render_migrations)
     ck_assert_ptr_nonnull(strstr(list, "| h1             | h2           | completed | "
                                        "post-processing | True            |"));
     ck_assert(json_equal(parsed, want));
-    ck_assert_ptr_nonnull(strstr(show, "| downtime_ms     | 45   "));
+    ck_assert_ptr_nonnull(
+        strstr(show, "| downtime_ms     | 45 ms - guest paused for the switch-over |"));
     ck_assert_ptr_nonnull(strstr(show, "| block_migration | True "));
     ck_assert_str_eq(abort, "Request to abort migration 7 of server vm1 has been accepted.\n");
     ck_assert_str_eq(force, "Request to force the completion of migration "
@@ -376,27 +377,47 @@ START_TEST(test_progress_line_disk_and_end)
                      "disk 10.00 GiB/10.00 GiB  remaining 0 B  -- MiB/s  elapsed 1:01");
     /* A small buffer is cut, never overrun. */
     ck_assert_str_eq(cli_progress_line(&prog, m, 0, true, line, 12), " 25% [#####");
+    /* completed: the record's end figures and the transfer's average rate */
+    json_object_set_new(done, "migration_ms", json_integer(4000));
+    ck_assert_str_eq(
+        cli_progress_line(&prog, done, 5000, false, line, sizeof(line)),
+        "100% migration/completed  memory 2.00 GiB/2.00 GiB  disk 10.00 GiB/10.00 GiB  "
+        "remaining 0 B  3072.0 MiB/s  elapsed 0:05");
     json_decref(m);
     json_decref(done);
+    /* before libvirt's first figures there is nothing to count */
+    m = sample("running", 0, 0, 0, 0);
+    ck_assert_str_eq(cli_progress_line(&prog, m, 2000, true, line, sizeof(line)),
+                     "  0% [--------------------] migration/running  nothing transferred yet  "
+                     "elapsed 0:02");
+    json_decref(m);
 }
 END_TEST
 
 START_TEST(test_progress_summary)
 {
     char buf[256];
-    json_t *ok = load("{\"id\": 7, \"status\": \"completed\", \"total_time_ms\": 12345, "
-                      "\"downtime_ms\": 45}");
+    json_t *ok = load("{\"id\": 7, \"status\": \"completed\", \"total_ms\": 2900, "
+                      "\"migration_ms\": 2810, \"libvirt_job_ms\": 667, \"downtime_ms\": 35}");
     json_t *failed =
-        load("{\"id\": 8, \"status\": \"failed\", \"total_time_ms\": 3100, "
+        load("{\"id\": 8, \"status\": \"failed\", \"total_ms\": 3100, "
              "\"error_message\": \"could not pre-create disk \\\"vda\\\": no space\"}");
-    json_t *cancelled = load("{\"id\": 9, \"status\": \"cancelled\", \"total_time_ms\": null}");
+    json_t *cancelled = load("{\"id\": 9, \"status\": \"cancelled\", \"total_ms\": null}");
 
-    ck_assert_str_eq(cli_migration_summary(ok, buf, sizeof(buf)),
-                     "migration 7 completed in 12.3 s (downtime 45 ms)");
-    ck_assert_str_eq(cli_migration_summary(failed, buf, sizeof(buf)),
-                     "migration 8 failed after 3.1 s: could not pre-create disk \"vda\": no space");
-    ck_assert_str_eq(cli_migration_summary(cancelled, buf, sizeof(buf)),
+    /* what the user waited, measured by the CLI, before the record's own total */
+    ck_assert_str_eq(cli_migration_summary(ok, 3050, buf, sizeof(buf)),
+                     "migration 7 completed 3.0 s after the request (transfer 2.8 s, downtime 35 "
+                     "ms)");
+    ck_assert_str_eq(cli_migration_summary(ok, -1, buf, sizeof(buf)),
+                     "migration 7 completed 2.9 s after the request (transfer 2.8 s, downtime 35 "
+                     "ms)");
+    ck_assert_str_eq(cli_migration_summary(failed, -1, buf, sizeof(buf)),
+                     "migration 8 failed 3.1 s after the request: could not pre-create disk "
+                     "\"vda\": no space");
+    ck_assert_str_eq(cli_migration_summary(cancelled, -1, buf, sizeof(buf)),
                      "migration 9 was cancelled");
+    ck_assert_str_eq(cli_migration_summary(cancelled, 1500, buf, sizeof(buf)),
+                     "migration 9 was cancelled 1.5 s after the request");
     ck_assert(cli_migration_status_final("completed"));
     ck_assert(cli_migration_status_final("failed"));
     ck_assert(cli_migration_status_final("cancelled"));
@@ -410,6 +431,39 @@ START_TEST(test_progress_summary)
 }
 END_TEST
 
+/* migration-show and --wait's table: each duration says what it measures. */
+START_TEST(test_migration_durations_labelled)
+{
+    json_t *m =
+        load("{\"id\": 7, \"total_ms\": 2900, \"checks_ms\": 18, \"preparation_ms\": "
+             "66, \"migration_ms\": 2810, \"libvirt_job_ms\": 667, \"downtime_ms\": 35, "
+             "\"post_processing_ms\": null, \"memory_total\": 1024, \"created_at\": "
+             "\"2026-12-01T10:56:28.123Z\", \"phases\": {\"checks\": {\"started_at\": "
+             "\"2026-12-01T10:56:28.123Z\", \"finished_at\": \"2026-12-01T10:56:28.152Z\"}, "
+             "\"migration\": {\"started_at\": \"2026-12-01T10:56:28.234Z\", "
+             "\"finished_at\": null}}}");
+    json_t *l = cli_migration_labelled(m);
+
+    ck_assert_str_eq(json_string_value(json_object_get(l, "total_ms")),
+                     "2.9 s - request accepted to completion recorded");
+    ck_assert_str_eq(json_string_value(json_object_get(l, "migration_ms")),
+                     "2.8 s - transfer: libvirt's live migration, start to switch-over");
+    ck_assert_str_eq(json_string_value(json_object_get(l, "libvirt_job_ms")),
+                     "667 ms - libvirt's own job time, as it reported the end");
+    ck_assert_str_eq(json_string_value(json_object_get(l, "downtime_ms")),
+                     "35 ms - guest paused for the switch-over");
+    ck_assert_str_eq(json_string_value(json_object_get(l, "checks_ms")),
+                     "18 ms - conductor and host checks");
+    ck_assert(json_is_null(json_object_get(l, "post_processing_ms")));
+    ck_assert_str_eq(json_string_value(json_object_get(l, "phases")),
+                     "checks +0 ms (29 ms), migration +111 ms (running)");
+    ck_assert_int_eq(json_integer_value(json_object_get(l, "memory_total")), 1024);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "total_ms")), 2900); /* a copy */
+    json_decref(l);
+    json_decref(m);
+}
+END_TEST
+
 TCase *
 test_cli_progress_case(void)
 {
@@ -419,5 +473,6 @@ test_cli_progress_case(void)
     tcase_add_test(tc, test_progress_rate_and_line);
     tcase_add_test(tc, test_progress_line_disk_and_end);
     tcase_add_test(tc, test_progress_summary);
+    tcase_add_test(tc, test_migration_durations_labelled);
     return tc;
 }

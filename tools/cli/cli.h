@@ -249,8 +249,15 @@ char *cli_progress_line(const cli_progress_t *prog, const json_t *migration, int
 /* Whether a migration status is final (completed, failed, cancelled, error). */
 bool cli_migration_status_final(const char *status);
 
-/* The closing summary of a finished migration: "migration 7 completed in 12.3 s (downtime 45 ms)",
- * "migration 7 failed after 3.1 s: <error_message>", "migration 7 was cancelled". Returns buf. */
-char *cli_migration_summary(const json_t *migration, char *buf, size_t size);
+/* The closing summary of a finished migration, with what the user lived through: waited_ms is
+ * the time from the request to the end as the CLI saw it (< 0: the record's total_ms is used):
+ *   "migration 7 completed 3.1 s after the request (transfer 2.8 s, downtime 45 ms)"
+ *   "migration 7 failed 3.1 s after the request: <error_message>", "migration 7 was cancelled ...".
+ * Returns buf. */
+char *cli_migration_summary(const json_t *migration, int64_t waited_ms, char *buf, size_t size);
+
+/* A copy of a migration object (new reference) for the table view: each duration labelled
+ * with what it measures ("2.8 s - transfer: libvirt's live migration, start to switch-over"). */
+json_t *cli_migration_labelled(const json_t *migration);
 
 #endif /* TERN_TOOLS_CLI_H */

@@ -106,7 +106,16 @@ cli_render_migration_list(const cli_request_t *req, json_t *result, FILE *out)
 int
 cli_render_migration_show(const cli_request_t *req, json_t *result, FILE *out)
 {
-    return cli_render_member_object(req, result, "migration", out);
+    json_t *obj = NULL, *labelled;
+
+    if (req->format == CLI_FORMAT_JSON)
+        return cli_render_member_object(req, result, "migration", out);
+    if (cli_result_member(result, "migration", JSON_OBJECT, &obj) < 0)
+        return -1;
+    labelled = cli_migration_labelled(obj);
+    cli_print_object(out, labelled);
+    json_decref(labelled);
+    return 0;
 }
 
 int

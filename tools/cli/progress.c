@@ -8,10 +8,14 @@
  *
  * The rate is computed here from successive samples (bytes processed, memory plus disk, over
  * the time between the two samples where that count changed), not taken from the conductor,
- * whose progress updates may be coarser than our polling.
+ * whose progress updates may be coarser than our polling; once completed, the line shows the
+ * record's end figures and the transfer's average rate. Before libvirt's first figures (checks,
+ * preparation, the destination starting) it says that nothing was transferred yet.
  * Owns nothing: the caller holds the cli_progress_t and the buffers.
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "tools/cli/cli.h"
@@ -156,7 +160,19 @@ cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t n
         len += (size_t)snprintf(buf + len, size - len, "[%.*s%.*s] ", filled,
                                 "####################", BAR_WIDTH - filled, "--------------------");
     }
-    if (prog->rate_mib_s < 0)
+    if (mem_total + disk_total == 0 && percent < 100) {
+        /* before libvirt's first figures: checks, preparation, the destination's start */
+        if (len < size)
+            snprintf(buf + len, size - len, "%s/%s  nothing transferred yet  elapsed %s",
+                     field_str(migration, "phase", "-"), status,
+                     format_clock(now_ms - prog->start_ms, clock, sizeof(clock)));
+        return buf;
+    }
+    if (percent == 100 && field_int(migration, "migration_ms") > 0) /* the transfer's average */
+        snprintf(rate, sizeof(rate), "%.1f MiB/s",
+                 (double)(mem_done + disk_done) / MIB /
+                     ((double)field_int(migration, "migration_ms") / 1000.0));
+    else if (prog->rate_mib_s < 0)
         snprintf(rate, sizeof(rate), "-- MiB/s");
     else
         snprintf(rate, sizeof(rate), "%.1f MiB/s", prog->rate_mib_s);
@@ -177,32 +193,121 @@ cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t n
 }
 
 char *
-cli_migration_summary(const json_t *migration, char *buf, size_t size)
+cli_migration_summary(const json_t *migration, int64_t waited_ms, char *buf, size_t size)
 {
     const char *status = field_str(migration, "status", "unknown");
     const char *error = field_str(migration, "error_message", NULL);
-    json_t *total = json_object_get(migration, "total_time_ms");
+    json_t *total = json_object_get(migration, "total_ms");
+    json_t *transfer = json_object_get(migration, "migration_ms");
     json_t *downtime = json_object_get(migration, "downtime_ms");
     TERN_AUTOFREE char *id = cli_value_text(json_object_get(migration, "id"));
-    char t[32], dt[32];
+    bool completed = tern_streq(status, "completed");
+    int64_t waited = waited_ms >= 0           ? waited_ms
+                     : json_is_integer(total) ? json_integer_value(total)
+                                              : -1;
+    char t[32], tr[32], dt[32];
     size_t len;
 
-    if (tern_streq(status, "completed")) {
+    if (completed)
         len = (size_t)snprintf(buf, size, "migration %s completed", id);
-        if (json_is_integer(total) && len < size)
-            len += (size_t)snprintf(buf + len, size - len, " in %s",
-                                    cli_format_duration(json_integer_value(total), t, sizeof(t)));
-        if (json_is_integer(downtime) && len < size)
-            snprintf(buf + len, size - len, " (downtime %s)",
-                     cli_format_duration(json_integer_value(downtime), dt, sizeof(dt)));
-        return buf;
-    }
-    len = (size_t)snprintf(buf, size, "migration %s %s", id,
-                           tern_streq(status, "cancelled") ? "was cancelled" : status);
-    if (json_is_integer(total) && len < size)
-        len += (size_t)snprintf(buf + len, size - len, " after %s",
-                                cli_format_duration(json_integer_value(total), t, sizeof(t)));
-    if (!tern_str_empty(error) && len < size)
+    else
+        len = (size_t)snprintf(buf, size, "migration %s %s", id,
+                               tern_streq(status, "cancelled") ? "was cancelled" : status);
+    if (waited >= 0 && len < size)
+        len += (size_t)snprintf(buf + len, size - len, " %s after the request",
+                                cli_format_duration(waited, t, sizeof(t)));
+    if (completed && (json_is_integer(transfer) || json_is_integer(downtime)) && len < size)
+        len += (size_t)snprintf(
+            buf + len, size - len, " (%s%s%s%s%s)", json_is_integer(transfer) ? "transfer " : "",
+            json_is_integer(transfer)
+                ? cli_format_duration(json_integer_value(transfer), tr, sizeof(tr))
+                : "",
+            json_is_integer(transfer) && json_is_integer(downtime) ? ", " : "",
+            json_is_integer(downtime) ? "downtime " : "",
+            json_is_integer(downtime)
+                ? cli_format_duration(json_integer_value(downtime), dt, sizeof(dt))
+                : "");
+    if (!completed && !tern_str_empty(error) && len < size)
         snprintf(buf + len, size - len, ": %s", error);
     return buf;
+}
+
+/* What each duration of a migration record measures (conductor/API.md). */
+static const struct {
+    const char *key;
+    const char *label;
+} migration_durations[] = {
+    {"total_ms", "request accepted to completion recorded"},
+    {"checks_ms", "conductor and host checks"},
+    {"preparation_ms", "destination prepared: disks, networks, firewall"},
+    {"migration_ms", "transfer: libvirt's live migration, start to switch-over"},
+    {"libvirt_job_ms", "libvirt's own job time, as it reported the end"},
+    {"downtime_ms", "guest paused for the switch-over"},
+    {"post_processing_ms", "source cleaned up after the switch-over"},
+};
+
+/* iso_ms: an ISO 8601 UTC time "2026-01-02T03:04:05.678Z" as ms since the epoch; -1 if not. */
+static int64_t
+iso_ms(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    const char *rest;
+
+    if (!s || !(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+        return -1;
+    if (*rest == '.' && sscanf(rest + 1, "%3d", &ms) != 1)
+        return -1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* phases_line: when each phase started and how long it took, counted from the request:
+ * "checks +0 ms (29 ms), preparation +37 ms (73 ms), ..." (new JSON string), or NULL. */
+static json_t *
+phases_line(const json_t *migration)
+{
+    int64_t t0 = iso_ms(json_string_value(json_object_get(migration, "created_at")));
+    json_t *phases = json_object_get(migration, "phases"), *ph;
+    char line[512] = "", a[32], b[32];
+    size_t len = 0;
+    const char *name;
+
+    if (t0 < 0 || !json_is_object(phases))
+        return NULL;
+    json_object_foreach(phases, name, ph)
+    {
+        int64_t start = iso_ms(json_string_value(json_object_get(ph, "started_at")));
+        int64_t end = iso_ms(json_string_value(json_object_get(ph, "finished_at")));
+
+        if (start < 0 || len >= sizeof(line))
+            continue;
+        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s +%s (%s)", len ? ", " : "",
+                                name, cli_format_duration(start - t0, a, sizeof(a)),
+                                end >= start ? cli_format_duration(end - start, b, sizeof(b))
+                                             : "running");
+    }
+    return len ? json_string(line) : NULL;
+}
+
+json_t *
+cli_migration_labelled(const json_t *migration)
+{
+    json_t *copy = json_deep_copy(migration);
+    json_t *phases = phases_line(migration);
+
+    if (phases)
+        json_object_set_new(copy, "phases", phases);
+
+    for (size_t i = 0; i < TERN_N_ELEMENTS(migration_durations); i++) {
+        json_t *v = json_object_get(copy, migration_durations[i].key);
+        char d[32];
+
+        if (!json_is_integer(v))
+            continue;
+        json_object_set_new(copy, migration_durations[i].key,
+                            json_sprintf("%s - %s",
+                                         cli_format_duration(json_integer_value(v), d, sizeof(d)),
+                                         migration_durations[i].label));
+    }
+    return copy;
 }

@@ -97,18 +97,23 @@ passing_error(tern_error_code_t code)
     return code == TERN_ERR_TIMEOUT || code == TERN_ERR_RPC || code == TERN_ERR_UNAVAILABLE;
 }
 
-/* Print the final migration and its summary; the exit code. */
+/* Print the final migration (durations labelled) and its summary; waited_ms: from the request
+ * to the end as seen here. The exit code. */
 static int
-finish(const cli_request_t *req, display_t *d, const json_t *migration)
+finish(const cli_request_t *req, display_t *d, const json_t *migration, int64_t waited_ms)
 {
     char summary[LINE_MAX];
 
     display_end(d);
-    if (req->format == CLI_FORMAT_JSON)
+    if (req->format == CLI_FORMAT_JSON) {
         cli_print_json(stdout, migration);
-    else
-        cli_print_object(stdout, migration);
-    cli_migration_summary(migration, summary, sizeof(summary));
+    } else {
+        json_t *labelled = cli_migration_labelled(migration);
+
+        cli_print_object(stdout, labelled);
+        json_decref(labelled);
+    }
+    cli_migration_summary(migration, waited_ms, summary, sizeof(summary));
     if (tern_streq(json_string_value(json_object_get(migration, "status")), "completed")) {
         fprintf(req->format == CLI_FORMAT_JSON ? stderr : stdout, "%c%s.\n",
                 toupper((unsigned char)summary[0]), summary + 1);
@@ -155,7 +160,7 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
         cli_progress_sample(&prog, migration, now);
         if (cli_migration_status_final(json_string_value(json_object_get(migration, "status")))) {
             display_line(&d, &prog, migration, now, true);
-            rc = finish(req, &d, migration);
+            rc = finish(req, &d, migration, now - started_ms);
             break;
         }
         display_line(&d, &prog, migration, now, false);
