@@ -124,10 +124,10 @@ claim_destination(lm_task_t *t, const char *host)
     return db_claim_take(t->db, &claim, NULL);
 }
 
-/* get_guest_cpu: the running guest's CPU from the source compute (its live definition), which
+/* fetch_guest_cpu: the running guest's CPU from the source compute (its live definition), which
  * every candidate destination judges; asked once per request. */
 static int
-get_guest_cpu(lm_task_t *t)
+fetch_guest_cpu(lm_task_t *t)
 {
     json_t *args, *res = NULL;
     int rc;
@@ -160,7 +160,7 @@ check_on_hosts(lm_task_t *t, const char *host)
     json_t *args, *dest_data = NULL, *data = NULL, *cleanup;
     int rc;
 
-    if (get_guest_cpu(t) < 0) {
+    if (fetch_guest_cpu(t) < 0) {
         json_decref(block);
         return -1;
     }
