@@ -381,6 +381,8 @@ read_once(rpc_client_t *client, int timeout_ms, bool force)
         pfd[2].fd = rpc_conn_fd(&client->reply);
         /* replies may have come in with consume-ok, into rabbitmq-c's buffer: poll won't tell */
         opened = pfd[2].fd >= 0;
+        if (opened)
+            timeout_ms = 0; /* a caller waiting for the queue may go on at once */
     }
     pthread_mutex_lock(&client->lock);
     unconfirmed = client->unconfirmed;
