@@ -6,6 +6,7 @@ rpc_libtern_rpc_la_SOURCES = \
 	rpc/conn.c \
 	rpc/message.c \
 	rpc/client.c \
+	rpc/dispatch.c \
 	rpc/server.c
 rpc_libtern_rpc_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(JANSSON_CFLAGS)
 rpc_libtern_rpc_la_LIBADD = common/libtern-common.la $(RABBITMQ_LIBS) $(JANSSON_LIBS)

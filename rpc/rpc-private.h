@@ -7,8 +7,9 @@
  *                  stays in rpc/)
  *   rpc/message.c  the oslo.messaging envelope: encode, decode and validate, remote errors
  *   rpc/client.c   call / cast / fanout, the reply queue, callers reading for each other
- *   rpc/server.c   topic / topic.server / fanout queues, dispatch, workers reading for
- *                  themselves, replies, acks
+ *   rpc/dispatch.c endpoint, version and method of a request; duplicate detection
+ *   rpc/server.c   topic / topic.server / fanout queues, workers reading for themselves,
+ *                  replies, acks
  */
 #ifndef TERN_RPC_PRIVATE_H
 #define TERN_RPC_PRIVATE_H
@@ -199,5 +200,36 @@ int rpc_message_decode_reply(const char *body, size_t len, size_t max_bytes, cha
 
 /* The bytes of an amqp_bytes_t as a new NUL-terminated string. */
 char *rpc_bytes_dup(amqp_bytes_t b);
+
+/* ---- dispatch.c ---- */
+
+/* Run the handler of the endpoint (namespace, version) and method that in names, with the
+ * publisher's user_id; the handler's result and return value, or -1 with an INVALID error
+ * naming the unknown namespace, version or method of topic. */
+int rpc_dispatch(const rpc_endpoint_t *endpoints, size_t n_endpoints, const char *topic,
+                 const rpc_incoming_t *in, const char *user_id, json_t **ret_result);
+
+/* How many _unique_id values a server remembers to drop redeliveries of messages it already
+ * took (oslo keeps 16): a message acknowledged just before the broker went away comes back. */
+#define RPC_SEEN_IDS 1024
+#define RPC_SEEN_BUCKETS 2048
+
+typedef struct rpc_seen_slot {
+    char id[33]; /* "" when unused */
+    int next;    /* next slot in the same bucket, -1 at the end */
+} rpc_seen_slot_t;
+
+/* The _unique_id of the last RPC_SEEN_IDS messages taken: a ring, each slot chained into its
+ * hash bucket. Not locked: its owner serialises the calls. */
+typedef struct rpc_seen {
+    rpc_seen_slot_t slots[RPC_SEEN_IDS];
+    int bucket[RPC_SEEN_BUCKETS]; /* first slot of each bucket, -1 none */
+    size_t next;                  /* next slot to overwrite */
+} rpc_seen_t;
+
+void rpc_seen_init(rpc_seen_t *seen);
+/* true when unique_id (NULL: never) was taken already; else remember it, forgetting the oldest
+ * remembered one. */
+bool rpc_seen_before(rpc_seen_t *seen, const char *unique_id);
 
 #endif /* TERN_RPC_PRIVATE_H */

@@ -9,6 +9,9 @@
  * (the reply is confirmed: the message is to be acknowledged), or with the worker handling
  * them, or with pub while their reply waits for its confirm.
  *
+ * What a request means (endpoint, version, method) and which messages were taken already is
+ * rpc/dispatch.c's.
+ *
  * Reading is done by the workers themselves (leader/followers): an idle worker that finds no
  * reader becomes it, polls both sockets, pumps them - deliveries become jobs, confirms move
  * jobs on - and then takes a job itself, waking another idle worker to read. The keeper thread
@@ -31,16 +34,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
-
-/* How many _unique_id values a server remembers to drop redeliveries of messages it already
- * took (oslo keeps 16): a message acknowledged just before the broker went away comes back. */
-#define RPC_SEEN_IDS 1024
-#define RPC_SEEN_BUCKETS 2048
-
-typedef struct seen {
-    char id[33]; /* "" when unused */
-    int next;    /* next slot in the same bucket, -1 at the end */
-} seen_t;
 
 /* How long a reply is retried when its reply queue does not exist (oslo: 60 s), and how often. */
 #define REPLY_MISSING_QUEUE_MS 10000
@@ -100,22 +93,19 @@ struct rpc_server {
     int64_t setup_retry_at_ms; /* reader only: when to open the consumer again */
     int64_t setup_delay_ms;    /* reader only */
     pthread_mutex_t lock;
-    pthread_cond_t cond;               /* with lock: idle workers */
-    pthread_cond_t keeper_cond;        /* with lock: stop */
-    job_t *jobs, **jobs_tail;          /* guarded by lock */
-    job_t *retries;                    /* guarded by lock */
-    job_t *confirmed;                  /* guarded by lock */
-    bool reader_busy;                  /* guarded by lock */
-    int n_idle;                        /* guarded by lock: workers waiting on cond */
-    unsigned long jobs_taken;          /* guarded by lock: counts jobs taken by workers */
-    bool keeper_fast;                  /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
-    int unconfirmed;                   /* guarded by lock: replies published, not yet confirmed */
-    int64_t pub_pumped_ms;             /* reader only: when pub was last pumped */
-    bool draining;                     /* guarded by lock: workers exit when jobs is empty */
-    seen_t seen[RPC_SEEN_IDS];         /* guarded by lock: _unique_id of the last messages taken,
-                                        * a ring, each chained into its hash bucket */
-    int seen_bucket[RPC_SEEN_BUCKETS]; /* guarded by lock: first slot of each bucket, -1 none */
-    size_t seen_next;                  /* guarded by lock: next slot of seen to overwrite */
+    pthread_cond_t cond;        /* with lock: idle workers */
+    pthread_cond_t keeper_cond; /* with lock: stop */
+    job_t *jobs, **jobs_tail;   /* guarded by lock */
+    job_t *retries;             /* guarded by lock */
+    job_t *confirmed;           /* guarded by lock */
+    bool reader_busy;           /* guarded by lock */
+    int n_idle;                 /* guarded by lock: workers waiting on cond */
+    unsigned long jobs_taken;   /* guarded by lock: counts jobs taken by workers */
+    bool keeper_fast;           /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
+    int unconfirmed;            /* guarded by lock: replies published, not yet confirmed */
+    int64_t pub_pumped_ms;      /* reader only: when pub was last pumped */
+    bool draining;              /* guarded by lock: workers exit when jobs is empty */
+    rpc_seen_t seen;            /* guarded by lock: the messages taken (dispatch.c) */
 };
 
 static void
@@ -127,63 +117,6 @@ job_free(job_t *job)
     free(job->reply_q);
     free(job->msg_id);
     free(job);
-}
-
-/* ---- dispatch ---- */
-
-/* version_ok: a request for "X.Y" is served by endpoint "A.B" when X == A and Y <= B. */
-static bool
-version_ok(const char *requested, const char *have)
-{
-    int rx = 1, ry = 0, hx = 1, hy = 0;
-
-    if (requested && sscanf(requested, "%d.%d", &rx, &ry) < 1)
-        return false;
-    if (have)
-        sscanf(have, "%d.%d", &hx, &hy);
-    return rx == hx && ry <= hy;
-}
-
-static int
-dispatch(rpc_server_t *srv, const rpc_incoming_t *in, const char *user_id, json_t **ret_result)
-{
-    const rpc_endpoint_t *ep = NULL;
-    bool ns_found = false;
-    rpc_request_t req;
-
-    for (size_t i = 0; i < srv->n_endpoints; i++) {
-        const rpc_endpoint_t *e = &srv->endpoints[i];
-
-        if (!tern_streq(e->namespace, in->namespace))
-            continue;
-        ns_found = true;
-        if (version_ok(in->version, e->version)) {
-            ep = e;
-            break;
-        }
-    }
-    if (!ep) {
-        if (ns_found)
-            return tern_error_set(TERN_ERR_INVALID,
-                                  "unsupported RPC API version %s of topic \"%s\" for \"%s\"",
-                                  in->version ? in->version : "1.0", srv->topic, in->method);
-        return tern_error_set(TERN_ERR_INVALID, "unknown RPC namespace \"%s\" of topic \"%s\"",
-                              in->namespace ? in->namespace : "", srv->topic);
-    }
-    for (size_t i = 0; i < ep->n_methods; i++) {
-        if (strcmp(ep->methods[i].name, in->method) != 0)
-            continue;
-        req.method = in->method;
-        req.args = in->args;
-        req.context = in->context;
-        req.request_id = json_string_value(json_object_get(in->context, "request_id"));
-        req.amqp_user_id = user_id;
-        req.version = in->version ? in->version : "1.0";
-        *ret_result = NULL;
-        return ep->methods[i].handler(ep->opaque, &req, ret_result);
-    }
-    return tern_error_set(TERN_ERR_INVALID, "unknown method \"%s\" of topic \"%s\"", in->method,
-                          srv->topic);
 }
 
 /* ---- replies ---- */
@@ -332,51 +265,6 @@ reply_address(const char *body, size_t len, char **ret_msg_id, char **ret_reply_
     json_decref(outer);
 }
 
-static unsigned
-seen_hash(const char *id)
-{
-    unsigned h = 2166136261u; /* FNV-1a */
-
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h % RPC_SEEN_BUCKETS;
-}
-
-/* seen_before: true when unique_id was taken already; else remember it, forgetting the oldest
- * remembered one. */
-static bool
-seen_before(rpc_server_t *srv, const char *unique_id)
-{
-    unsigned h;
-    seen_t *slot;
-    int i;
-
-    if (!unique_id || strlen(unique_id) >= sizeof(srv->seen[0].id))
-        return false;
-    h = seen_hash(unique_id);
-    pthread_mutex_lock(&srv->lock);
-    for (i = srv->seen_bucket[h]; i >= 0; i = srv->seen[i].next) {
-        if (strcmp(srv->seen[i].id, unique_id) == 0) {
-            pthread_mutex_unlock(&srv->lock);
-            return true;
-        }
-    }
-    slot = &srv->seen[srv->seen_next];
-    if (slot->id[0]) { /* unchain the oldest from its bucket */
-        int *pp = &srv->seen_bucket[seen_hash(slot->id)];
-
-        while (*pp != (int)srv->seen_next)
-            pp = &srv->seen[*pp].next;
-        *pp = slot->next;
-    }
-    tern_strlcpy(slot->id, unique_id, sizeof(slot->id));
-    slot->next = srv->seen_bucket[h];
-    srv->seen_bucket[h] = (int)srv->seen_next;
-    srv->seen_next = (srv->seen_next + 1) % RPC_SEEN_IDS;
-    pthread_mutex_unlock(&srv->lock);
-    return false;
-}
-
 static void
 set_reply(rpc_server_t *srv, job_t *job, const char *reply_q, const char *msg_id, json_t *result,
           const tern_error_t *failure)
@@ -398,6 +286,7 @@ handle_job(rpc_server_t *srv, job_t *job)
     rpc_incoming_t in;
     json_t *result = NULL;
     tern_error_t err;
+    bool duplicate;
 
     tern_error_reset();
     if (rpc_message_decode_request(job->body, job->len, srv->cfg.max_message_bytes, &in) < 0) {
@@ -412,14 +301,18 @@ handle_job(rpc_server_t *srv, job_t *job)
         free(reply_q);
         return;
     }
-    if (seen_before(srv, in.unique_id)) {
+    pthread_mutex_lock(&srv->lock);
+    duplicate = rpc_seen_before(&srv->seen, in.unique_id);
+    pthread_mutex_unlock(&srv->lock);
+    if (duplicate) {
         TERN_WARN("dropped a redelivered message %s (\"%s\" on topic \"%s\"): already taken",
                   in.unique_id, in.method, srv->topic);
         rpc_incoming_clear(&in);
         return;
     }
     tern_log_set_request_id(json_string_value(json_object_get(in.context, "request_id")));
-    if (dispatch(srv, &in, job->user_id, &result) < 0) {
+    if (rpc_dispatch(srv->endpoints, srv->n_endpoints, srv->topic, &in, job->user_id, &result) <
+        0) {
         tern_error_copy(&err);
         if (err.code == TERN_ERR_NONE)
             err.code = TERN_ERR_INTERNAL;
@@ -733,8 +626,7 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     rpc_conn_init(&srv->pub, &srv->cfg, &srv->url);
     srv->wake_fd = -1;
     srv->jobs_tail = &srv->jobs;
-    for (size_t i = 0; i < RPC_SEEN_BUCKETS; i++)
-        srv->seen_bucket[i] = -1;
+    rpc_seen_init(&srv->seen);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     pthread_cond_init(&srv->keeper_cond, NULL);
