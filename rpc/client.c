@@ -494,11 +494,12 @@ keeper_thread(void *arg)
 
 /* ---- publishing ---- */
 
-/* publish: send body for w, reopening the request connection with backoff until deadline_ms
- * when it is broken. Does not wait for the confirm: w hears it. */
+/* publish: send body for w (mandatory: returned when no queue takes it), reopening the request
+ * connection with backoff until deadline_ms when it is broken. Does not wait for the confirm: w
+ * hears it. */
 static int
 publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exchange_type,
-        const char *routing_key, const char *body, int64_t deadline_ms)
+        const char *routing_key, bool mandatory, const char *body, int64_t deadline_ms)
 {
     rpc_conn_t *pub = &client->pub;
     int64_t delay = client->cfg.retry_interval_ms;
@@ -520,7 +521,8 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
         w->lost = false;
         client->unconfirmed++;
         pthread_mutex_unlock(&client->lock);
-        rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), true, on_confirm, w);
+        rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), mandatory, on_confirm,
+                              w);
         if (opened)
             wake_reader(client); /* a new socket to poll, and frames the open may have queued */
         if (rc == 0)
@@ -554,12 +556,12 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
  * 0, -1 with the error set, or 1 when deadline_ms passed first (no error set). */
 static int
 send_and_wait(rpc_client_t *client, waiter_t *w, const char *exchange, const char *type,
-              const char *key, const char *body, int64_t deadline_ms)
+              const char *key, bool mandatory, const char *body, int64_t deadline_ms)
 {
     bool answered;
 
     for (;;) {
-        if (publish(client, w, exchange, type, key, body, deadline_ms) < 0)
+        if (publish(client, w, exchange, type, key, mandatory, body, deadline_ms) < 0)
             return -1;
         pthread_mutex_lock(&client->lock);
         answered = wait_progress(client, w, deadline_ms, false);
@@ -681,6 +683,10 @@ rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     const char *type;
     int rc;
 
+    if (target->unrouted_ok) /* nobody would answer: it could only time out */
+        return tern_error_set(TERN_ERR_INVALID,
+                              "cannot call \"%s\" on topic \"%s\": unrouted_ok is for casts only",
+                              method, target->topic);
     pthread_mutex_lock(&client->lock);
     if (!client->reply_ready) {
         waiter_t probe = {.client = client, .refs = 1};
@@ -702,7 +708,7 @@ rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     target_route(client, target, &exchange, &type, &key);
     body = rpc_message_encode_request(method, args, context, target->version, target->namespace,
                                       w->msg_id, client->reply_q);
-    rc = send_and_wait(client, w, exchange, type, key, body, deadline);
+    rc = send_and_wait(client, w, exchange, type, key, true, body, deadline);
     if (rc == 1)
         rc = tern_error_set(TERN_ERR_TIMEOUT, "no reply to \"%s\" from \"%s\" within %lld ms",
                             method, key, (long long)timeout);
@@ -736,7 +742,7 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     pthread_mutex_lock(&client->lock);
     client->casts++;
     pthread_mutex_unlock(&client->lock);
-    rc = send_and_wait(client, w, exchange, type, key, body, deadline);
+    rc = send_and_wait(client, w, exchange, type, key, !target->unrouted_ok, body, deadline);
     if (rc == 1)
         rc = tern_error_set(TERN_ERR_TIMEOUT,
                             "the broker did not confirm the message within %lld ms",

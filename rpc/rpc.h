@@ -58,6 +58,9 @@ typedef struct rpc_target {
     bool fanout;           /* cast to every server of topic */
     const char *version;   /* requested API version "X.Y", or NULL for "1.0" */
     const char *namespace; /* endpoint namespace, or NULL */
+    bool unrouted_ok;      /* cast: a message no queue takes is dropped silently instead of
+                            * failing (events for listeners that may be gone); rpc_call refuses
+                            * it (INVALID) */
 } rpc_target_t;
 
 /* What a server hands a handler. All borrowed, valid during the handler call. */
@@ -106,12 +109,16 @@ void rpc_client_free(rpc_client_t *client);
 /* Call method on target and wait for its result. context and args are borrowed (args NULL means
  * {}). timeout_ms <= 0 uses the configured response timeout. On success *ret_result is a new
  * reference (json null when the remote returned None). On failure -1 with the error: TIMEOUT,
- * the remote error's code and message, or RPC for transport failures. */
+ * the remote error's code and message, UNAVAILABLE when no queue takes the request, RPC for
+ * transport failures, INVALID for a target with unrouted_ok (nothing is sent). */
 int rpc_call(rpc_client_t *client, const rpc_target_t *target, json_t *context, const char *method,
              json_t *args, int timeout_ms, json_t **ret_result);
 
 /* Send method without waiting for a result; returns once the broker has confirmed the message
- * (publisher confirms), so a 0 here means the message is durable in the broker. */
+ * (publisher confirms), so a 0 here means the message is durable in the broker. The message is
+ * published mandatory: when no queue takes it, -1 with UNAVAILABLE ("a cast to nobody is an
+ * error"), unless target->unrouted_ok: then it is published non-mandatory, the broker drops it
+ * and confirms it, and the cast returns 0. */
 int rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, const char *method,
              json_t *args);
 

@@ -4,6 +4,7 @@
  * A tern server and client on the private broker: call, cast, fanout, timeouts, unknown
  * methods and versions, malformed messages (the server survives and answers them), the
  * broker-validated identity, and remote errors arriving with their code and message.
+ * A cast with unrouted_ok to nobody succeeds where a plain one fails.
  */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -223,6 +224,25 @@ START_TEST(test_cast_to_missing_server_is_an_error)
 }
 END_TEST
 
+START_TEST(test_unrouted_ok_cast_to_nobody_succeeds)
+{
+    rpc_target_t quiet = {.topic = topic, .server = "nobody", .unrouted_ok = true};
+    rpc_target_t plain = {.topic = topic, .server = "nobody"};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *res = NULL;
+
+    CK_OK(rpc_cast(client, &quiet, ctx, "count", NULL));
+    ck_assert_int_eq(rpc_cast(client, &plain, ctx, "count", NULL), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    /* a call nobody would answer is refused before anything is sent */
+    ck_assert_int_eq(rpc_call(client, &quiet, ctx, "echo", NULL, 0, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "unrouted_ok is for casts only"));
+    ck_assert_ptr_null(res);
+    json_decref(ctx);
+}
+END_TEST
+
 START_TEST(test_call_to_missing_server_or_bad_key_fails_at_once)
 {
     char long_host[300];
@@ -335,6 +355,7 @@ rpc_suite(void)
     tcase_add_test(errors, test_unknown_method_and_newer_version_refused);
     tcase_add_test(errors, test_timeout_then_late_reply_dropped);
     tcase_add_test(errors, test_cast_to_missing_server_is_an_error);
+    tcase_add_test(errors, test_unrouted_ok_cast_to_nobody_succeeds);
     tcase_add_test(errors, test_call_to_missing_server_or_bad_key_fails_at_once);
     tcase_add_test(errors, test_malformed_messages_never_wedge_the_server);
     tcase_add_test(errors, test_bad_transport_url_named);
