@@ -684,13 +684,13 @@ rpc_conn_declare_reply_queue(rpc_conn_t *conn, const char *queue)
     return 0;
 }
 
-/* Queues that are not auto-deleted (the topic queues) are durable when durable_queues. */
-int
-rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete, const char *exchange,
-                       const char *routing_key)
+/* declare_and_bind: declare queue, bind it to exchange (none when NULL or "") with routing_key. */
+static int
+declare_and_bind(rpc_conn_t *conn, const char *queue, bool durable, bool exclusive,
+                 bool auto_delete, const char *exchange, const char *routing_key)
 {
-    amqp_queue_declare(conn->state, 1, amqp_cstring_bytes(queue), 0,
-                       !auto_delete && conn->cfg->durable_queues, 0, auto_delete, amqp_empty_table);
+    amqp_queue_declare(conn->state, 1, amqp_cstring_bytes(queue), 0, durable, exclusive,
+                       auto_delete, amqp_empty_table);
     if (rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "declare a queue") < 0)
         return tern_error_prefix("queue \"%s\"", queue);
     if (!exchange || !exchange[0])
@@ -700,6 +700,22 @@ rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete, co
     if (rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "bind a queue") < 0)
         return tern_error_prefix("queue \"%s\" to exchange \"%s\"", queue, exchange);
     return 0;
+}
+
+/* Queues that are not auto-deleted (the topic queues) are durable when durable_queues. */
+int
+rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete, const char *exchange,
+                       const char *routing_key)
+{
+    return declare_and_bind(conn, queue, !auto_delete && conn->cfg->durable_queues, false,
+                            auto_delete, exchange, routing_key);
+}
+
+int
+rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *exchange,
+                           const char *routing_key)
+{
+    return declare_and_bind(conn, queue, false, true, true, exchange, routing_key);
 }
 
 char *

@@ -8,8 +8,8 @@
  *   rpc/message.c  the oslo.messaging envelope: encode, decode and validate, remote errors
  *   rpc/client.c   call / cast / fanout, the reply queue, callers reading for each other
  *   rpc/dispatch.c endpoint, version and method of a request; duplicate detection
- *   rpc/server.c   topic / topic.server / fanout queues, workers reading for themselves,
- *                  replies, acks
+ *   rpc/server.c   topic / topic.server / fanout queues (or a listener's own), workers
+ *                  reading for themselves, replies, acks
  */
 #ifndef TERN_RPC_PRIVATE_H
 #define TERN_RPC_PRIVATE_H
@@ -161,6 +161,10 @@ int rpc_conn_ack_through(rpc_conn_t *conn, uint64_t tag);
 int rpc_conn_declare_exchange(rpc_conn_t *conn, const char *exchange, const char *type);
 int rpc_conn_declare_queue(rpc_conn_t *conn, const char *queue, bool auto_delete,
                            const char *exchange, const char *routing_key);
+/* Declare a queue exclusive to this connection (transient, auto-deleted: the broker deletes it
+ * when the connection closes, whatever durable_queues says) and bind it to exchange. */
+int rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *exchange,
+                               const char *routing_key);
 /* Declare a client's reply queue: with durable_queues durable and kept while its client is
  * away (a reply sent during a broker restart waits for it), expiring after 30 unused minutes
  * (oslo's rabbit_transient_queues_ttl); otherwise transient and auto-deleted. */

@@ -10,7 +10,10 @@
  *     to the fanout exchange "T_fanout";
  *   - call: publish {"oslo.version": "2.0", "oslo.message": "<json>"} with _msg_id, _reply_q,
  *     _unique_id and the _context_* keys, wait on the client's reply queue for the reply(ies);
- *   - cast: the same without _msg_id/_reply_q; fanout: cast to every server of the topic.
+ *   - cast: the same without _msg_id/_reply_q; fanout: cast to every server of the topic;
+ *   - listener: a queue of its own, "<topic>.<key>_listener_<unique>", exclusive to its
+ *     connection, bound to the control exchange with key "<topic>.<key>": every listener of a
+ *     key gets a copy of each cast to {.topic = topic, .server = key} (events; tern extension);
  *   - errors raised by a handler travel back as oslo's serialised remote exception (failure
  *     field: class, module, message, tb, args, kwargs) and arrive at the caller as a tern error
  *     whose code is recovered from the class name and whose message is the remote message.
@@ -131,5 +134,18 @@ rpc_server_t *rpc_server_new(const rpc_config_t *cfg, const char *topic, const c
 int rpc_server_start(rpc_server_t *server);
 void rpc_server_stop(rpc_server_t *server);
 void rpc_server_free(rpc_server_t *server);
+
+/* A listener: a server (start, stop and free it with rpc_server_*()) that takes the casts sent
+ * to {.topic = topic, .server = key} on a queue of its own, so that every listener of a key gets
+ * each of them, beside the server of that name if there is one. It declares nothing else (no
+ * "<topic>" or "<topic>.<key>" queue, no fanout). Its queue lives as long as its consumer
+ * connection: rpc_server_stop() deletes it. After a lost connection it reconnects as a server
+ * does, with a new queue: casts sent while it was disconnected are lost, so a listener is for
+ * events that are only hints (read the state itself again after a reconnect or a quiet while).
+ * Handlers run as a server's do, on n_workers threads. A call sent to its key would be answered
+ * by every listener; casts are what it is for. NULL with INVALID when topic or key is missing or
+ * empty, or with the error of an invalid transport URL. */
+rpc_server_t *rpc_listener_new(const rpc_config_t *cfg, const char *topic, const char *key,
+                               const rpc_endpoint_t *endpoints, size_t n_endpoints, int n_workers);
 
 #endif /* TERN_RPC_H */

@@ -21,7 +21,9 @@
  *
  * Queues (as oslo.messaging): "<topic>" shared by every server of the topic, "<topic>.<server>"
  * for this server alone, both bound to the control exchange (topic type), and
- * "<topic>_fanout_<uuid>" bound to the "<topic>_fanout" exchange.
+ * "<topic>_fanout_<uuid>" bound to the "<topic>_fanout" exchange. A listener (rpc_listener_new)
+ * is the same machinery with one queue instead: "<topic>.<key>_listener_<uuid>", exclusive to
+ * its consumer connection, bound to the control exchange with key "<topic>.<key>".
  */
 #include <errno.h>
 #include <poll.h>
@@ -77,8 +79,10 @@ typedef struct job {
 struct rpc_server {
     rpc_config_t cfg; /* a copy: strings owned (rpc_config_free_strings) */
     rpc_url_t url;
-    char *topic, *server_name; /* owned */
+    char *topic, *server_name; /* owned; a listener's key is its server_name */
+    bool listener;             /* rpc_listener_new: one queue of its own (listen_q) */
     char fanout_q[64];
+    char listen_q[256]; /* a listener's queue, named anew on each connection (conn.lock) */
     const rpc_endpoint_t *endpoints; /* borrowed */
     size_t n_endpoints;
     int n_workers;
@@ -339,6 +343,37 @@ consume_queue(rpc_server_t *srv, const char *queue)
     return rpc_conn_check(&srv->conn, amqp_get_rpc_reply(srv->conn.state), "consume a queue");
 }
 
+/* unique_name: prefix followed by a new uuid's 32 hex digits, cut to size. */
+static void
+unique_name(char *buf, size_t size, const char *prefix)
+{
+    char uuid[37];
+    size_t j;
+
+    tern_strlcpy(buf, prefix, size);
+    j = strlen(buf);
+    tern_uuid_generate(uuid);
+    for (size_t i = 0; uuid[i] && j + 1 < size; i++) {
+        if (uuid[i] != '-')
+            buf[j++] = uuid[i];
+    }
+    buf[j] = '\0';
+}
+
+/* listener_setup: a listener's queue, exclusive to this connection (the broker deletes it with
+ * the connection), bound to the control exchange with key "<topic>.<key>". Named anew on each
+ * connection: the broker may not have noticed yet that the last one is gone. */
+static int
+listener_setup(rpc_server_t *srv, const char *key)
+{
+    TERN_AUTOFREE char *prefix = tern_asprintf("%.200s_listener_", key);
+
+    unique_name(srv->listen_q, sizeof(srv->listen_q), prefix);
+    if (rpc_conn_declare_own_queue(&srv->conn, srv->listen_q, srv->cfg.control_exchange, key) < 0)
+        return -1;
+    return consume_queue(srv, srv->listen_q);
+}
+
 /* consumer_setup: connect, declare exchanges and queues, start consuming (conn.lock held). */
 static int
 consumer_setup(rpc_server_t *srv)
@@ -351,8 +386,11 @@ consumer_setup(rpc_server_t *srv)
         return -1;
     amqp_basic_qos(c->state, 1, 0, (uint16_t)srv->prefetch, 0);
     if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "set the prefetch count") < 0 ||
-        rpc_conn_declare_exchange(c, srv->cfg.control_exchange, "topic") < 0 ||
-        rpc_conn_declare_exchange(c, fanout_x, "fanout") < 0 ||
+        rpc_conn_declare_exchange(c, srv->cfg.control_exchange, "topic") < 0)
+        return -1;
+    if (srv->listener)
+        return listener_setup(srv, server_q);
+    if (rpc_conn_declare_exchange(c, fanout_x, "fanout") < 0 ||
         rpc_conn_declare_queue(c, srv->topic, false, srv->cfg.control_exchange, srv->topic) < 0 ||
         rpc_conn_declare_queue(c, server_q, false, srv->cfg.control_exchange, server_q) < 0 ||
         rpc_conn_declare_queue(c, srv->fanout_q, true, fanout_x, srv->topic) < 0 ||
@@ -602,13 +640,13 @@ keeper_thread(void *arg)
 
 /* ---- public API ---- */
 
-rpc_server_t *
-rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_name,
-               const rpc_endpoint_t *endpoints, size_t n_endpoints, int n_workers)
+/* server_new: a server, or with listener a listener whose key is server_name. */
+static rpc_server_t *
+server_new(const rpc_config_t *cfg, const char *topic, const char *server_name, bool listener,
+           const rpc_endpoint_t *endpoints, size_t n_endpoints, int n_workers)
 {
     rpc_server_t *srv = tern_calloc(1, sizeof(*srv));
-    char uuid[37];
-    size_t j;
+    TERN_AUTOFREE char *fanout_prefix = tern_asprintf("%.20s_fanout_", topic);
 
     rpc_config_copy(cfg, &srv->cfg); /* the caller's strings are borrowed only during this call */
     if (rpc_url_parse(cfg->transport_url, &srv->url) < 0) {
@@ -618,6 +656,7 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     }
     srv->topic = tern_strdup(topic);
     srv->server_name = tern_strdup(server_name);
+    srv->listener = listener;
     srv->endpoints = endpoints;
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
@@ -630,14 +669,28 @@ rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_na
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     pthread_cond_init(&srv->keeper_cond, NULL);
-    tern_uuid_generate(uuid);
-    j = (size_t)snprintf(srv->fanout_q, sizeof(srv->fanout_q), "%.20s_fanout_", topic);
-    for (size_t i = 0; uuid[i] && j + 1 < sizeof(srv->fanout_q); i++) {
-        if (uuid[i] != '-')
-            srv->fanout_q[j++] = uuid[i];
-    }
-    srv->fanout_q[j] = '\0';
+    unique_name(srv->fanout_q, sizeof(srv->fanout_q), fanout_prefix);
     return srv;
+}
+
+rpc_server_t *
+rpc_server_new(const rpc_config_t *cfg, const char *topic, const char *server_name,
+               const rpc_endpoint_t *endpoints, size_t n_endpoints, int n_workers)
+{
+    return server_new(cfg, topic, server_name, false, endpoints, n_endpoints, n_workers);
+}
+
+rpc_server_t *
+rpc_listener_new(const rpc_config_t *cfg, const char *topic, const char *key,
+                 const rpc_endpoint_t *endpoints, size_t n_endpoints, int n_workers)
+{
+    if (tern_str_empty(topic) || tern_str_empty(key)) {
+        tern_error_set(TERN_ERR_INVALID,
+                       "cannot listen on \"%s.%s\": a listener needs a topic and a key",
+                       topic ? topic : "", key ? key : "");
+        return NULL;
+    }
+    return server_new(cfg, topic, key, true, endpoints, n_endpoints, n_workers);
 }
 
 int
@@ -652,6 +705,8 @@ rpc_server_start(rpc_server_t *srv)
     if ((rc = consumer_setup(srv)) < 0)
         rpc_conn_close(&srv->conn);
     pthread_mutex_unlock(&srv->conn.lock);
+    if (rc < 0 && srv->listener)
+        return tern_error_prefix("could not listen on \"%s.%s\"", srv->topic, srv->server_name);
     if (rc < 0)
         return tern_error_prefix("could not serve topic \"%s\"", srv->topic);
     srv->stop = false;

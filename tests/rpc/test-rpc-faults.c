@@ -4,7 +4,8 @@
  *
  * restart:  the broker stopped and started in the middle of a stream of calls: every call gets
  *           its own answer and no handler runs twice; casts confirmed before the stop are kept
- *           (durable_queues, on for every test here so that the control exchange agrees)
+ *           (durable_queues, on for every test here so that the control exchange agrees); a
+ *           listener reconnects with a queue of its own again and hears the casts sent after
  * ack:      a server killed (SIGKILL) while its handler holds a message: the message was not
  *           acknowledged, so the broker redelivers it to the next server of the topic; a
  *           client acknowledges the replies it read (none left in its queue, delivered or not)
@@ -230,6 +231,47 @@ START_TEST(test_broker_restart_mid_stream_no_call_lost_or_run_twice)
 
     rpc_client_free(st.client);
     rpc_server_free(srv);
+}
+END_TEST
+
+START_TEST(test_listener_hears_again_after_broker_restart)
+{
+    TERN_AUTOFREE char *topic = topic_name("listen");
+    rpc_target_t target = {.topic = NULL, .server = "k"};
+    json_t *ctx = rpc_context_new("u1", "p1", NULL, NULL);
+    int64_t deadline;
+    rpc_config_t cfg;
+    rpc_server_t *listener;
+    rpc_client_t *client;
+    int rc;
+
+    reset_seen();
+    fast_config(&cfg, svc->rabbitmq_url);
+    target.topic = topic;
+    listener = rpc_listener_new(&cfg, topic, "k", &fault_endpoint, 1, 1);
+    ck_assert_msg(listener != NULL, "%s", tern_error_message());
+    CK_OK(rpc_server_start(listener));
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "rpc_client_new: %s", tern_error_message());
+    CK_OK(rpc_cast(client, &target, ctx, "count", NULL));
+    ck_assert_int_eq(wait_seen(&casts_seen, 1, 10000), 1);
+
+    ck_assert_msg(harness_rabbitmq_stop(svc) == 0, "%s", tern_error_message());
+    ck_assert_msg(harness_rabbitmq_start(svc) == 0, "%s", tern_error_message());
+
+    /* its queue went with the broker; a plain cast is refused until the listener has bound a
+     * new one (casts meanwhile are lost: that is the contract) */
+    deadline = tern_now_monotonic_ms() + 30000;
+    while ((rc = rpc_cast(client, &target, ctx, "count", NULL)) < 0 &&
+           tern_error_code() == TERN_ERR_UNAVAILABLE && tern_now_monotonic_ms() < deadline)
+        tern_sleep_ms(100);
+    ck_assert_msg(rc == 0, "the listener did not come back: %s", tern_error_message());
+    ck_assert_int_eq(wait_seen(&casts_seen, 2, 10000), 2);
+    tern_sleep_ms(300);
+    ck_assert_int_eq(seen(&casts_seen), 2);
+    rpc_server_free(listener);
+    rpc_client_free(client);
+    json_decref(ctx);
 }
 END_TEST
 
@@ -542,6 +584,7 @@ rpc_faults_suite(void)
     tcase_set_timeout(restart, 240);
     tcase_add_test(restart, test_broker_restart_mid_stream_no_call_lost_or_run_twice);
     tcase_add_test(restart, test_confirmed_casts_survive_broker_restart);
+    tcase_add_test(restart, test_listener_hears_again_after_broker_restart);
     suite_add_tcase(s, restart);
     tcase_set_timeout(ack, 120);
     tcase_add_test(ack, test_server_killed_before_ack_message_redelivered);

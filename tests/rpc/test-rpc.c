@@ -4,7 +4,8 @@
  * A tern server and client on the private broker: call, cast, fanout, timeouts, unknown
  * methods and versions, malformed messages (the server survives and answers them), the
  * broker-validated identity, and remote errors arriving with their code and message.
- * A cast with unrouted_ok to nobody succeeds where a plain one fails.
+ * Listeners: each listener of a key gets the casts to that key and no other, its queue goes with
+ * it, and a cast with unrouted_ok to nobody succeeds where a plain one fails.
  */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -64,6 +65,21 @@ static const rpc_method_t methods[] = {
     {"echo", h_echo}, {"fail", h_fail}, {"slow", h_slow}, {"count", h_count}};
 static const rpc_endpoint_t endpoint = {.version = "1.3", .methods = methods, .n_methods = 4};
 
+/* A listener's handler counts the casts it got in *opaque (an int, atomic). */
+static int
+h_heard(void *opaque, const rpc_request_t *req, json_t **ret)
+{
+    __atomic_add_fetch((int *)opaque, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static const rpc_method_t listener_methods[] = {{"count", h_heard}};
+static int heard[2];
+static const rpc_endpoint_t listener_endpoints[2] = {
+    {.version = "1.0", .methods = listener_methods, .n_methods = 1, .opaque = &heard[0]},
+    {.version = "1.0", .methods = listener_methods, .n_methods = 1, .opaque = &heard[1]},
+};
+
 static rpc_config_t cfg;
 static rpc_server_t *server;
 static rpc_client_t *client;
@@ -84,6 +100,7 @@ setup(void)
     client = rpc_client_new(&cfg);
     ck_assert_msg(client != NULL, "%s", tern_error_message());
     casts_seen = 0;
+    heard[0] = heard[1] = 0;
 }
 
 static void
@@ -266,6 +283,100 @@ START_TEST(test_call_to_missing_server_or_bad_key_fails_at_once)
 }
 END_TEST
 
+/* ---- listeners ---- */
+
+#define counter(c) __atomic_load_n((c), __ATOMIC_SEQ_CST)
+
+/* wait_count: wait (at most 10 s) until *c >= want; the last value. */
+static int
+wait_count(int *c, int want)
+{
+    for (int i = 0; i < 200 && counter(c) < want; i++)
+        tern_sleep_ms(50);
+    return counter(c);
+}
+
+static rpc_server_t *
+start_listener(const char *t, const char *key, int which)
+{
+    rpc_server_t *l = rpc_listener_new(&cfg, t, key, &listener_endpoints[which], 1, 1);
+
+    ck_assert_msg(l != NULL, "%s", tern_error_message());
+    CK_OK(rpc_server_start(l));
+    return l;
+}
+
+START_TEST(test_listener_gets_casts_to_its_key_only)
+{
+    rpc_target_t mine = {.topic = topic, .server = "k1"};
+    rpc_target_t other = {.topic = topic, .server = "k2", .unrouted_ok = true};
+    rpc_target_t shared = {.topic = topic};
+    rpc_target_t fan = {.topic = topic, .fanout = true};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    rpc_server_t *l = start_listener(topic, "k1", 0);
+
+    for (int i = 0; i < 3; i++)
+        CK_OK(rpc_cast(client, &mine, ctx, "count", NULL)); /* routed: the listener's queue */
+    CK_OK(rpc_cast(client, &other, ctx, "count", NULL));
+    CK_OK(rpc_cast(client, &shared, ctx, "count", NULL));
+    CK_OK(rpc_cast(client, &fan, ctx, "count", NULL));
+    ck_assert_int_eq(wait_count(&heard[0], 3), 3);
+    ck_assert_int_eq(wait_count(&casts_seen, 2), 2); /* the server: shared and fanout only */
+    tern_sleep_ms(300);
+    ck_assert_int_eq(counter(&heard[0]), 3);   /* nothing of k2, the shared queue or the fanout */
+    ck_assert_int_eq(counter(&casts_seen), 2); /* and the server saw none of the listener's */
+    rpc_server_free(l);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_two_listeners_of_a_key_both_receive)
+{
+    rpc_target_t t = {.topic = topic, .server = "both"};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    rpc_server_t *l1 = start_listener(topic, "both", 0);
+    rpc_server_t *l2 = start_listener(topic, "both", 1);
+
+    CK_OK(rpc_cast(client, &t, ctx, "count", NULL));
+    ck_assert_int_eq(wait_count(&heard[0], 1), 1);
+    ck_assert_int_eq(wait_count(&heard[1], 1), 1);
+    tern_sleep_ms(300);
+    ck_assert_int_eq(counter(&heard[0]) + counter(&heard[1]), 2);
+    rpc_server_free(l1);
+    rpc_server_free(l2);
+    json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_listener_queue_is_its_own_and_gone_after_free)
+{
+    const harness_services_t *svc = harness_services_get();
+    TERN_AUTOFREE char *solo = tern_asprintf("%s_solo", topic); /* no server on this topic */
+    TERN_AUTOFREE char *own_prefix = tern_asprintf("%s.k_listener_", solo);
+    rpc_target_t t = {.topic = solo, .server = "k"};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    rpc_server_t *l = start_listener(solo, "k", 0);
+    long ready, unacked;
+    int queues;
+
+    CK_OK(rpc_cast(client, &t, ctx, "count", NULL));
+    ck_assert_int_eq(wait_count(&heard[0], 1), 1);
+    /* one queue of the topic, and it is the listener's: no "<topic>", "<topic>.k" or fanout */
+    CK_OK(harness_rabbitmq_queue_counts(svc, solo, &queues, &ready, &unacked));
+    ck_assert_int_eq(queues, 1);
+    CK_OK(harness_rabbitmq_queue_counts(svc, own_prefix, &queues, &ready, &unacked));
+    ck_assert_int_eq(queues, 1);
+    rpc_server_free(l);
+    CK_OK(harness_rabbitmq_queue_counts(svc, solo, &queues, &ready, &unacked));
+    ck_assert_int_eq(queues, 0);
+    ck_assert_int_eq(rpc_cast(client, &t, ctx, "count", NULL), -1); /* nothing bound any more */
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    ck_assert_ptr_null(rpc_listener_new(&cfg, solo, "", &listener_endpoints[0], 1, 1));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_INVALID);
+    json_decref(ctx);
+}
+END_TEST
+
 /* raw_publish: put bytes on the topic queue as a hostile or broken client would. */
 static void
 raw_publish(const char *routing_key, const char *body, const char *reply_q)
@@ -342,6 +453,7 @@ rpc_suite(void)
     Suite *s = suite_create("rpc");
     TCase *core = tcase_create("core");
     TCase *errors = tcase_create("errors");
+    TCase *listeners = tcase_create("listeners");
 
     tcase_add_checked_fixture(core, setup, teardown);
     tcase_add_checked_fixture(errors, setup, teardown);
@@ -359,8 +471,14 @@ rpc_suite(void)
     tcase_add_test(errors, test_call_to_missing_server_or_bad_key_fails_at_once);
     tcase_add_test(errors, test_malformed_messages_never_wedge_the_server);
     tcase_add_test(errors, test_bad_transport_url_named);
+    tcase_add_checked_fixture(listeners, setup, teardown);
+    tcase_set_timeout(listeners, 60);
+    tcase_add_test(listeners, test_listener_gets_casts_to_its_key_only);
+    tcase_add_test(listeners, test_two_listeners_of_a_key_both_receive);
+    tcase_add_test(listeners, test_listener_queue_is_its_own_and_gone_after_free);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);
+    suite_add_tcase(s, listeners);
     return s;
 }
 
