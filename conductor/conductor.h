@@ -12,6 +12,7 @@
  *   conductor/scheduler.c     conductor_select_destination: filter and weigh the hosts
  *   conductor/live_migrate.c  conductor_live_migrate: the task, start to hand-off
  *   conductor/migrations.c    migration list/show/abort/force-complete, compute reports
+ *   conductor/events.c        conductor_notify_migration: status changes told to listeners
  *   conductor/servers.c       server create/delete/list/show
  *   conductor/services.c      service and hypervisor views, service_report
  *   conductor/views.c         database rows -> API JSON objects
@@ -36,6 +37,9 @@
 #define COMPUTE_RPC_VERSION "1.0"
 #define CONDUCTOR_BINARY "tern-conductor"
 #define COMPUTE_BINARY "tern-compute"
+/* Migration events (API.md, "Events"): cast "migration_changed" to this topic, key the uuid. */
+#define CONDUCTOR_MIGRATION_EVENTS_TOPIC "migration_events"
+#define CONDUCTOR_EVENTS_VERSION "1.0"
 
 /* What the conductor needs from its configuration; filled by main.c (strings owned). */
 typedef struct conductor_config {
@@ -107,6 +111,13 @@ int conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req,
                                     json_t **ret_result);
 /* Unfinished migrations a restarted source compute must finish or roll back. */
 int conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+
+/* Tell the listeners of migration uuid that its status is now status: cast "migration_changed"
+ * {"migration": uuid, "status": name} to topic "migration_events", key uuid, with the context of
+ * req (NULL: a new one). Call it after the change is committed. Best effort: nobody listening is
+ * fine, a failure is logged as a warning; the thread's error state is left as it was. */
+void conductor_notify_migration(conductor_t *cond, const rpc_request_t *req, const char *uuid,
+                                db_migration_status_t status);
 
 /* End the migrations orphaned by a conductor that stopped between the atomic start and the
  * hand-off to the source compute (db_migration_take_orphans): each becomes error, its claim is

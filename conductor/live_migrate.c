@@ -13,7 +13,7 @@
  *                                       destination's and the source's compute checks over RPC
  *     cast live_migration to the source compute: it takes over from here
  *     on any failure after begin_task: end_task (claim released, migration "error" with the
- *     reason, task_state cleared, action "error")
+ *     reason, task_state cleared, action "error", the migration's listeners told)
  *
  * Owns nothing across calls; the migration row is the durable record of where things stand.
  */
@@ -95,16 +95,19 @@ static void
 end_task(lm_task_t *t)
 {
     tern_error_t err;
+    bool marked = false;
 
     tern_error_copy(&err);
     if (t->mig.uuid[0]) {
         db_claim_release(t->db, t->mig.uuid, NULL);
-        db_migration_set_status(t->db, t->mig.uuid, DB_MIGRATION_ERROR, err.message);
+        marked = db_migration_set_status(t->db, t->mig.uuid, DB_MIGRATION_ERROR, err.message) == 0;
     }
     if (t->task_begun)
         db_instance_task_state_end(t->db, t->inst.uuid, DB_TASK_STATE_MIGRATING);
     if (t->action_id)
         db_action_finish(t->db, t->action_id, false, err.message);
+    if (marked)
+        conductor_notify_migration(t->cond, t->req, t->mig.uuid, DB_MIGRATION_ERROR);
     tern_error_restore(&err);
 }
 

@@ -5,7 +5,8 @@
  * The source compute drives a migration once the conductor has handed it over; it reports every
  * step here so that the database always says where the migration stands. The switch-over record
  * (live_migration_completed) moves the instance to its destination and completes the migration
- * in one transaction (db_migration_switch_over).
+ * in one transaction (db_migration_switch_over). Each status change is told to the migration's
+ * listeners once its handler's database work is done (conductor_notify_migration).
  * Owns nothing across calls.
  */
 #include <string.h>
@@ -213,6 +214,7 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
     const char *uuid, *status, *error = NULL, *warning = NULL;
     json_t *progress = NULL;
     json_int_t post_ms = -1;
+    bool status_changed;
     int st;
     json_error_t jerr;
     db_conn_t *db;
@@ -226,6 +228,9 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
         return tern_error_set(TERN_ERR_INVALID, "invalid migration status \"%s\"", status);
     if (!(db = conductor_db(cond)))
         return -1;
+    /* Progress samples and the end of post-processing (the status is completed since the
+     * switch-over) change no status: no event for them. */
+    status_changed = !(st == DB_MIGRATION_RUNNING && progress) && st != DB_MIGRATION_COMPLETED;
     if (st == DB_MIGRATION_PREPARING) {
         if (db_migration_set_status(db, uuid, DB_MIGRATION_PREPARING, NULL) < 0 ||
             db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_PREPARATION) < 0)
@@ -259,6 +264,8 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
     } else if (db_migration_set_status(db, uuid, (db_migration_status_t)st, error) < 0) {
         return -1;
     }
+    if (status_changed)
+        conductor_notify_migration(cond, req, uuid, (db_migration_status_t)st);
     (void)post_ms;
     *ret_result = json_object();
     return 0;
@@ -370,6 +377,7 @@ conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req, 
     finish_action(db, req, moved.uuid, true, NULL);
     TERN_INFO("migration %s: instance %s now runs on %s", uuid, moved.uuid, moved.host);
     db_instance_clear(&moved);
+    conductor_notify_migration(cond, req, uuid, DB_MIGRATION_COMPLETED);
     (void)instance;
     (void)dest;
     *ret_result = json_object();
@@ -410,6 +418,7 @@ conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req, jso
     finish_action(db, req, mig.instance_uuid, false, error);
     TERN_INFO("migration %s of instance %s %s: %s", uuid, mig.instance_uuid, status, error);
     db_migration_clear(&mig);
+    conductor_notify_migration(cond, req, uuid, (db_migration_status_t)st);
     *ret_result = json_object();
     return 0;
 }
@@ -497,6 +506,7 @@ conductor_sweep_orphans(conductor_t *cond, bool at_start)
         finish_action_of(db, NULL, m->instance_uuid, false, message);
         TERN_WARN("migration %s of instance %s from %s: %s", m->uuid, m->instance_uuid,
                   m->source_compute, message);
+        conductor_notify_migration(cond, NULL, m->uuid, DB_MIGRATION_ERROR);
     }
     db_migration_list_free(list, n);
     return (int)n;

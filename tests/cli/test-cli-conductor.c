@@ -11,6 +11,7 @@
  * errors: remote errors (unknown server, unknown migration, a reader calling an admin method)
  *         exit 1 with the conductor's message; usage errors exit 2 and print nothing on stdout;
  *         an unreachable broker or a bad configuration file exit 1, no password shown
+ * and the cases of the other files of the suite (test-cli-conductor.h).
  */
 #include <check.h>
 #include <errno.h>
@@ -28,33 +29,29 @@
 #include "common/command.h"
 #include "common/error.h"
 #include "common/util.h"
-#include "tests/harness/harness.h"
+#include "tests/cli/test-cli-conductor.h"
 
 #define TERN TERN_BUILDDIR "/tools/cli/tern"
 #define CONDUCTOR TERN_BUILDDIR "/conductor/tern-conductor"
 #define MANAGE TERN_BUILDDIR "/tools/manage/tern-manage"
-#define HOST "cli-test-host"
+#define COMPUTE_USER "tern-compute"
+#define COMPUTE_PASSWORD "compute-test-pw"
 
-static harness_services_t *svc;
-static char work_dir[] = "/tmp/tern-cli-test.XXXXXX";
+harness_services_t *svc;
+char work_dir[] = "/tmp/tern-cli-test.XXXXXX";
+char *db_url;
 static char *conf_path;
 static pid_t conductor_pid = -1;
 
-typedef struct run {
-    int status;
-    char *out;
-    char *err;
-} run_t;
-
-static void
+void
 run_clear(run_t *r)
 {
     free(r->out);
     free(r->err);
 }
 
-/* Run tern --config-file CONF followed by the NULL-terminated arguments. */
-static run_t __attribute__((sentinel)) tern(const char *first, ...)
+run_t
+tern(const char *first, ...)
 {
     const char *argv[32] = {TERN, "--config-file", conf_path, first};
     tern_command_result_t res = {0};
@@ -86,6 +83,58 @@ parse_json(const char *text)
 
     ck_assert_msg(v, "not JSON (%s): %s", jerr.text, text);
     return v;
+}
+
+db_conn_t *
+test_db(void)
+{
+    db_conn_t *db = db_open(db_url);
+
+    ck_assert_msg(db != NULL, "%s", tern_error_message());
+    return db;
+}
+
+void
+test_compute_rpc_config(rpc_config_t *ret)
+{
+    static char *url;
+
+    if (!url)
+        url = tern_asprintf("rabbit://%s:%s@127.0.0.1:%d/", COMPUTE_USER, COMPUTE_PASSWORD,
+                            svc->rabbitmq_port);
+    rpc_config_init(ret);
+    ret->transport_url = url;
+    ret->response_timeout_ms = 20000;
+}
+
+void
+test_compute_call(rpc_client_t *client, json_t *context, const char *method, json_t *args)
+{
+    rpc_target_t conductor = {.topic = "conductor", .version = "1.0"};
+    json_t *result = NULL;
+    int rc = rpc_call(client, &conductor, context, method, args, 0, &result);
+
+    ck_assert_msg(rc == 0, "%s %s: %s", method, json_dumps(args, JSON_COMPACT),
+                  tern_error_message());
+    json_decref(result);
+    json_decref(args);
+}
+
+void
+test_instance_create(db_conn_t *db, const char *name, const char *host, db_instance_t *ret)
+{
+    db_instance_t req = {.name = (char *)name, .memory_mb = 256, .vcpus = 1, .root_gb = 1};
+    db_instance_t made = {0};
+
+    req.image_ref = "tern-guest";
+    req.project_id = "p1";
+    req.user_id = "u1";
+    CK_OK(db_instance_create(db, &req, &made));
+    CK_OK(db_instance_set_location(db, made.uuid, host, host));
+    CK_OK(db_instance_set_vm_state(db, made.uuid, DB_VM_STATE_ACTIVE));
+    CK_OK(db_instance_set_power_state(db, made.uuid, DB_POWER_RUNNING));
+    CK_OK(db_instance_get(db, made.uuid, ret));
+    db_instance_clear(&made);
 }
 
 START_TEST(test_calls_service_list)
@@ -268,6 +317,7 @@ cli_conductor_suite(void)
     tcase_add_test(errors, test_errors_unreachable_and_bad_config);
     suite_add_tcase(s, calls);
     suite_add_tcase(s, errors);
+    suite_add_tcase(s, test_cli_events_case());
     return s;
 }
 
@@ -284,7 +334,7 @@ die(const char *what)
 }
 
 static void
-write_conf(const char *db_url)
+write_conf(void)
 {
     FILE *f;
 
@@ -339,7 +389,6 @@ int
 main(void)
 {
     const char *sync_argv[] = {MANAGE, "--config-file", NULL, "db", "sync", NULL};
-    TERN_AUTOFREE char *db_url = NULL;
     SRunner *sr;
     int failed;
 
@@ -350,12 +399,14 @@ main(void)
     if (harness_services_start_private(&svc) < 0)
         die("services");
     db_url = harness_postgres_create_database(svc, "tern_cli");
-    write_conf(db_url);
+    write_conf();
     sync_argv[2] = conf_path;
     if (tern_command_run(sync_argv, 60000, NULL) < 0)
         die("db sync");
     if (harness_rabbitmq_add_user(svc, "demo", "demo", false) < 0)
         die("user demo");
+    if (harness_rabbitmq_add_user(svc, COMPUTE_USER, COMPUTE_PASSWORD, false) < 0)
+        die("user " COMPUTE_USER);
     start_conductor();
 
     sr = srunner_create(cli_conductor_suite());
@@ -372,5 +423,6 @@ main(void)
         tern_command_run(rm, 30000, NULL);
     }
     free(conf_path);
+    free(db_url);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -37,10 +37,12 @@ tests_cli_test_cli_LDADD = tools/cli/libtern-cli.la common/libtern-common.la $(C
 # test-cli-conductor: the tern program against a real tern-conductor on private services.
 check_PROGRAMS += tests/cli/test-cli-conductor
 TESTS += tests/cli/test-cli-conductor
-tests_cli_test_cli_conductor_SOURCES = tests/cli/test-cli-conductor.c
-tests_cli_test_cli_conductor_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-tests_cli_test_cli_conductor_LDADD = $(HARNESS_LIBS) common/libtern-common.la $(CHECK_LIBS) \
-	$(JANSSON_LIBS)
+tests_cli_test_cli_conductor_SOURCES = tests/cli/test-cli-conductor.c \
+	tests/cli/test-cli-conductor.h tests/cli/test-cli-events.c
+tests_cli_test_cli_conductor_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(RABBITMQ_CFLAGS)
+tests_cli_test_cli_conductor_LDADD = db/libtern-db.la rpc/libtern-rpc.la $(HARNESS_LIBS) \
+	common/libtern-common.la $(CHECK_LIBS) $(LIBPQ_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)
 # The suite runs the programs it tests.
 EXTRA_tests_cli_test_cli_conductor_DEPENDENCIES = tools/cli/tern conductor/tern-conductor \
 	tools/manage/tern-manage

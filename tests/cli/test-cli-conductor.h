@@ -1,0 +1,51 @@
+/*
+ * tests/cli/test-cli-conductor.h: what the files of the cli-conductor suite share - a real
+ * tern-conductor on private services, started once by the runner (the parent process).
+ *   test-cli-conductor.c  runner and set-up; calls, errors: the tern program's commands
+ *   test-cli-events.c     events: the conductor's migration_changed casts to a listener
+ *
+ * The cases run in that order in one database: calls expects it empty, so the later cases
+ * (which create instances and migrations) come after it.
+ */
+#ifndef TERN_TESTS_CLI_CONDUCTOR_H
+#define TERN_TESTS_CLI_CONDUCTOR_H
+
+#include <check.h>
+#include <jansson.h>
+
+#include "db/db.h"
+#include "rpc/rpc.h"
+#include "tests/harness/harness.h"
+
+#define HOST "cli-test-host" /* the conductor's host */
+
+#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s: %s", #expr, tern_error_message())
+
+extern harness_services_t *svc; /* the private services (owned by the runner) */
+extern char work_dir[];         /* the suite's directory: tern.conf, conductor.log */
+extern char *db_url;            /* the conductor's database */
+
+/* What a run of the tern program left. */
+typedef struct run {
+    int status;
+    char *out;
+    char *err;
+} run_t;
+
+/* Run tern --config-file CONF followed by the NULL-terminated arguments. */
+run_t tern(const char *first, ...) __attribute__((sentinel));
+void run_clear(run_t *r);
+
+/* A connection to the conductor's database (new; db_close). Fails the test when it cannot. */
+db_conn_t *test_db(void);
+/* An RPC configuration for the user "tern-compute" (policy role service): the identity of the
+ * computes, for the service API. Strings static. */
+void test_compute_rpc_config(rpc_config_t *ret);
+/* Call a service-API method as a compute (args stolen); fails the test on error. */
+void test_compute_call(rpc_client_t *client, json_t *context, const char *method, json_t *args);
+/* A new instance name, active and running on host (new row in *ret). */
+void test_instance_create(db_conn_t *db, const char *name, const char *host, db_instance_t *ret);
+
+TCase *test_cli_events_case(void);
+
+#endif /* TERN_TESTS_CLI_CONDUCTOR_H */
