@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,10 +37,13 @@
 #define MANAGE TERN_BUILDDIR "/tools/manage/tern-manage"
 #define COMPUTE_USER "tern-compute"
 #define COMPUTE_PASSWORD "compute-test-pw"
+#define LIMITED_USER "tern-limited" /* admin for the policy; may declare reply queues only */
+#define LIMITED_PASSWORD "limited-test-pw"
 
 harness_services_t *svc;
 char work_dir[] = "/tmp/tern-cli-test.XXXXXX";
 char *db_url;
+char *limited_url;
 static char *conf_path;
 static pid_t conductor_pid = -1;
 
@@ -50,21 +54,60 @@ run_clear(run_t *r)
     free(r->err);
 }
 
+/* tern_argv: tern --config-file CONF, then first and the rest of ap up to a NULL (at most 28). */
+static void
+tern_argv(const char *argv[32], const char *first, va_list ap)
+{
+    size_t n = 3;
+    const char *a;
+
+    argv[0] = TERN;
+    argv[1] = "--config-file";
+    argv[2] = conf_path;
+    if (first)
+        argv[n++] = first;
+    while (first && (a = va_arg(ap, const char *)) && n < 31)
+        argv[n++] = a;
+    argv[n] = NULL;
+}
+
+pid_t
+tern_spawn(const char *out_path, const char *err_path, const char *first, ...)
+{
+    const char *argv[32];
+    va_list ap;
+    pid_t pid;
+
+    va_start(ap, first);
+    tern_argv(argv, first, ap);
+    va_end(ap);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        /* a test that fails before waiting for it leaves no tern behind */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || out < 0 || err < 0 || dup2(out, 1) < 0 ||
+            dup2(err, 2) < 0)
+            _exit(126);
+        execv(TERN, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 run_t
 tern(const char *first, ...)
 {
-    const char *argv[32] = {TERN, "--config-file", conf_path, first};
+    const char *argv[32];
     tern_command_result_t res = {0};
-    size_t n = first ? 4 : 3;
-    const char *a;
     va_list ap;
     run_t r;
 
     va_start(ap, first);
-    while (first && (a = va_arg(ap, const char *)) && n < 31)
-        argv[n++] = a;
+    tern_argv(argv, first, ap);
     va_end(ap);
-    argv[n] = NULL;
     if (tern_command_run(argv, 120000, &res) < 0 && !res.out && !res.err)
         ck_abort_msg("could not run tern: %s", tern_error_message());
     r.status = res.exit_status;
@@ -83,6 +126,19 @@ parse_json(const char *text)
 
     ck_assert_msg(v, "not JSON (%s): %s", jerr.text, text);
     return v;
+}
+
+char *
+test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = tern_calloc(1, 1 << 20);
+
+    if (f) {
+        text[fread(text, 1, (1 << 20) - 1, f)] = '\0';
+        fclose(f);
+    }
+    return text;
 }
 
 db_conn_t *
@@ -318,6 +374,7 @@ cli_conductor_suite(void)
     suite_add_tcase(s, calls);
     suite_add_tcase(s, errors);
     suite_add_tcase(s, test_cli_events_case());
+    suite_add_tcase(s, test_cli_wait_case());
     return s;
 }
 
@@ -333,11 +390,30 @@ die(const char *what)
     exit(EXIT_FAILURE);
 }
 
+/* write_policy: etc/policy.json with LIMITED_USER an admin too, into path. */
+static void
+write_policy(const char *path)
+{
+    json_error_t jerr;
+    json_t *policy = json_load_file(TERN_SRCDIR "/etc/policy.json", 0, &jerr);
+
+    if (!policy ||
+        json_object_set_new(json_object_get(policy, "users"), LIMITED_USER,
+                            json_pack("[s]", "admin")) < 0 ||
+        json_dump_file(policy, path, JSON_INDENT(4)) < 0) {
+        tern_error_set(TERN_ERR_INTERNAL, "could not write \"%s\": %s", path, jerr.text);
+        die("policy");
+    }
+    json_decref(policy);
+}
+
 static void
 write_conf(void)
 {
+    TERN_AUTOFREE char *policy = tern_asprintf("%s/policy.json", work_dir);
     FILE *f;
 
+    write_policy(policy);
     conf_path = tern_asprintf("%s/tern.conf", work_dir);
     if (!(f = fopen(conf_path, "w"))) {
         tern_error_set_errno(errno, "could not create \"%s\"", conf_path);
@@ -346,7 +422,7 @@ write_conf(void)
     fprintf(f,
             "[DEFAULT]\nhost = %s\ntransport_url = %s\nstate_path = %s\npolicy_file = %s\n"
             "report_interval = 2\n\n[database]\nconnection = %s\n",
-            HOST, svc->rabbitmq_url, work_dir, TERN_SRCDIR "/etc/policy.json", db_url);
+            HOST, svc->rabbitmq_url, work_dir, policy, db_url);
     fclose(f);
 }
 
@@ -407,6 +483,12 @@ main(void)
         die("user demo");
     if (harness_rabbitmq_add_user(svc, COMPUTE_USER, COMPUTE_PASSWORD, false) < 0)
         die("user " COMPUTE_USER);
+    /* it may declare its reply queue and the control exchange, no other queue: a listener's */
+    if (harness_rabbitmq_add_user(svc, LIMITED_USER, LIMITED_PASSWORD, false) < 0 ||
+        harness_rabbitmq_set_permissions(svc, LIMITED_USER, "^(reply_.*|tern)$", ".*", ".*") < 0)
+        die("user " LIMITED_USER);
+    limited_url = tern_asprintf("rabbit://%s:%s@127.0.0.1:%d/", LIMITED_USER, LIMITED_PASSWORD,
+                                svc->rabbitmq_port);
     start_conductor();
 
     sr = srunner_create(cli_conductor_suite());
@@ -424,5 +506,6 @@ main(void)
     }
     free(conf_path);
     free(db_url);
+    free(limited_url);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

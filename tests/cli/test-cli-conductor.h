@@ -3,6 +3,7 @@
  * tern-conductor on private services, started once by the runner (the parent process).
  *   test-cli-conductor.c  runner and set-up; calls, errors: the tern program's commands
  *   test-cli-events.c     events: the conductor's migration_changed casts to a listener
+ *   test-cli-wait.c       wait: tern live-migration --wait, the test playing the computes
  *
  * The cases run in that order in one database: calls expects it empty, so the later cases
  * (which create instances and migrations) come after it.
@@ -12,6 +13,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <sys/types.h>
 
 #include "db/db.h"
 #include "rpc/rpc.h"
@@ -24,6 +26,8 @@
 extern harness_services_t *svc; /* the private services (owned by the runner) */
 extern char work_dir[];         /* the suite's directory: tern.conf, conductor.log */
 extern char *db_url;            /* the conductor's database */
+extern char *limited_url;       /* transport_url of an admin that may declare no queue but its reply
+                           * queue (so no listener's) */
 
 /* What a run of the tern program left. */
 typedef struct run {
@@ -35,7 +39,13 @@ typedef struct run {
 /* Run tern --config-file CONF followed by the NULL-terminated arguments. */
 run_t tern(const char *first, ...) __attribute__((sentinel));
 void run_clear(run_t *r);
+/* Start tern as tern() would run it, its stdout and stderr into the files out_path and
+ * err_path; the caller waits for the pid (killed if the caller dies first). */
+pid_t tern_spawn(const char *out_path, const char *err_path, const char *first, ...)
+    __attribute__((sentinel));
 
+/* The first MiB of the file at path (new string; "" when it cannot be read). */
+char *test_read_file(const char *path);
 /* A connection to the conductor's database (new; db_close). Fails the test when it cannot. */
 db_conn_t *test_db(void);
 /* An RPC configuration for the user "tern-compute" (policy role service): the identity of the
@@ -47,5 +57,6 @@ void test_compute_call(rpc_client_t *client, json_t *context, const char *method
 void test_instance_create(db_conn_t *db, const char *name, const char *host, db_instance_t *ret);
 
 TCase *test_cli_events_case(void);
+TCase *test_cli_wait_case(void);
 
 #endif /* TERN_TESTS_CLI_CONDUCTOR_H */

@@ -413,6 +413,17 @@ harness_rabbitmq_add_user(const harness_services_t *svc, const char *user, const
 }
 
 int
+harness_rabbitmq_set_permissions(const harness_services_t *svc, const char *user,
+                                 const char *configure, const char *write, const char *read)
+{
+    const char *args[] = {"set_permissions", "-p", "/", user, configure, write, read, NULL};
+
+    if (rabbitmqctl(svc, args, NULL) < 0)
+        return tern_error_prefix("could not set the permissions of RabbitMQ user \"%s\"", user);
+    return 0;
+}
+
+int
 harness_rabbitmq_queue_counts(const harness_services_t *svc, const char *prefix, int *ret_queues,
                               long *ret_ready, long *ret_unacked)
 {

@@ -109,6 +109,11 @@ char *harness_postgres_create_database(const harness_services_t *svc, const char
 int harness_rabbitmq_add_user(const harness_services_t *svc, const char *user, const char *password,
                               bool administrator);
 
+/* Set the permissions of user on vhost "/" to the regular expressions configure, write and read
+ * (rabbitmqctl set_permissions), e.g. to let a user call but not declare some queues. */
+int harness_rabbitmq_set_permissions(const harness_services_t *svc, const char *user,
+                                     const char *configure, const char *write, const char *read);
+
 /* True when the process of that service answers (PostgreSQL: accepts connections; RabbitMQ:
  * accepts an AMQP login as tern). Quick: one connection attempt. */
 bool harness_postgres_running(const harness_services_t *svc);

@@ -38,7 +38,7 @@ tests_cli_test_cli_LDADD = tools/cli/libtern-cli.la common/libtern-common.la $(C
 check_PROGRAMS += tests/cli/test-cli-conductor
 TESTS += tests/cli/test-cli-conductor
 tests_cli_test_cli_conductor_SOURCES = tests/cli/test-cli-conductor.c \
-	tests/cli/test-cli-conductor.h tests/cli/test-cli-events.c
+	tests/cli/test-cli-conductor.h tests/cli/test-cli-events.c tests/cli/test-cli-wait.c
 tests_cli_test_cli_conductor_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(RABBITMQ_CFLAGS)
 tests_cli_test_cli_conductor_LDADD = db/libtern-db.la rpc/libtern-rpc.la $(HARNESS_LIBS) \

@@ -87,13 +87,14 @@ connect_and_run(const cli_request_t *req)
     if (!(cfg = conf_load_args(&args)))
         return CLI_EXIT_FAILED;
     rpc_config_from(cfg, req, &rpc_cfg);
-    /* --wait takes Ctrl-C itself (sigtimedwait): block it before the client starts threads,
-     * so that they inherit the mask and no thread is interrupted by it. */
+    /* --wait takes Ctrl-C itself (signalfd): block it before the client starts threads, so
+     * that they (and the listener's) inherit the mask and no thread is interrupted by it. */
     sigemptyset(&sigint_set);
     sigaddset(&sigint_set, SIGINT);
     if (req->wait)
         pthread_sigmask(SIG_BLOCK, &sigint_set, NULL);
     s.timeout_ms = rpc_cfg.response_timeout_ms;
+    s.rpc_cfg = &rpc_cfg; /* its strings are cfg's, freed after the run */
     if (!(s.client = rpc_client_new(&rpc_cfg))) {
         conf_free(cfg);
         return CLI_EXIT_FAILED;

@@ -15,9 +15,10 @@
 
 /* A connection to the conductor for one run of tern. */
 typedef struct cli_session {
-    rpc_client_t *client; /* owned by main.c */
-    json_t *context;      /* owned by main.c: the request context of every call */
-    int timeout_ms;       /* per call: the configured rpc_response_timeout */
+    rpc_client_t *client;        /* owned by main.c */
+    json_t *context;             /* owned by main.c: the request context of every call */
+    int timeout_ms;              /* per call: the configured rpc_response_timeout */
+    const rpc_config_t *rpc_cfg; /* borrowed from main.c: the transport, for listeners */
 } cli_session_t;
 
 /* Call the conductor's method with args (borrowed); timeout_ms <= 0: the session's. New
@@ -26,10 +27,12 @@ int cli_call(const cli_session_t *s, const char *method, json_t *args, int timeo
              json_t **ret_result);
 
 /* live-migration --wait: follow the migration that live_migrate answered (result borrowed)
- * until it ends, showing progress; started_ms is when the request was made (monotonic).
- * SIGINT must be blocked in every thread (sigint_set holds it): it is taken with sigtimedwait
- * and stops the waiting, not the migration. Returns the exit code: CLI_EXIT_OK only when the
- * migration completed; CLI_EXIT_FAILED with the error set otherwise. */
+ * until it ends, showing progress; started_ms is when the request was made (monotonic). It
+ * listens to the migration's events (with s->rpc_cfg) so that it is told of the end; without a
+ * listener it polls. SIGINT must be blocked in every thread (sigint_set holds it), before the
+ * client starts its threads: it is read from a signalfd and stops the waiting, not the
+ * migration. Returns the exit code: CLI_EXIT_OK only when the migration completed;
+ * CLI_EXIT_FAILED with the error set otherwise. */
 int cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *result,
                        int64_t started_ms, const sigset_t *sigint_set);
 

@@ -1,30 +1,45 @@
 /*
  * tools/cli/wait.c: `tern live-migration --wait` - follow a migration until it ends.
  *
- * Polls migration_get every 0.5 s and shows the progress line of progress.c: on a terminal one
- * line rewritten in place (\r, cut to the terminal's width), otherwise one line a second. With
- * -f json the progress goes to stderr so that stdout holds only the final migration's JSON.
- * At the end it prints the final migration and a summary; the exit code is 0 only when the
- * migration completed. Ctrl-C (SIGINT, blocked by main.c and taken here with sigtimedwait) stops
- * the waiting, never the migration, and says how to abort it. A poll that fails for a passing
- * reason (timeout, broker connection) is retried a few times before giving up.
- * Owns: the last migration sample it received.
+ * Told, not polling: a listener of the migration's events (topic "migration_events", key its
+ * uuid: conductor/API.md, "Events"; one worker, whose handler only wakes the main thread through
+ * an eventfd) is started first, then the migration is read with migration_get at once - so that
+ * a change made before the listener was there is not missed - and again as soon as an event
+ * comes, otherwise once a second for the progress. So the end is seen within a few ms of being
+ * recorded. When the listener cannot be started (broker trouble) a warning says so and the
+ * migration is read every 0.5 s instead. The main thread waits in poll() on a signalfd for
+ * SIGINT and the eventfd, with the refresh as timeout.
+ *
+ * Display: the progress line of progress.c, on a terminal one line rewritten in place (\r, cut
+ * to the terminal's width), otherwise one line a second. With -f json the progress goes to
+ * stderr so that stdout holds only the final migration's JSON. At the end it prints the final
+ * migration and a summary; the exit code is 0 only when the migration completed. Ctrl-C
+ * (SIGINT, blocked by main.c in every thread and read here from the signalfd) stops the waiting,
+ * never the migration, and says how to abort it. A read that fails for a passing reason
+ * (timeout, broker connection) is retried a few times before giving up.
+ * Owns: the listener (freed on every way out, its queue with it), the signalfd and the eventfd,
+ * the last migration sample it received.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <time.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
 #include "tools/cli/run.h"
 
-#define POLL_INTERVAL_MS 500
-#define PLAIN_LINE_INTERVAL_MS 1000 /* one progress line a second when not on a terminal */
-#define MAX_POLL_FAILURES 3         /* consecutive passing failures before giving up */
+#define EVENTS_TOPIC "migration_events" /* conductor/API.md, "Events" */
+#define REFRESH_MS 1000                 /* told of changes: read this often for the progress */
+#define POLL_INTERVAL_MS 500            /* not told (no listener): read this often */
+#define PLAIN_LINE_INTERVAL_MS 1000     /* one progress line a second when not on a terminal */
+#define MAX_POLL_FAILURES 3             /* consecutive passing failures before giving up */
 #define LINE_MAX 512
 
 /* Where progress goes and how. */
@@ -77,17 +92,98 @@ display_end(display_t *d)
     fflush(d->out);
 }
 
-/* Wait up to ms for SIGINT; true when it came. */
-static bool
-interrupted_within(const sigset_t *sigint_set, int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+/* What the main thread waits for: Ctrl-C, and the events of the migration. */
+typedef struct waiter {
+    int sig_fd;              /* signalfd of SIGINT */
+    int wake_fd;             /* eventfd the listener's handler counts events in, or -1 */
+    rpc_server_t *listener;  /* NULL when not told (polling) */
+    rpc_endpoint_t endpoint; /* the listener's, opaque = &wake_fd */
+} waiter_t;
 
-    while (sigtimedwait(sigint_set, NULL, &ts) < 0) {
-        if (errno != EINTR)
-            return false; /* EAGAIN: the time is up */
+typedef enum { WAITED_TIME, WAITED_EVENT, WAITED_SIGINT } waited_t;
+
+/* on_migration_changed: an event of the migration (listener thread). Only a hint: the main
+ * thread reads the migration itself, whatever the event says. */
+static int
+on_migration_changed(void *opaque, const rpc_request_t *req, json_t **ret_result)
+{
+    const int *wake_fd = opaque;
+    uint64_t one = 1;
+
+    if (write(*wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        return tern_error_set_errno(errno, "could not wake the waiting thread");
+    return 0;
+}
+
+static const rpc_method_t event_methods[] = {{"migration_changed", on_migration_changed}};
+
+/* waiter_listen: start the listener of migration uuid's events; on failure, a warning and none
+ * (the caller polls). */
+static void
+waiter_listen(waiter_t *w, const cli_session_t *s, const char *uuid, const char *id)
+{
+    w->endpoint = (rpc_endpoint_t){
+        .version = "1.0", .methods = event_methods, .n_methods = 1, .opaque = &w->wake_fd};
+    if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        tern_error_set_errno(errno, "could not create an eventfd");
+    else if ((w->listener = rpc_listener_new(s->rpc_cfg, EVENTS_TOPIC, uuid, &w->endpoint, 1, 1)) &&
+             rpc_server_start(w->listener) == 0)
+        return;
+    fprintf(stderr, "tern: warning: %s; reading migration %s every %.1f s\n", tern_error_message(),
+            id, POLL_INTERVAL_MS / 1000.0);
+    rpc_server_free(w->listener);
+    w->listener = NULL;
+}
+
+/* waiter_clear: stop and free the listener (its queue goes with it), close the descriptors. */
+static void
+waiter_clear(waiter_t *w)
+{
+    rpc_server_free(w->listener);
+    w->listener = NULL;
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    if (w->sig_fd >= 0)
+        close(w->sig_fd);
+    w->wake_fd = w->sig_fd = -1;
+}
+
+/* waiter_wait: wait up to ms for SIGINT or an event (taken; SIGINT first) or the time. */
+static waited_t
+waiter_wait(waiter_t *w, int64_t ms)
+{
+    struct pollfd pfd[2] = {{.fd = w->sig_fd, .events = POLLIN},
+                            {.fd = w->listener ? w->wake_fd : -1, .events = POLLIN}};
+    int64_t deadline = tern_now_monotonic_ms() + ms;
+
+    for (;;) {
+        int64_t left = deadline - tern_now_monotonic_ms();
+        int n = poll(pfd, 2, left > 0 ? (int)left : 0);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) { /* cannot happen with valid descriptors: wait out the time anyway */
+            tern_sleep_ms(left > 0 ? left : 0);
+            return WAITED_TIME;
+        }
+        /* Readable is what counts; the read only takes the signal or resets the count. */
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            ssize_t taken = read(w->sig_fd, &si, sizeof(si));
+
+            (void)taken;
+            return WAITED_SIGINT;
+        }
+        if (pfd[1].revents & POLLIN) {
+            uint64_t count;
+            ssize_t taken = read(w->wake_fd, &count, sizeof(count));
+
+            (void)taken;
+            return WAITED_EVENT;
+        }
+        if (n == 0)
+            return WAITED_TIME;
     }
-    return true;
 }
 
 /* Whether a poll error is worth retrying. */
@@ -130,8 +226,10 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
     const char *server = json_string_value(json_object_get(req->args, "instance"));
     json_t *migration = NULL, *args, *current;
     TERN_AUTOFREE char *id = NULL;
+    waiter_t w = {.sig_fd = -1, .wake_fd = -1};
     cli_progress_t prog;
     display_t d;
+    bool read_now = true; /* the first read comes at once, after the listener started */
     int failures = 0, rc;
 
     if (cli_result_member(result, "migration", JSON_OBJECT, &current) < 0)
@@ -139,6 +237,10 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
     if (!json_is_string(json_object_get(current, "uuid"))) {
         tern_error_set(TERN_ERR_RPC, "unexpected answer from the conductor: migration has no "
                                      "uuid");
+        return CLI_EXIT_FAILED;
+    }
+    if ((w.sig_fd = signalfd(-1, sigint_set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        tern_error_set_errno(errno, "could not take Ctrl-C (signalfd)");
         return CLI_EXIT_FAILED;
     }
     id = cli_value_text(json_object_get(current, "id"));
@@ -150,6 +252,7 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
         fprintf(d.out, "Migration %s of server %s from %s to %s accepted; Ctrl-C stops waiting.\n",
                 id, server, source, dest);
     }
+    waiter_listen(&w, s, json_string_value(json_object_get(current, "uuid")), id);
     args = json_pack("{s:O}", "migration", json_object_get(current, "uuid"));
     migration = json_incref(current);
     cli_progress_init(&prog, started_ms);
@@ -164,7 +267,8 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
             break;
         }
         display_line(&d, &prog, migration, now, false);
-        if (interrupted_within(sigint_set, POLL_INTERVAL_MS)) {
+        if (!read_now &&
+            waiter_wait(&w, w.listener ? REFRESH_MS : POLL_INTERVAL_MS) == WAITED_SIGINT) {
             display_end(&d);
             tern_error_set(TERN_ERR_CONFLICT,
                            "stopped waiting; migration %s of server %s goes on (see \"tern "
@@ -173,6 +277,7 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
             rc = CLI_EXIT_FAILED;
             break;
         }
+        read_now = false;
         if (cli_call(s, "migration_get", args, 0, &answer) < 0) {
             if (passing_error(tern_error_code()) && ++failures < MAX_POLL_FAILURES) {
                 display_end(&d);
@@ -196,6 +301,7 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
         migration = json_incref(current);
         json_decref(answer);
     }
+    waiter_clear(&w);
     json_decref(migration);
     json_decref(args);
     return rc;
