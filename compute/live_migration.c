@@ -433,6 +433,14 @@ migration_run(void *opaque)
     } else if (!(job->have_final = virt_migration_get_final_stats(vmig, &job->final) == 0)) {
         TERN_WARN("migration %s: %s; the record keeps the last progress sample", job->uuid,
                   tern_error_message());
+    } else {
+        TERN_INFO("migration %s: libvirt's migration took %lld ms (its job %llu ms, downtime "
+                  "%llu ms, memory %llu MiB, disk %llu MiB)",
+                  job->uuid, (long long)job->migration_ms,
+                  (unsigned long long)job->final.time_elapsed_ms,
+                  (unsigned long long)job->final.downtime_ms,
+                  (unsigned long long)(job->final.memory_processed >> 20),
+                  (unsigned long long)(job->final.disk_processed >> 20));
     }
     job_set_vmig(job, NULL);
     virt_migration_free(vmig);

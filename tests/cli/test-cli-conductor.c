@@ -128,6 +128,22 @@ parse_json(const char *text)
     return v;
 }
 
+void
+test_migration_begin(db_conn_t *db, json_t *context, const char *name, const char *uuid,
+                     const char *conductor_host, db_instance_t *ret_inst)
+{
+    db_migration_t req = {0};
+
+    test_instance_create(db, name, "ev-src", ret_inst);
+    tern_strlcpy(req.uuid, uuid, sizeof(req.uuid));
+    tern_strlcpy(req.instance_uuid, ret_inst->uuid, sizeof(req.instance_uuid));
+    req.source_compute = "ev-src";
+    CK_OK(db_migration_begin(db, &req, conductor_host,
+                             json_string_value(json_object_get(context, "request_id")),
+                             "live-migration", NULL, NULL));
+    CK_OK(db_migration_set_destination(db, uuid, "ev-dst", "ev-dst"));
+}
+
 char *
 test_read_file(const char *path)
 {

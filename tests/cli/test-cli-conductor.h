@@ -3,7 +3,7 @@
  * tern-conductor on private services, started once by the runner (the parent process).
  *   test-cli-conductor.c  runner and set-up; calls, errors: the tern program's commands
  *   test-cli-events.c     events: the conductor's migration_changed casts to a listener
- *   test-cli-wait.c       wait: tern live-migration --wait, the test playing the computes
+ *   test-cli-wait.c       wait: tern migration-show --wait told of a migration's changes
  *
  * The cases run in that order in one database: calls expects it empty, so the later cases
  * (which create instances and migrations) come after it.
@@ -55,6 +55,11 @@ void test_compute_rpc_config(rpc_config_t *ret);
 void test_compute_call(rpc_client_t *client, json_t *context, const char *method, json_t *args);
 /* A new instance name, active and running on host (new row in *ret). */
 void test_instance_create(db_conn_t *db, const char *name, const char *host, db_instance_t *ret);
+/* Migration uuid of a new instance name from host "ev-src" to "ev-dst", queued, as live_migrate
+ * makes it (db_migration_begin: task_state, action; owned by conductor conductor_host, with the
+ * request id of context). The instance in *ret_inst. */
+void test_migration_begin(db_conn_t *db, json_t *context, const char *name, const char *uuid,
+                          const char *conductor_host, db_instance_t *ret_inst);
 
 TCase *test_cli_events_case(void);
 TCase *test_cli_wait_case(void);

@@ -80,23 +80,6 @@ listen_to(const char *uuid)
     return l;
 }
 
-/* begin: migration uuid of a new instance name on host "ev-src" to "ev-dst", queued, as
- * live_migrate makes it, owned by conductor conductor_host. The instance in *ret_inst. */
-static void
-begin(const char *name, const char *uuid, const char *conductor_host, db_instance_t *ret_inst)
-{
-    db_migration_t req = {0};
-
-    test_instance_create(db, name, "ev-src", ret_inst);
-    tern_strlcpy(req.uuid, uuid, sizeof(req.uuid));
-    tern_strlcpy(req.instance_uuid, ret_inst->uuid, sizeof(req.instance_uuid));
-    req.source_compute = "ev-src";
-    CK_OK(db_migration_begin(db, &req, conductor_host,
-                             json_string_value(json_object_get(context, "request_id")),
-                             "live-migration", NULL, NULL));
-    CK_OK(db_migration_set_destination(db, uuid, "ev-dst", "ev-dst"));
-}
-
 /* expect_event: the i-th event comes within EVENT_WAIT_MS and says migration uuid is status. */
 static void
 expect_event(size_t i, const char *uuid, const char *status)
@@ -148,7 +131,7 @@ START_TEST(test_events_each_status_change_told)
 
     tern_uuid_generate(uuid);
     l = listen_to(uuid); /* before the migration exists: nothing can be missed */
-    begin("ev1", uuid, HOST, &inst);
+    test_migration_begin(db, context, "ev1", uuid, HOST, &inst);
     update(uuid, "preparing", NULL);
     expect_event(0, uuid, "preparing");
     update(uuid, "running", NULL);
@@ -186,7 +169,7 @@ START_TEST(test_events_failure_and_sweep_told)
 
     tern_uuid_generate(failed);
     l1 = listen_to(failed);
-    begin("ev2", failed, HOST, &inst);
+    test_migration_begin(db, context, "ev2", failed, HOST, &inst);
     test_compute_call(compute, context, "live_migration_failed",
                       json_pack("{s:s, s:s, s:s}", "migration", failed, "status", "failed",
                                 "error_message", "no space left on the destination"));
@@ -198,7 +181,7 @@ START_TEST(test_events_failure_and_sweep_told)
     /* owned by a conductor that never ran: the running conductor's heartbeat sweep ends it */
     tern_uuid_generate(orphan);
     l2 = listen_to(orphan);
-    begin("ev3", orphan, "gone-conductor", &inst2);
+    test_migration_begin(db, context, "ev3", orphan, "gone-conductor", &inst2);
     expect_event(1, orphan, "error");
     CK_OK(db_migration_get(db, orphan, &mig));
     ck_assert_str_eq(db_migration_status_name(mig.status), "error");
@@ -218,7 +201,7 @@ START_TEST(test_events_nobody_listening_is_no_warning)
     db_instance_t inst = {0};
 
     tern_uuid_generate(uuid);
-    begin("ev4", uuid, HOST, &inst);
+    test_migration_begin(db, context, "ev4", uuid, HOST, &inst);
     update(uuid, "preparing", NULL); /* succeeds: nobody listens, and that is fine */
     update(uuid, "running", NULL);
     log = test_read_file(log_path);

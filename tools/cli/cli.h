@@ -103,7 +103,7 @@ struct cli_request {
     const cli_command_t *command; /* NULL only for the general help */
     json_t *args;                 /* owned: the method's arguments */
     cli_format_t format;
-    bool wait; /* live-migration --wait */
+    bool wait; /* live-migration --wait, migration-show --wait */
     /* Global options (strings borrowed from argv). */
     const char **config_files; /* owned array */
     size_t n_config_files;

@@ -67,6 +67,7 @@ cli_build_migration_show(const cli_parsed_t *p, cli_request_t *req)
 
     if (cli_parse_migration_ref(p->args[0], "MIGRATION", &ref) < 0)
         return -1;
+    req->wait = cli_parsed_flag(p, "wait");
     req->args = json_pack("{s:o}", "migration", ref);
     return 0;
 }

@@ -32,6 +32,11 @@ static const cli_option_t live_migration_options[] = {
     {NULL, 0, NULL, 0, NULL},
 };
 
+static const cli_option_t migration_show_options[] = {
+    {"wait", 0, NULL, 0, "follow the migration until it ends; exit 0 only if it completed"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
 static const cli_arg_t server_host_args[] = {
     {"SERVER", "name or uuid of the server"},
     {"HOST", "destination host (default: the scheduler picks one)"},
@@ -144,13 +149,16 @@ const cli_command_t cli_commands[] = {
     {
         .name = "migration-show",
         .method = "migration_get",
-        .usage = "MIGRATION",
+        .usage = "[--wait] MIGRATION",
         .args = migration_args,
         .min_args = 1,
         .max_args = 1,
         .summary = "Show a migration",
         .help = "Show every field of a migration: hosts, status, phase, bytes transferred,\n"
-                "downtime and the duration of each phase.",
+                "downtime and the duration of each phase, each labelled with what it measures.\n"
+                "With --wait it follows a migration started elsewhere (another terminal, a\n"
+                "script) as live-migration --wait does, until it ends.",
+        .options = migration_show_options,
         .build = cli_build_migration_show,
         .render = cli_render_migration_show,
     },

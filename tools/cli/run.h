@@ -26,8 +26,9 @@ typedef struct cli_session {
 int cli_call(const cli_session_t *s, const char *method, json_t *args, int timeout_ms,
              json_t **ret_result);
 
-/* live-migration --wait: follow the migration that live_migrate answered (result borrowed)
- * until it ends, showing progress; started_ms is when the request was made (monotonic). It
+/* live-migration --wait, migration-show --wait: follow the migration that live_migrate or
+ * migration_get answered (result borrowed) until it ends, showing progress; started_ms is when
+ * the request was made (monotonic; the summary counts from it after a live-migration). It
  * listens to the migration's events (with s->rpc_cfg) so that it is told of the end; without a
  * listener it polls. SIGINT must be blocked in every thread (sigint_set holds it), before the
  * client starts its threads: it is read from a signalfd and stops the waiting, not the

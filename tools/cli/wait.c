@@ -1,5 +1,6 @@
 /*
- * tools/cli/wait.c: `tern live-migration --wait` - follow a migration until it ends.
+ * tools/cli/wait.c: `tern live-migration --wait` and `tern migration-show --wait` - follow a
+ * migration until it ends.
  *
  * Told, not polling: a listener of the migration's events (topic "migration_events", key its
  * uuid: conductor/API.md, "Events"; one worker, whose handler only wakes the main thread through
@@ -25,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -36,10 +38,12 @@
 #include "tools/cli/run.h"
 
 #define EVENTS_TOPIC "migration_events" /* conductor/API.md, "Events" */
-#define REFRESH_MS 1000                 /* told of changes: read this often for the progress */
-#define POLL_INTERVAL_MS 500            /* not told (no listener): read this often */
-#define PLAIN_LINE_INTERVAL_MS 1000     /* one progress line a second when not on a terminal */
-#define MAX_POLL_FAILURES 3             /* consecutive passing failures before giving up */
+#define REFRESH_MS \
+    1000                            /* told of changes: read this often for the progress
+                                         * (TERN_WAIT_REFRESH_MS overrides it) */
+#define POLL_INTERVAL_MS 500        /* not told (no listener): read this often */
+#define PLAIN_LINE_INTERVAL_MS 1000 /* one progress line a second when not on a terminal */
+#define MAX_POLL_FAILURES 3         /* consecutive passing failures before giving up */
 #define LINE_MAX 512
 
 /* Where progress goes and how. */
@@ -186,6 +190,21 @@ waiter_wait(waiter_t *w, int64_t ms)
     }
 }
 
+/* refresh_ms: how often a told wait reads the migration for its progress. TERN_WAIT_REFRESH_MS
+ * (a positive integer) sets it, for scripts that want fewer reads and for the tests, which set
+ * an hour so that only the events can end the wait. */
+static int64_t
+refresh_ms(void)
+{
+    const char *v = getenv("TERN_WAIT_REFRESH_MS");
+    int64_t ms;
+
+    if (v && tern_parse_int64(v, "TERN_WAIT_REFRESH_MS", &ms) == 0 && ms > 0)
+        return ms;
+    tern_error_reset();
+    return REFRESH_MS;
+}
+
 /* Whether a poll error is worth retrying. */
 static bool
 passing_error(tern_error_code_t code)
@@ -223,7 +242,9 @@ int
 cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *result,
                    int64_t started_ms, const sigset_t *sigint_set)
 {
-    const char *server = json_string_value(json_object_get(req->args, "instance"));
+    /* live-migration names the server as the user did; migration-show --wait by its uuid */
+    bool started_here = json_object_get(req->args, "instance") != NULL;
+    const char *server;
     json_t *migration = NULL, *args, *current;
     TERN_AUTOFREE char *id = NULL;
     waiter_t w = {.sig_fd = -1, .wake_fd = -1};
@@ -244,13 +265,17 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
         return CLI_EXIT_FAILED;
     }
     id = cli_value_text(json_object_get(current, "id"));
+    server = json_string_value(json_object_get(req->args, "instance"));
+    if (!server)
+        server = json_string_value(json_object_get(current, "instance_uuid"));
     display_init(&d, req);
     {
         TERN_AUTOFREE char *dest = cli_value_text(json_object_get(current, "dest_compute"));
         TERN_AUTOFREE char *source = cli_value_text(json_object_get(current, "source_compute"));
 
-        fprintf(d.out, "Migration %s of server %s from %s to %s accepted; Ctrl-C stops waiting.\n",
-                id, server, source, dest);
+        fprintf(d.out, "%s %s of server %s from %s to %s%s; Ctrl-C stops waiting.\n",
+                started_here ? "Migration" : "Following migration", id, server ? server : "-",
+                source, dest, started_here ? " accepted" : "");
     }
     waiter_listen(&w, s, json_string_value(json_object_get(current, "uuid")), id);
     args = json_pack("{s:O}", "migration", json_object_get(current, "uuid"));
@@ -263,12 +288,12 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
         cli_progress_sample(&prog, migration, now);
         if (cli_migration_status_final(json_string_value(json_object_get(migration, "status")))) {
             display_line(&d, &prog, migration, now, true);
-            rc = finish(req, &d, migration, now - started_ms);
+            rc = finish(req, &d, migration, started_here ? now - started_ms : -1);
             break;
         }
         display_line(&d, &prog, migration, now, false);
         if (!read_now &&
-            waiter_wait(&w, w.listener ? REFRESH_MS : POLL_INTERVAL_MS) == WAITED_SIGINT) {
+            waiter_wait(&w, w.listener ? refresh_ms() : POLL_INTERVAL_MS) == WAITED_SIGINT) {
             display_end(&d);
             tern_error_set(TERN_ERR_CONFLICT,
                            "stopped waiting; migration %s of server %s goes on (see \"tern "
