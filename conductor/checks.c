@@ -167,40 +167,24 @@ conductor_check_hosts_differ(const db_instance_t *inst, const char *host)
     return 0;
 }
 
+void
+conductor_migration_needs(const db_instance_t *inst, bool with_disk, db_resources_t *ret)
+{
+    ret->memory_mb = inst->memory_mb;
+    ret->vcpus = inst->vcpus;
+    ret->disk_gb = with_disk ? inst->root_gb : 0;
+}
+
 int
 conductor_check_destination_resources(db_conn_t *db, const db_instance_t *inst,
-                                      const db_compute_node_t *dest)
+                                      const db_compute_node_t *dest, bool with_disk,
+                                      db_resources_t *ret_free)
 {
-    double mem_limit = (double)dest->memory_mb * dest->ram_allocation_ratio -
-                       (double)dest->reserved_host_memory_mb;
-    double cpu_limit = (double)dest->vcpus * dest->cpu_allocation_ratio - dest->reserved_host_cpus;
-    db_claim_t *claims = NULL;
-    size_t n = 0;
-    int64_t claimed_mem = 0;
-    int claimed_cpus = 0;
+    TERN_AUTOFREE char *what = tern_asprintf("instance \"%s\"", inst->uuid);
+    db_resources_t need;
 
-    if (db_claim_list(db, dest->host, dest->hypervisor_hostname, &claims, &n) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (!claims[i].counts)
-            continue; /* its migration failed: the claim no longer holds anything */
-        claimed_mem += claims[i].memory_mb;
-        claimed_cpus += claims[i].vcpus;
-    }
-    db_claim_list_free(claims, n);
-    if ((double)(dest->memory_mb_used + claimed_mem + inst->memory_mb) > mem_limit)
-        return tern_error_set(TERN_ERR_CHECK_FAILED,
-                              "host \"%s\" cannot take instance \"%s\": %lld MiB of memory free, "
-                              "%lld MiB needed",
-                              dest->host, inst->uuid,
-                              (long long)(mem_limit - (double)(dest->memory_mb_used + claimed_mem)),
-                              (long long)inst->memory_mb);
-    if ((double)(dest->vcpus_used + claimed_cpus + inst->vcpus) > cpu_limit)
-        return tern_error_set(TERN_ERR_CHECK_FAILED,
-                              "host \"%s\" cannot take instance \"%s\": %d vCPUs free, %d needed",
-                              dest->host, inst->uuid,
-                              (int)(cpu_limit - dest->vcpus_used - claimed_cpus), inst->vcpus);
-    return 0;
+    conductor_migration_needs(inst, with_disk, &need);
+    return db_claim_preview(db, dest->host, dest->hypervisor_hostname, &need, what, ret_free);
 }
 
 int

@@ -30,10 +30,15 @@ int conductor_check_source_up(conductor_t *cond, db_conn_t *db, const db_instanc
 int conductor_check_destination_exists(db_conn_t *db, const char *host);
 int conductor_check_destination_up(conductor_t *cond, db_conn_t *db, const char *host);
 int conductor_check_hosts_differ(const db_instance_t *inst, const char *host);
-/* Memory and vCPUs left on dest (allocation ratios, reservations, instances and in-flight
- * claims counted) against the instance's flavor. */
+/* The claim this migration would take on dest - the instance's memory and vCPUs, and its
+ * disk when with_disk (a block migration, or one that may become one) - previewed with the
+ * claim's own rule (db_claim_preview, db/capacity.h). *ret_free (may be NULL): what dest has
+ * left before it, for the scheduler's weighing. */
 int conductor_check_destination_resources(db_conn_t *db, const db_instance_t *inst,
-                                          const db_compute_node_t *dest);
+                                          const db_compute_node_t *dest, bool with_disk,
+                                          db_resources_t *ret_free);
+/* The resources a migration of inst claims on its destination (with_disk: its root disk too). */
+void conductor_migration_needs(const db_instance_t *inst, bool with_disk, db_resources_t *ret);
 int conductor_check_hypervisor_compatible(const db_instance_t *inst,
                                           const db_compute_node_t *source,
                                           const db_compute_node_t *dest);

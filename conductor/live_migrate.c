@@ -51,6 +51,14 @@ context_str(const rpc_request_t *req, const char *key)
     return json_string_value(json_object_get(req->context, key));
 }
 
+/* with_disk: whether the claim includes the root disk: block migration asked, or "auto" (which
+ * copies unless the storage is shared, known only after the hosts' checks). */
+static bool
+with_disk(const lm_task_t *t)
+{
+    return t->args.block_migration != 0;
+}
+
 /* check_destination: the conductor-side checks of a named destination. */
 static int
 check_destination(lm_task_t *t, const char *host)
@@ -63,7 +71,7 @@ check_destination(lm_task_t *t, const char *host)
         conductor_check_destination_up(t->cond, t->db, host) < 0 ||
         db_compute_node_get(t->db, host, NULL, &dest) < 0)
         return -1;
-    rc = conductor_check_destination_resources(t->db, &t->inst, &dest);
+    rc = conductor_check_destination_resources(t->db, &t->inst, &dest, with_disk(t), NULL);
     if (rc == 0)
         rc = conductor_check_hypervisor_compatible(&t->inst, &t->source, &dest);
     db_compute_node_clear(&dest);
@@ -114,13 +122,13 @@ end_task(lm_task_t *t)
 static int
 claim_destination(lm_task_t *t, const char *host)
 {
-    db_claim_request_t claim = {
-        .migration_uuid = t->mig.uuid,
-        .host = host,
-        .memory_mb = t->inst.memory_mb,
-        .vcpus = t->inst.vcpus,
-        .disk_gb = t->args.block_migration == 0 ? 0 : t->inst.root_gb,
-    };
+    db_resources_t need;
+    db_claim_request_t claim = {.migration_uuid = t->mig.uuid, .host = host};
+
+    conductor_migration_needs(&t->inst, with_disk(t), &need);
+    claim.memory_mb = need.memory_mb;
+    claim.vcpus = (int)need.vcpus;
+    claim.disk_gb = need.disk_gb;
 
     if (db_migration_set_destination(t->db, t->mig.uuid, host, host) < 0)
         return -1;
@@ -252,7 +260,8 @@ choose_candidates(lm_task_t *t, char ***ret_hosts, size_t *ret_n)
         *ret_n = 1;
         return 0;
     }
-    return conductor_select_destinations(t->cond, t->db, &t->inst, &t->source, ret_hosts, ret_n);
+    return conductor_select_destinations(t->cond, t->db, &t->inst, &t->source, with_disk(t),
+                                         ret_hosts, ret_n);
 }
 
 int

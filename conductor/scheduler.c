@@ -12,8 +12,8 @@
 #include "conductor/scheduler.h"
 
 typedef struct candidate {
-    const char *host;   /* borrowed from the node list */
-    double free_ram_mb; /* weight: usable memory left */
+    const char *host;    /* borrowed from the node list */
+    int64_t free_ram_mb; /* weight: memory left once claims are counted */
 } candidate_t;
 
 static int
@@ -26,14 +26,15 @@ candidate_cmp(const void *a, const void *b)
     return strcmp(x->host, y->host); /* stable order for equal weights */
 }
 
-/* host_passes: every conductor-side check, as a filter. */
+/* host_passes: every conductor-side check, as a filter; *ret_free what the node has left. */
 static int
 host_passes(conductor_t *cond, db_conn_t *db, const db_instance_t *inst,
-            const db_compute_node_t *source, const db_compute_node_t *node)
+            const db_compute_node_t *source, const db_compute_node_t *node, bool with_disk,
+            db_resources_t *ret_free)
 {
     if (conductor_check_hosts_differ(inst, node->host) < 0 ||
         conductor_check_destination_up(cond, db, node->host) < 0 ||
-        conductor_check_destination_resources(db, inst, node) < 0 ||
+        conductor_check_destination_resources(db, inst, node, with_disk, ret_free) < 0 ||
         conductor_check_hypervisor_compatible(inst, source, node) < 0)
         return -1;
     return 0;
@@ -41,7 +42,8 @@ host_passes(conductor_t *cond, db_conn_t *db, const db_instance_t *inst,
 
 int
 conductor_select_destinations(conductor_t *cond, db_conn_t *db, const db_instance_t *inst,
-                              const db_compute_node_t *source, char ***ret_hosts, size_t *ret_n)
+                              const db_compute_node_t *source, bool with_disk, char ***ret_hosts,
+                              size_t *ret_n)
 {
     db_compute_node_t *nodes = NULL;
     size_t n_nodes = 0, n = 0;
@@ -54,16 +56,16 @@ conductor_select_destinations(conductor_t *cond, db_conn_t *db, const db_instanc
         return -1;
     cands = tern_calloc(n_nodes + 1, sizeof(*cands));
     for (size_t i = 0; i < n_nodes; i++) {
-        if (host_passes(cond, db, inst, source, &nodes[i]) < 0) {
+        db_resources_t left = {0};
+
+        if (host_passes(cond, db, inst, source, &nodes[i], with_disk, &left) < 0) {
             if (!tern_streq(nodes[i].host, inst->host) && used < sizeof(reasons))
                 used += (size_t)snprintf(reasons + used, sizeof(reasons) - used, "%s%s",
                                          used ? "; " : "", tern_error_message());
             continue;
         }
         cands[n].host = nodes[i].host;
-        cands[n].free_ram_mb = (double)nodes[i].memory_mb * nodes[i].ram_allocation_ratio -
-                               (double)nodes[i].reserved_host_memory_mb -
-                               (double)nodes[i].memory_mb_used;
+        cands[n].free_ram_mb = left.memory_mb;
         n++;
     }
     if (n == 0) {

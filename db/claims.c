@@ -49,37 +49,132 @@ db_claim_list_free(db_claim_t *list, size_t count)
     free(list);
 }
 
-/* One resource of the check: refuse (CHECK_FAILED) when the request does not fit. */
+/* get_node: the compute node of host (node NULL: its only one), FOR UPDATE when lock, into
+ * *ret (db_compute_node_clear). NOT_FOUND / CONFLICT as db_claim_take says. */
 static int
-claim_check_one(const db_claim_request_t *req, const char *node, const char *resource,
-                const char *unit, int64_t request, int64_t total, double ratio, int64_t reserved,
-                int64_t used, int64_t claimed)
+get_node(db_conn_t *conn, const char *host, const char *node, bool lock, const char *for_what,
+         db_compute_node_t *ret)
 {
-    int64_t usable = (int64_t)floor((double)total * ratio) - reserved;
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *res = NULL;
 
-    if (request <= 0 || used + claimed + request <= usable)
-        return 0;
-    return tern_error_set(TERN_ERR_CHECK_FAILED,
-                          "cannot claim %lld %s of %s on host \"%s\" node \"%s\" for migration "
-                          "\"%s\": %lld %s used and %lld %s claimed of %lld %s usable (%lld %s x "
-                          "%g - %lld %s reserved), %lld %s free",
-                          (long long)request, unit, resource, req->host, node, req->migration_uuid,
-                          (long long)used, unit, (long long)claimed, unit, (long long)usable, unit,
-                          (long long)total, unit, ratio, (long long)reserved, unit,
-                          (long long)(usable - used - claimed), unit);
+    db_params_text(&p, host);
+    db_params_text(&p, node);
+    res = db_exec(conn, lock ? DB_RETRY_NEVER : DB_RETRY_SAFE,
+                  lock ? "SELECT " DB_COMPUTE_NODE_COLS " FROM compute_nodes WHERE host = $1"
+                         " AND ($2::text IS NULL OR hypervisor_hostname = $2)"
+                         " ORDER BY hypervisor_hostname LIMIT 2 FOR UPDATE"
+                       : "SELECT " DB_COMPUTE_NODE_COLS " FROM compute_nodes WHERE host = $1"
+                         " AND ($2::text IS NULL OR hypervisor_hostname = $2)"
+                         " ORDER BY hypervisor_hostname LIMIT 2",
+                  &p, "read compute node of host \"%s\"", host);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND,
+                              "cannot claim resources on host \"%s\" node \"%s\" for %s: no such "
+                              "compute node",
+                              host, node ? node : "(any)", for_what);
+    if (PQntuples(res) > 1)
+        return tern_error_set(TERN_ERR_CONFLICT,
+                              "cannot claim resources on host \"%s\" for %s: the host has several "
+                              "compute nodes, name one",
+                              host, for_what);
+    db_compute_node_from_row(res, 0, ret);
+    return 0;
+}
+
+/* counted_claims: what the node's claims that still count hold (migration not final, or
+ * completed after the node's report), but those of migration exclude (NULL: none). */
+static int
+counted_claims(db_conn_t *conn, const db_compute_node_t *node, const char *exclude,
+               db_resources_t *ret)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *sum = NULL;
+
+    db_params_int(&p, node->id);
+    db_params_text(&p, exclude);
+    sum =
+        db_exec(conn, DB_RETRY_SAFE,
+                "SELECT coalesce(sum(c.memory_mb), 0), coalesce(sum(c.vcpus), 0),"
+                " coalesce(sum(c.disk_gb), 0)"
+                " FROM resource_claims c JOIN migrations m ON m.uuid = c.migration_uuid"
+                " JOIN compute_nodes n ON n.id = c.compute_node_id"
+                " WHERE c.compute_node_id = $1"
+                " AND ($2::uuid IS NULL OR c.migration_uuid <> $2::uuid)"
+                " AND (m.status NOT IN ('completed', 'failed', 'cancelled', 'error')"
+                "      OR (m.status = 'completed' AND m.finished_at > n.updated_at))",
+                &p, "sum claims on host \"%s\" node \"%s\"", node->host, node->hypervisor_hostname);
+    if (!sum)
+        return -1;
+    ret->memory_mb = db_get_int(sum, 0, 0);
+    ret->vcpus = db_get_int(sum, 0, 1);
+    ret->disk_gb = db_get_int(sum, 0, 2);
+    return 0;
+}
+
+/* migration_exists: NOT_FOUND naming the claim unless migration uuid exists. */
+static int
+migration_exists(db_conn_t *conn, const char *host, const char *uuid)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *res = NULL;
+
+    db_params_text(&p, uuid);
+    res = db_exec(conn, DB_RETRY_SAFE, "SELECT 1 FROM migrations WHERE uuid = $1::uuid", &p,
+                  "look for migration \"%s\"", uuid);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND,
+                              "cannot claim resources on host \"%s\" for migration \"%s\": the "
+                              "migration does not exist",
+                              host, uuid);
+    return 0;
+}
+
+/* insert_claim: store req's claim on node (in the caller's transaction) into *ret_claim. */
+static int
+insert_claim(db_conn_t *conn, const db_claim_request_t *req, const db_compute_node_t *node,
+             db_claim_t *ret_claim)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *ins = NULL;
+
+    db_params_text(&p, req->migration_uuid);
+    db_params_int(&p, node->id);
+    db_params_int(&p, req->memory_mb);
+    db_params_int(&p, req->vcpus);
+    db_params_int(&p, req->disk_gb);
+    ins = db_exec(conn, DB_RETRY_NEVER,
+                  "WITH c AS (INSERT INTO resource_claims (migration_uuid, instance_uuid,"
+                  "  compute_node_id, memory_mb, vcpus, disk_gb)"
+                  "  SELECT m.uuid, m.instance_uuid, $2, $3, $4, $5 FROM migrations m"
+                  "  WHERE m.uuid = $1 RETURNING *)"
+                  " SELECT " CLAIM_COLS " FROM c JOIN compute_nodes n ON n.id = c.compute_node_id"
+                  " JOIN migrations m ON m.uuid = c.migration_uuid",
+                  &p, "store claim of migration \"%s\" on host \"%s\" node \"%s\"",
+                  req->migration_uuid, req->host, node->hypervisor_hostname);
+    if (!ins)
+        return -1;
+    if (PQntuples(ins) == 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND,
+                              "cannot claim resources on host \"%s\" for migration \"%s\": the "
+                              "migration does not exist",
+                              req->host, req->migration_uuid);
+    if (ret_claim)
+        claim_from_row(ins, 0, ret_claim);
+    return 0;
 }
 
 int
 db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *ret_claim)
 {
-    DB_AUTOPARAMS np = DB_PARAMS_INIT;
-    DB_AUTOPARAMS sp = DB_PARAMS_INIT;
-    DB_AUTOPARAMS ip = DB_PARAMS_INIT;
-    DB_AUTORESULT *node = NULL;
-    DB_AUTORESULT *sum = NULL;
-    DB_AUTORESULT *ins = NULL;
-    TERN_AUTOFREE char *node_name = NULL;
-    int64_t node_id;
+    db_resources_t want = {req->memory_mb, req->vcpus, req->disk_gb}, claimed;
+    db_compute_node_t node = {0};
+    TERN_AUTOFREE char *what = NULL;
+    db_claim_t claim = {0};
 
     if (db_check_uuid(req->migration_uuid, "migration") < 0 ||
         db_check_str(req->host, "host", "take a claim") < 0)
@@ -89,105 +184,48 @@ db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *ret_cl
                               "cannot claim resources on host \"%s\" for migration \"%s\": "
                               "negative amount requested",
                               req->host, req->migration_uuid);
+    what = tern_asprintf("migration \"%s\"", req->migration_uuid);
     if (db_txn_begin(conn, "begin claim") < 0)
         return tern_error_prefix("could not claim resources on host \"%s\"", req->host);
-
-    db_params_text(&np, req->host);
-    db_params_text(&np, req->node);
-    node = db_exec(conn, DB_RETRY_NEVER,
-                   "SELECT id, hypervisor_hostname, memory_mb, memory_mb_used,"
-                   " ram_allocation_ratio, reserved_host_memory_mb, vcpus, vcpus_used,"
-                   " cpu_allocation_ratio, reserved_host_cpus, local_gb, local_gb_used,"
-                   " disk_allocation_ratio, reserved_host_disk_gb"
-                   " FROM compute_nodes WHERE host = $1"
-                   " AND ($2::text IS NULL OR hypervisor_hostname = $2)"
-                   " ORDER BY hypervisor_hostname LIMIT 2 FOR UPDATE",
-                   &np, "lock compute node of host \"%s\"", req->host);
-    if (!node)
-        goto error;
-    if (PQntuples(node) == 0) {
-        tern_error_set(TERN_ERR_NOT_FOUND,
-                       "cannot claim resources on host \"%s\" node \"%s\" for migration \"%s\": "
-                       "no such compute node",
-                       req->host, req->node ? req->node : "(any)", req->migration_uuid);
-        goto error;
+    if (get_node(conn, req->host, req->node, true, what, &node) < 0 ||
+        migration_exists(conn, req->host, req->migration_uuid) < 0 ||
+        counted_claims(conn, &node, req->migration_uuid, &claimed) < 0 ||
+        db_capacity_fits(&node, &claimed, &want, what) < 0 ||
+        insert_claim(conn, req, &node, ret_claim ? &claim : NULL) < 0) {
+        db_txn_rollback(conn);
+        db_compute_node_clear(&node);
+        return -1;
     }
-    if (PQntuples(node) > 1) {
-        tern_error_set(TERN_ERR_CONFLICT,
-                       "cannot claim resources on host \"%s\" for migration \"%s\": the host has "
-                       "several compute nodes, name one",
-                       req->host, req->migration_uuid);
-        goto error;
-    }
-    node_id = db_get_int(node, 0, 0);
-    node_name = db_get_str(node, 0, 1);
-
-    /* Claims that still count: migration not final, or completed after the node's report. */
-    db_params_int(&sp, node_id);
-    db_params_text(&sp, req->migration_uuid);
-    sum = db_exec(conn, DB_RETRY_NEVER,
-                  "SELECT coalesce(sum(c.memory_mb), 0), coalesce(sum(c.vcpus), 0),"
-                  " coalesce(sum(c.disk_gb), 0),"
-                  " EXISTS (SELECT 1 FROM migrations WHERE uuid = $2::uuid)"
-                  " FROM resource_claims c JOIN migrations m ON m.uuid = c.migration_uuid"
-                  " JOIN compute_nodes n ON n.id = c.compute_node_id"
-                  " WHERE c.compute_node_id = $1 AND c.migration_uuid <> $2::uuid"
-                  " AND (m.status NOT IN ('completed', 'failed', 'cancelled', 'error')"
-                  "      OR (m.status = 'completed' AND m.finished_at > n.updated_at))",
-                  &sp, "sum claims on host \"%s\" node \"%s\"", req->host, node_name);
-    if (!sum)
-        goto error;
-    if (!db_get_bool(sum, 0, 3)) {
-        tern_error_set(TERN_ERR_NOT_FOUND,
-                       "cannot claim resources on host \"%s\" for migration \"%s\": the "
-                       "migration does not exist",
-                       req->host, req->migration_uuid);
-        goto error;
-    }
-
-    if (claim_check_one(req, node_name, "memory", "MB", req->memory_mb, db_get_int(node, 0, 2),
-                        db_get_double(node, 0, 4), db_get_int(node, 0, 5), db_get_int(node, 0, 3),
-                        db_get_int(sum, 0, 0)) < 0 ||
-        claim_check_one(req, node_name, "vcpus", "vcpus", req->vcpus, db_get_int(node, 0, 6),
-                        db_get_double(node, 0, 8), db_get_int(node, 0, 9), db_get_int(node, 0, 7),
-                        db_get_int(sum, 0, 1)) < 0 ||
-        claim_check_one(req, node_name, "disk", "GB", req->disk_gb, db_get_int(node, 0, 10),
-                        db_get_double(node, 0, 12), db_get_int(node, 0, 13),
-                        db_get_int(node, 0, 11), db_get_int(sum, 0, 2)) < 0)
-        goto error;
-
-    db_params_text(&ip, req->migration_uuid);
-    db_params_int(&ip, node_id);
-    db_params_int(&ip, req->memory_mb);
-    db_params_int(&ip, req->vcpus);
-    db_params_int(&ip, req->disk_gb);
-    ins = db_exec(conn, DB_RETRY_NEVER,
-                  "WITH c AS (INSERT INTO resource_claims (migration_uuid, instance_uuid,"
-                  "  compute_node_id, memory_mb, vcpus, disk_gb)"
-                  "  SELECT m.uuid, m.instance_uuid, $2, $3, $4, $5 FROM migrations m"
-                  "  WHERE m.uuid = $1 RETURNING *)"
-                  " SELECT " CLAIM_COLS " FROM c JOIN compute_nodes n ON n.id = c.compute_node_id"
-                  " JOIN migrations m ON m.uuid = c.migration_uuid",
-                  &ip, "store claim of migration \"%s\" on host \"%s\" node \"%s\"",
-                  req->migration_uuid, req->host, node_name);
-    if (!ins)
-        goto error;
-    if (PQntuples(ins) == 0) {
-        tern_error_set(TERN_ERR_NOT_FOUND,
-                       "cannot claim resources on host \"%s\" for migration \"%s\": the "
-                       "migration does not exist",
-                       req->host, req->migration_uuid);
-        goto error;
-    }
-    if (db_txn_commit(conn, "commit claim") < 0)
+    db_compute_node_clear(&node);
+    if (db_txn_commit(conn, "commit claim") < 0) {
+        db_claim_clear(&claim);
         return tern_error_prefix("could not claim resources on host \"%s\"", req->host);
+    }
     if (ret_claim)
-        claim_from_row(ins, 0, ret_claim);
+        *ret_claim = claim;
     return 0;
+}
 
-error:
-    db_txn_rollback(conn);
-    return -1;
+int
+db_claim_preview(db_conn_t *conn, const char *host, const char *node, const db_resources_t *request,
+                 const char *for_what, db_resources_t *ret_free)
+{
+    db_compute_node_t n = {0};
+    db_resources_t claimed;
+    int rc;
+
+    if (db_check_str(host, "host", "preview a claim") < 0)
+        return -1;
+    if (get_node(conn, host, node, false, for_what, &n) < 0 ||
+        counted_claims(conn, &n, NULL, &claimed) < 0) {
+        db_compute_node_clear(&n);
+        return -1;
+    }
+    if (ret_free)
+        db_capacity_free(&n, &claimed, ret_free);
+    rc = db_capacity_fits(&n, &claimed, request, for_what);
+    db_compute_node_clear(&n);
+    return rc;
 }
 
 int

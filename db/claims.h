@@ -4,10 +4,10 @@
  * Before preparing the destination, the conductor claims the instance's memory (and vcpus, and
  * disk for a block migration) on the destination node. db_claim_take() runs in one transaction
  * that locks the node's compute_nodes row (SELECT ... FOR UPDATE), so concurrent claims on the
- * same node serialise and each sees the others. A claim is refused when, for any resource the
- * request asks for (> 0):
+ * same node serialise and each sees the others. A claim is refused when it does not fit by the
+ * one rule of db/capacity.h (for any resource the request asks for, > 0):
  *
- *   used + other claims + request > total * allocation_ratio - reserved
+ *   used + other claims + request > floor((total - reserved) * allocation_ratio)
  *
  * with used/total/ratio/reserved from the node's last report (db/compute_nodes.h). "Other
  * claims" are the node's claims whose migration is not final, plus claims of migrations that
@@ -21,6 +21,7 @@
 #ifndef TERN_DB_CLAIMS_H
 #define TERN_DB_CLAIMS_H
 
+#include "db/capacity.h"
 #include "db/db.h"
 
 typedef struct db_claim_request {
@@ -53,6 +54,15 @@ void db_claim_list_free(db_claim_t *list, size_t count);
  * overcommit; NOT_FOUND when the node or migration does not exist; CONFLICT when the migration
  * already holds a claim on that node. ret_claim may be NULL. Not retried (a transaction). */
 int db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *ret_claim);
+
+/* What db_claim_take would decide for request on host's node (NULL: its only node), without
+ * locking or claiming anything: the conductor's checks and the scheduler preview a claim with
+ * it (the decision is db/capacity.h's rule in both). 0 when it fits, CHECK_FAILED with
+ * db_capacity_fits' message (naming for_what) when not, NOT_FOUND / CONFLICT for the node as
+ * db_claim_take. ret_free (may be NULL) receives what is left before the request. Read,
+ * retried. */
+int db_claim_preview(db_conn_t *conn, const char *host, const char *node,
+                     const db_resources_t *request, const char *for_what, db_resources_t *ret_free);
 
 /* Delete every claim of a migration; *ret_released (may be NULL) = how many. Releasing a
  * migration without claims succeeds. Idempotent, retried. */

@@ -6,15 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NODE_COLS                                                                             \
-    "id, host, hypervisor_hostname, hypervisor_type, hypervisor_version, host_ip, cpu_info, " \
-    "vcpus, vcpus_used, memory_mb, memory_mb_used, free_ram_mb, local_gb, local_gb_used, "    \
-    "free_disk_gb, cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio, "       \
-    "reserved_host_memory_mb, reserved_host_disk_gb, reserved_host_cpus, running_vms, "       \
-    "tern_ms(created_at), tern_ms(updated_at)"
+#define NODE_COLS DB_COMPUTE_NODE_COLS
 
-static void
-node_from_row(const PGresult *res, int row, db_compute_node_t *n)
+void
+db_compute_node_from_row(const PGresult *res, int row, db_compute_node_t *n)
 {
     memset(n, 0, sizeof(*n));
     n->id = db_get_int(res, row, 0);
@@ -135,7 +130,7 @@ db_compute_node_upsert(db_conn_t *conn, const db_compute_node_t *r, db_compute_n
     if (!res)
         return -1;
     if (ret_node)
-        node_from_row(res, 0, ret_node);
+        db_compute_node_from_row(res, 0, ret_node);
     return 0;
 }
 
@@ -166,7 +161,7 @@ db_compute_node_get(db_conn_t *conn, const char *host, const char *node,
                               "cannot choose a compute node of host \"%s\": it has several, "
                               "name one",
                               host);
-    node_from_row(res, 0, ret_node);
+    db_compute_node_from_row(res, 0, ret_node);
     return 0;
 }
 
@@ -189,7 +184,7 @@ db_compute_node_list(db_conn_t *conn, const char *host, db_compute_node_t **ret_
     n = PQntuples(res);
     list = tern_calloc((size_t)n + 1, sizeof(*list));
     for (int i = 0; i < n; i++)
-        node_from_row(res, i, &list[i]);
+        db_compute_node_from_row(res, i, &list[i]);
     *ret_list = list;
     *ret_count = (size_t)n;
     return 0;

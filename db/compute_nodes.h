@@ -4,8 +4,9 @@
  * tern-compute reports its node periodically (through the conductor, which owns the database
  * connection); (host, hypervisor_hostname) identify a node. The claim check (db/claims.h) reads
  * the totals, ratios, reservations and "used" figures from here: usable memory is
- * memory_mb * ram_allocation_ratio - reserved_host_memory_mb, and memory_mb_used counts what the
- * node's instances use (excluding the reservation); likewise for vcpus and local_gb.
+ * (memory_mb - reserved_host_memory_mb) * ram_allocation_ratio (db/capacity.h), and
+ * memory_mb_used counts what the node's instances use (excluding the reservation); likewise for
+ * vcpus and local_gb.
  *
  * Ownership: db_compute_node_t owns its strings and one reference to cpu_info
  * (db_compute_node_clear()); db_compute_node_list() returns a new array

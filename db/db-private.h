@@ -96,6 +96,15 @@ int db_check_uuid(const char *s, const char *what);
 /* Require a non-empty string argument: -1 with TERN_ERR_INVALID naming the field. */
 int db_check_str(const char *s, const char *field, const char *what);
 
+/* compute_nodes.c, shared with claims.c. */
+#define DB_COMPUTE_NODE_COLS                                                                  \
+    "id, host, hypervisor_hostname, hypervisor_type, hypervisor_version, host_ip, cpu_info, " \
+    "vcpus, vcpus_used, memory_mb, memory_mb_used, free_ram_mb, local_gb, local_gb_used, "    \
+    "free_disk_gb, cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio, "       \
+    "reserved_host_memory_mb, reserved_host_disk_gb, reserved_host_cpus, running_vms, "       \
+    "tern_ms(created_at), tern_ms(updated_at)"
+void db_compute_node_from_row(const PGresult *res, int row, db_compute_node_t *ret_node);
+
 /* instances.c, shared with migrations.c (switch-over). */
 #define DB_INSTANCE_COLS                                                                         \
     "id, uuid, name, host, node, vm_state, task_state, power_state, memory_mb, vcpus, root_gb, " \

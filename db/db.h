@@ -100,6 +100,7 @@ int db_schema_check(db_conn_t *conn);
 
 #include "db/services.h"
 #include "db/compute_nodes.h"
+#include "db/capacity.h"
 #include "db/instances.h"
 #include "db/migrations.h"
 #include "db/claims.h"

@@ -17,6 +17,7 @@ db_libtern_db_la_SOURCES = \
 	db/compute_nodes.c db/compute_nodes.h \
 	db/instances.c db/instances.h \
 	db/migrations.c db/migrations.h \
+	db/capacity.c db/capacity.h \
 	db/claims.c db/claims.h \
 	db/instance_devices.c db/instance_devices.h \
 	db/actions.c db/actions.h

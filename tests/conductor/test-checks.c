@@ -104,7 +104,7 @@ START_TEST(test_running_instance_on_up_host_passes_every_check)
     CK_OK(conductor_check_destination_exists(db, "host2"));
     CK_OK(conductor_check_destination_up(&cond, db, "host2"));
     CK_OK(conductor_check_hosts_differ(&inst, "host2"));
-    CK_OK(conductor_check_destination_resources(db, &inst, &dst));
+    CK_OK(conductor_check_destination_resources(db, &inst, &dst, true, NULL));
     CK_OK(conductor_check_hypervisor_compatible(&inst, &src, &dst));
     db_compute_node_clear(&src);
     db_compute_node_clear(&dst);
@@ -176,10 +176,116 @@ START_TEST(test_not_enough_memory_refused_with_numbers)
 
     add_host("host2", 4096, 3584, "QEMU", 10000002);
     node("host2", &dst);
-    CK_FAILS_WITH(conductor_check_destination_resources(db, &inst, &dst), TERN_ERR_CHECK_FAILED,
-                  "host \"host2\" cannot take instance");
-    ck_assert_ptr_nonnull(strstr(tern_error_message(), "512 MiB of memory free, 1024 MiB needed"));
+    CK_FAILS_WITH(conductor_check_destination_resources(db, &inst, &dst, false, NULL),
+                  TERN_ERR_CHECK_FAILED, "host \"host2\" node \"host2\" cannot take instance");
+    ck_assert_ptr_nonnull(strstr(tern_error_message(), "1024 MiB of memory needed, 512 MiB free"));
     db_compute_node_clear(&dst);
+}
+END_TEST
+
+/* The check previews the claim: for requests at and just over each resource's edge, on nodes
+ * with uneven ratios and reservations, with claims held, the conductor's check and the claim
+ * decide the same, with the same message (one rule: db/capacity.h). */
+START_TEST(test_check_previews_the_claim)
+{
+    static const struct {
+        int64_t memory_mb, root_gb;
+        int vcpus;
+        bool with_disk;
+    } cases[] = {
+        {1040, 1, 1, true},  /* memory: exactly what is left */
+        {1041, 1, 1, true},  /* one MiB over */
+        {512, 1, 10, true},  /* vCPUs: exactly what is left (4 x 2.75 = 11, 1 claimed) */
+        {512, 1, 11, true},  /* one over */
+        {512, 41, 1, true},  /* disk: exactly what is left ((50 - 3) x 0.9 = 42, 1 claimed) */
+        {512, 42, 1, true},  /* one GiB over: refused with the disk, as a block migration */
+        {512, 42, 1, false}, /* the same without the disk: fits */
+    };
+    db_compute_node_t n = {0}, dst = {0};
+    db_instance_t holder = {0}, holder_in = {0};
+    char held[DB_UUID_LEN] = "";
+
+    /* (3000 - 50 reserved) MiB x 0.7 = 2065 (2064.99... in binary); 4 vCPUs x 2.75 = 11;
+     * (50 - 3 reserved) GiB x 0.9 = 42.3 */
+    CK_OK(db_service_upsert(db, "edge", COMPUTE_BINARY, "compute", 1, NULL));
+    n.host = n.hypervisor_hostname = (char *)"edge";
+    n.hypervisor_type = (char *)"QEMU";
+    n.hypervisor_version = 10000002;
+    n.vcpus = 4;
+    n.memory_mb = 3000;
+    n.memory_mb_used = 500;
+    n.ram_allocation_ratio = 0.7;
+    n.reserved_host_memory_mb = 50;
+    n.cpu_allocation_ratio = 2.75;
+    n.local_gb = 50;
+    n.disk_allocation_ratio = 0.9;
+    n.reserved_host_disk_gb = 3;
+    CK_OK(db_compute_node_upsert(db, &n, NULL));
+    /* a migration in flight holds 525 MiB, 1 vCPU, 1 GiB there: 2065 - 500 used - 525 = 1040 */
+    {
+        db_migration_t req = {0}, mig = {0};
+
+        holder_in.name = (char *)"holder";
+        holder_in.memory_mb = 525;
+        holder_in.vcpus = 1;
+        holder_in.root_gb = 1;
+        holder_in.project_id = holder_in.user_id = (char *)"p1";
+        CK_OK(db_instance_create(db, &holder_in, &holder));
+        tern_strlcpy(req.instance_uuid, holder.uuid, sizeof(req.instance_uuid));
+        req.source_compute = (char *)"host1";
+        CK_OK(db_migration_create(db, &req, &mig));
+        tern_strlcpy(held, mig.uuid, sizeof(held));
+        db_migration_clear(&mig);
+        CK_OK(db_claim_take(
+            db,
+            &(db_claim_request_t){
+                .migration_uuid = held, .host = "edge", .memory_mb = 525, .vcpus = 1, .disk_gb = 1},
+            NULL));
+    }
+    node("edge", &dst);
+    for (size_t i = 0; i < TERN_N_ELEMENTS(cases); i++) {
+        db_instance_t want = inst;
+        db_migration_t req = {0}, mig = {0};
+        char check_msg[TERN_ERROR_MSG_MAX] = "", claim_msg[TERN_ERROR_MSG_MAX] = "";
+        TERN_AUTOFREE char *for_inst = tern_asprintf("instance \"%s\"", inst.uuid);
+        TERN_AUTOFREE char *for_mig = NULL;
+        int check, claim;
+
+        want.memory_mb = cases[i].memory_mb;
+        want.vcpus = cases[i].vcpus;
+        want.root_gb = cases[i].root_gb;
+        check = conductor_check_destination_resources(db, &want, &dst, cases[i].with_disk, NULL);
+        if (check < 0)
+            tern_strlcpy(check_msg, tern_error_message(), sizeof(check_msg));
+        tern_strlcpy(req.instance_uuid, inst.uuid, sizeof(req.instance_uuid));
+        req.source_compute = (char *)"host1";
+        CK_OK(db_migration_create(db, &req, &mig));
+        for_mig = tern_asprintf("migration \"%s\"", mig.uuid);
+        claim =
+            db_claim_take(db,
+                          &(db_claim_request_t){.migration_uuid = mig.uuid,
+                                                .host = "edge",
+                                                .memory_mb = want.memory_mb,
+                                                .vcpus = want.vcpus,
+                                                .disk_gb = cases[i].with_disk ? want.root_gb : 0},
+                          NULL);
+        if (claim < 0)
+            tern_strlcpy(claim_msg, tern_error_message(), sizeof(claim_msg));
+        ck_assert_msg(check == claim, "case %zu: the check says %d (%s), the claim %d (%s)", i,
+                      check, check_msg, claim, claim_msg);
+        ck_assert_int_eq(check, (i % 2 == 0 || i == 6) ? 0 : -1);
+        if (check < 0) { /* the same words, but for whom */
+            char *a = strstr(check_msg, for_inst), *b = strstr(claim_msg, for_mig);
+
+            ck_assert_ptr_nonnull(a);
+            ck_assert_ptr_nonnull(b);
+            ck_assert_str_eq(a + strlen(for_inst), b + strlen(for_mig));
+        }
+        CK_OK(db_claim_release(db, mig.uuid, NULL));
+        db_migration_clear(&mig);
+    }
+    db_compute_node_clear(&dst);
+    db_instance_clear(&holder);
 }
 END_TEST
 
@@ -209,7 +315,7 @@ START_TEST(test_scheduler_prefers_most_free_memory_and_skips_source)
     size_t n = 0;
 
     node("host1", &src);
-    CK_OK(conductor_select_destinations(&cond, db, &inst, &src, &hosts, &n));
+    CK_OK(conductor_select_destinations(&cond, db, &inst, &src, true, &hosts, &n));
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(hosts[0], "host3");
     ck_assert_str_eq(hosts[1], "host2");
@@ -227,10 +333,11 @@ START_TEST(test_scheduler_no_valid_host_lists_reasons)
     CK_OK(db_service_set_disabled(db, "host2", COMPUTE_BINARY, true, "maintenance"));
     add_host("host3", 1024, 512, "QEMU", 10000002);
     node("host1", &src);
-    CK_FAILS_WITH(conductor_select_destinations(&cond, db, &inst, &src, &hosts, &n),
+    CK_FAILS_WITH(conductor_select_destinations(&cond, db, &inst, &src, true, &hosts, &n),
                   TERN_ERR_CHECK_FAILED, "no valid host for instance");
     ck_assert_ptr_nonnull(strstr(tern_error_message(), "is disabled: maintenance"));
-    ck_assert_ptr_nonnull(strstr(tern_error_message(), "host \"host3\" cannot take"));
+    ck_assert_ptr_nonnull(
+        strstr(tern_error_message(), "host \"host3\" node \"host3\" cannot take"));
     db_compute_node_clear(&src);
 }
 END_TEST
@@ -300,6 +407,7 @@ conductor_checks_suite(void)
     tcase_add_test(errors, test_instance_not_running_refused);
     tcase_add_test(errors, test_busy_instance_refused_naming_task);
     tcase_add_test(errors, test_not_enough_memory_refused_with_numbers);
+    tcase_add_test(errors, test_check_previews_the_claim);
     tcase_add_test(errors, test_hypervisor_type_and_older_version_refused);
     tcase_add_test(errors, test_scheduler_no_valid_host_lists_reasons);
     tcase_add_test(errors, test_parameters_validated);

@@ -193,7 +193,7 @@ START_TEST(test_claims_refuse_overcommit)
     int released = -1;
     char m1[DB_UUID_LEN], m2[DB_UUID_LEN], m3[DB_UUID_LEN], m4[DB_UUID_LEN];
 
-    /* usable = 4096 x 1.0 - 512 = 3584; used 1024: 2560 free. */
+    /* usable = (4096 - 512) x 1.0 = 3584; used 1024: 2560 free. */
     test_make_node(conn, dst, "dn", 4096, 1024, 512);
     running_migration(conn, "src", dst, m1);
     running_migration(conn, "src", dst, m2);
@@ -218,9 +218,9 @@ START_TEST(test_claims_refuse_overcommit)
                            NULL),
              TERN_ERR_CHECK_FAILED);
     CK_MSG_HAS(dst);
-    CK_MSG_HAS("1024 MB of memory");
-    CK_MSG_HAS("1024 MB used and 2048 MB claimed of 3584 MB usable");
-    CK_MSG_HAS("512 MB free");
+    CK_MSG_HAS("1024 MiB of memory needed");
+    CK_MSG_HAS("1024 used and 2048 claimed of 3584 MiB usable");
+    CK_MSG_HAS("512 MiB free");
 
     /* Exactly what is left fits. */
     CK_OK(db_claim_take(
@@ -234,12 +234,12 @@ START_TEST(test_claims_refuse_overcommit)
                            &(db_claim_request_t){.migration_uuid = m3, .host = dst, .vcpus = 1000},
                            NULL),
              TERN_ERR_CHECK_FAILED);
-    CK_MSG_HAS("vcpus");
+    CK_MSG_HAS("1000 vCPUs needed");
     CK_FAILS(db_claim_take(conn,
                            &(db_claim_request_t){.migration_uuid = m3, .host = dst, .disk_gb = 101},
                            NULL),
              TERN_ERR_CHECK_FAILED);
-    CK_MSG_HAS("GB of disk");
+    CK_MSG_HAS("GiB of disk needed");
 
     /* A failed migration's claim no longer counts. */
     CK_OK(db_migration_set_status(conn, m1, DB_MIGRATION_FAILED, "boom"));
@@ -389,7 +389,7 @@ START_TEST(test_concurrent_claims_one_fits)
             }
             ck_assert_msg(c[i].err.code == TERN_ERR_CHECK_FAILED, "loser got %s: %s",
                           tern_error_code_name(c[i].err.code), c[i].err.message);
-            ck_assert_msg(strstr(c[i].err.message, "2048 MB claimed"), "%s", c[i].err.message);
+            ck_assert_msg(strstr(c[i].err.message, "2048 claimed"), "%s", c[i].err.message);
         }
         ck_assert_int_eq(wins, 1);
     }
