@@ -18,6 +18,24 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/json_check.h"
+
+/* The handlers' arguments and their types (compute/API.md), to name a key of the wrong type. */
+static const compute_json_field_t uuid_args[] = {{"uuid", JSON_STRING}};
+static const compute_json_field_t dest_check_args[] = {
+    {"instance", JSON_OBJECT}, {"source_host", JSON_STRING}, {"guest_cpu", JSON_OBJECT}};
+static const compute_json_field_t cleanup_args[] = {{"dest_check_data", JSON_OBJECT}};
+static const compute_json_field_t source_check_args[] = {{"instance", JSON_OBJECT},
+                                                         {"dest_check_data", JSON_OBJECT}};
+
+/* name_ok: a host name: [A-Za-z0-9._-], 1..255 characters. */
+static bool
+name_ok(const char *s)
+{
+    return s && *s && strlen(s) <= 255 &&
+           s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] ==
+               '\0';
+}
 
 /* migration_uris: this host's libvirt URI for peers and its migration address. */
 static void
@@ -43,8 +61,8 @@ compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_resul
     int rc;
 
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "uuid", &uuid) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to get_guest_cpu: %s",
-                              jerr.text);
+        return compute_json_check(req->args, "arguments to get_guest_cpu",
+                                  COMPUTE_JSON_FIELDS(uuid_args), &jerr);
     if (!tern_uuid_valid(uuid))
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid arguments to get_guest_cpu: \"%s\" is "
@@ -94,19 +112,30 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
     TERN_AUTOFREE char *probe = NULL;
     TERN_AUTOFREE char *uri = NULL;
     TERN_AUTOFREE char *addr = NULL;
+    virt_instance_t *inst;
+    char uuid[VIRT_UUID_LEN + 1];
     json_error_t jerr;
-    const char *uuid;
     int rc = -1;
 
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:o, s:s, s:o}", "instance", &instance,
                        "block_migration", &block, "source_host", &source_host, "guest_cpu",
-                       &cpu_json) < 0)
+                       &cpu_json) < 0 ||
+        compute_json_check(req->args, "arguments to check_can_live_migrate_destination",
+                           COMPUTE_JSON_FIELDS(dest_check_args), NULL) < 0)
+        return compute_json_check(req->args, "arguments to check_can_live_migrate_destination",
+                                  COMPUTE_JSON_FIELDS(dest_check_args), &jerr);
+    if (!json_is_boolean(block) && !json_is_null(block))
         return tern_error_set(TERN_ERR_INVALID,
-                              "invalid arguments to check_can_live_migrate_destination: %s",
-                              jerr.text);
-    uuid = json_string_value(json_object_get(instance, "uuid"));
-    if (!uuid)
-        return tern_error_set(TERN_ERR_INVALID, "invalid instance: field \"uuid\" missing");
+                              "invalid arguments to check_can_live_migrate_destination: "
+                              "\"block_migration\" must be true, false or null");
+    if (!name_ok(source_host))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to check_can_live_migrate_destination: "
+                              "\"source_host\" is not a host name");
+    if (!(inst = compute_instance_from_json(mgr, instance)))
+        return -1;
+    memcpy(uuid, inst->uuid, sizeof(uuid));
+    virt_instance_free(inst);
     if (virt_guest_cpu_from_json(cpu_json, &cpu) < 0)
         return tern_error_prefix("invalid arguments to check_can_live_migrate_destination");
 
@@ -116,11 +145,20 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
         virt_shared_probe_create(mgr->virt, &probe) < 0)
         goto cleanup;
     migration_uris(mgr, &uri, &addr);
-    *ret_result = json_pack(
-        "{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "host", mgr->cfg.host, "libvirt_uri", uri,
-        "migration_address", addr, "disk_available_bytes", (json_int_t)info.disk_free_bytes,
-        "shared_probe", probe, "hypervisor_type", info.hypervisor_type, "hypervisor_version",
-        (json_int_t)info.hypervisor_version, "instances_path", mgr->cfg.instances_path);
+    {
+        const compute_dest_check_data_t found = {
+            .host = mgr->cfg.host,
+            .libvirt_uri = uri,
+            .migration_address = addr,
+            .disk_available_bytes = (int64_t)info.disk_free_bytes,
+            .shared_probe = probe,
+            .hypervisor_type = info.hypervisor_type,
+            .hypervisor_version = (int64_t)info.hypervisor_version,
+            .instances_path = mgr->cfg.instances_path,
+        }; /* borrowed strings: only serialised */
+
+        *ret_result = compute_dest_check_data_to_json(&found);
+    }
     rc = 0;
 
 cleanup:
@@ -135,17 +173,26 @@ compute_cleanup_live_migration_destination_check(void *opaque, const rpc_request
                                                  json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    const char *probe = json_string_value(
-        json_object_get(json_object_get(req->args, "dest_check_data"), "shared_probe"));
+    compute_dest_check_data_t data;
+    json_t *json = NULL;
+    json_error_t jerr;
     int rc;
 
-    if (!probe)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to "
-                                                "cleanup_live_migration_destination_check: "
-                                                "\"dest_check_data.shared_probe\" missing");
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o}", "dest_check_data", &json) < 0 ||
+        compute_json_check(req->args, "arguments to cleanup_live_migration_destination_check",
+                           COMPUTE_JSON_FIELDS(cleanup_args), NULL) < 0)
+        return compute_json_check(req->args,
+                                  "arguments to cleanup_live_migration_destination_check",
+                                  COMPUTE_JSON_FIELDS(cleanup_args), &jerr);
+    if (compute_dest_check_data_from_json(json,
+                                          "\"dest_check_data\" of "
+                                          "cleanup_live_migration_destination_check",
+                                          &data) < 0)
+        return -1;
     pthread_mutex_lock(&mgr->virt_lock);
-    rc = virt_shared_probe_remove(mgr->virt, probe);
+    rc = virt_shared_probe_remove(mgr->virt, data.shared_probe);
     pthread_mutex_unlock(&mgr->virt_lock);
+    compute_dest_check_data_clear(&data);
     if (rc == 0)
         *ret_result = json_object();
     return rc;
@@ -175,14 +222,13 @@ decide_block_migration(const char *uuid, const char *dest, const json_t *request
     return 0;
 }
 
-/* plan_disks: which disks are copied and which are not (and why); refuse raw host devices.
- * Returns the bytes to copy in *ret_bytes. */
+/* plan_disks: which disks are copied and which are not (and why) into data's disks and
+ * skipped disks; refuse raw host devices. data->bytes_to_copy: what the copy moves. */
 static int
-plan_disks(const virt_instance_t *inst, bool block, json_t *copy, json_t *skipped,
-           uint64_t *ret_bytes)
+plan_disks(const virt_instance_t *inst, compute_migrate_data_t *data)
 {
-    uint64_t bytes = 0;
-
+    data->disks = tern_calloc(inst->n_disks + 1, sizeof(*data->disks));
+    data->skipped_disks = tern_calloc(inst->n_disks + 1, sizeof(*data->skipped_disks));
     for (size_t i = 0; i < inst->n_disks; i++) {
         const virt_disk_t *d = &inst->disks[i];
         const char *reason = NULL;
@@ -194,11 +240,11 @@ plan_disks(const virt_instance_t *inst, bool block, json_t *copy, json_t *skippe
             reason = "shared disk";
         else if (d->readonly)
             reason = "read-only disk";
-        else if (!block)
+        else if (!data->block_migration)
             reason = "instance directory shared with the destination";
         if (reason) {
-            json_array_append_new(skipped, json_pack("{s:s, s:s, s:s}", "target", d->target, "path",
-                                                     d->path, "reason", reason));
+            data->skipped_disks[data->n_skipped_disks++] = (compute_skipped_disk_t){
+                tern_strdup(d->target), tern_strdup(d->path), tern_strdup(reason)};
             continue;
         }
         if (strncmp(d->path, "/dev/", 5) == 0 || (stat(d->path, &st) == 0 && S_ISBLK(st.st_mode)))
@@ -207,13 +253,11 @@ plan_disks(const virt_instance_t *inst, bool block, json_t *copy, json_t *skippe
                                   "host block device \"%s\"",
                                   inst->uuid, d->target, d->path);
         if (stat(d->path, &st) == 0)
-            bytes += (uint64_t)st.st_blocks * 512;
-        json_array_append_new(copy, json_pack("{s:s, s:s, s:s, s:s?, s:I}", "target", d->target,
-                                              "path", d->path, "format", d->format, "backing_file",
-                                              d->backing_file, "virtual_size",
-                                              (json_int_t)d->virtual_size_bytes));
+            data->bytes_to_copy += (int64_t)st.st_blocks * 512;
+        data->disks[data->n_disks++] = (compute_migrate_disk_t){
+            tern_strdup(d->target), tern_strdup(d->path), tern_strdup(d->format),
+            tern_strdup(d->backing_file), (int64_t)d->virtual_size_bytes};
     }
-    *ret_bytes = bytes;
     return 0;
 }
 
@@ -221,62 +265,54 @@ int
 compute_check_can_live_migrate_source(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    json_t *instance = NULL, *dest_data = NULL, *requested = NULL;
+    json_t *instance = NULL, *dest_json = NULL, *requested = NULL;
     virt_instance_t *inst = NULL;
-    json_t *copy = json_array(), *skipped = json_array();
-    const char *probe, *dest;
-    json_int_t dest_free;
-    uint64_t bytes = 0;
+    compute_migrate_data_t data = {0};
     bool shared = false, block = false;
     json_error_t jerr;
     int rc = -1;
 
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:o, s:o}", "instance", &instance,
-                       "dest_check_data", &dest_data, "block_migration", &requested) < 0) {
-        tern_error_set(TERN_ERR_INVALID, "invalid arguments to check_can_live_migrate_source: %s",
-                       jerr.text);
-        goto cleanup;
-    }
-    probe = json_string_value(json_object_get(dest_data, "shared_probe"));
-    dest = json_string_value(json_object_get(dest_data, "host"));
-    dest_free = json_integer_value(json_object_get(dest_data, "disk_available_bytes"));
-    if (!probe || !dest) {
-        tern_error_set(TERN_ERR_INVALID, "invalid arguments to check_can_live_migrate_source: "
-                                         "\"dest_check_data\" lacks \"shared_probe\" or \"host\"");
-        goto cleanup;
-    }
-    if (!(inst = compute_instance_from_json(mgr, instance)))
+                       "dest_check_data", &dest_json, "block_migration", &requested) < 0 ||
+        compute_json_check(req->args, "arguments to check_can_live_migrate_source",
+                           COMPUTE_JSON_FIELDS(source_check_args), NULL) < 0)
+        return compute_json_check(req->args, "arguments to check_can_live_migrate_source",
+                                  COMPUTE_JSON_FIELDS(source_check_args), &jerr);
+    if (!json_is_boolean(requested) && !json_is_null(requested))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to check_can_live_migrate_source: "
+                              "\"block_migration\" must be true, false or null");
+    if (compute_dest_check_data_from_json(
+            dest_json, "\"dest_check_data\" of check_can_live_migrate_source", &data.dest) < 0 ||
+        !(inst = compute_instance_from_json(mgr, instance)))
         goto cleanup;
 
     pthread_mutex_lock(&mgr->virt_lock);
-    rc = virt_check_shared_path(mgr->virt, probe, &shared);
+    rc = virt_check_shared_path(mgr->virt, data.dest.shared_probe, &shared);
     pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0)
         goto cleanup;
     rc = -1;
-    if (decide_block_migration(inst->uuid, dest, requested, shared, &block) < 0 ||
-        plan_disks(inst, block, copy, skipped, &bytes) < 0)
+    if (decide_block_migration(inst->uuid, data.dest.host, requested, shared, &block) < 0)
         goto cleanup;
-    if (block && (json_int_t)bytes > dest_free) {
+    data.source_host = tern_strdup(mgr->cfg.host);
+    data.is_shared_instance_path = shared;
+    data.block_migration = block;
+    if (plan_disks(inst, &data) < 0)
+        goto cleanup;
+    if (block && data.bytes_to_copy > data.dest.disk_available_bytes) {
         tern_error_set(TERN_ERR_CHECK_FAILED,
-                       "not enough disk on host \"%s\" for instance \"%s\": %llu MiB to copy, "
+                       "not enough disk on host \"%s\" for instance \"%s\": %lld MiB to copy, "
                        "%lld MiB free",
-                       dest, inst->uuid, (unsigned long long)(bytes >> 20),
-                       (long long)(dest_free >> 20));
+                       data.dest.host, inst->uuid, (long long)(data.bytes_to_copy >> 20),
+                       (long long)(data.dest.disk_available_bytes >> 20));
         goto cleanup;
     }
-    *ret_result = json_deep_copy(dest_data);
-    json_object_set_new(*ret_result, "source_host", json_string(mgr->cfg.host));
-    json_object_set_new(*ret_result, "is_shared_instance_path", json_boolean(shared));
-    json_object_set_new(*ret_result, "block_migration", json_boolean(block));
-    json_object_set_new(*ret_result, "disks", json_incref(copy));
-    json_object_set_new(*ret_result, "skipped_disks", json_incref(skipped));
-    json_object_set_new(*ret_result, "bytes_to_copy", json_integer((json_int_t)bytes));
+    *ret_result = compute_migrate_data_to_json(&data);
     rc = 0;
 
 cleanup:
     virt_instance_free(inst);
-    json_decref(copy);
-    json_decref(skipped);
+    compute_migrate_data_clear(&data);
     return rc;
 }

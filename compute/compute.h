@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compute/migrate_data.h"
 #include "compute/migration_queue.h"
 #include "compute/virt/virt.h"
 #include "rpc/rpc.h"

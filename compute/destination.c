@@ -18,19 +18,37 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/json_check.h"
 
-/* unpack_instance_and_data: the common arguments; the instance as virt sees it. */
+/* The handlers' arguments and their types (compute/API.md), to name a key of the wrong type. */
+static const compute_json_field_t migration_args[] = {{"instance", JSON_OBJECT},
+                                                      {"migrate_data", JSON_OBJECT}};
+static const compute_json_field_t post_args[] = {{"instance", JSON_OBJECT},
+                                                 {"migration", JSON_STRING}};
+
+/* unpack_args: the common arguments, strictly: the instance (JSON, borrowed, and as virt sees
+ * it: new) and the migrate data (typed, filled). */
 static int
 unpack_args(compute_manager_t *mgr, const rpc_request_t *req, const char *method,
-            json_t **ret_instance, json_t **ret_data, virt_instance_t **ret_inst)
+            json_t **ret_instance, compute_migrate_data_t *ret_data, virt_instance_t **ret_inst)
 {
+    TERN_AUTOFREE char *what = NULL;
+    json_t *data;
     json_error_t jerr;
 
+    what = tern_asprintf("arguments to %s", method);
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:o}", "instance", ret_instance,
-                       "migrate_data", ret_data) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to %s: %s", method, jerr.text);
-    if (!(*ret_inst = compute_instance_from_json(mgr, *ret_instance)))
+                       "migrate_data", &data) < 0 ||
+        compute_json_check(req->args, what, COMPUTE_JSON_FIELDS(migration_args), NULL) < 0)
+        return compute_json_check(req->args, what, COMPUTE_JSON_FIELDS(migration_args), &jerr);
+    free(what);
+    what = tern_asprintf("\"migrate_data\" of %s", method);
+    if (compute_migrate_data_from_json(data, what, ret_data) < 0)
         return -1;
+    if (!(*ret_inst = compute_instance_from_json(mgr, *ret_instance))) {
+        compute_migrate_data_clear(ret_data);
+        return -1;
+    }
     return 0;
 }
 
@@ -83,14 +101,15 @@ int
 compute_pre_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    json_t *instance, *data;
+    json_t *instance;
+    compute_migrate_data_t data;
     virt_instance_t *inst = NULL;
     bool block;
     int rc = -1;
 
     if (unpack_args(mgr, req, "pre_live_migration", &instance, &data, &inst) < 0)
         return -1;
-    block = json_is_true(json_object_get(data, "block_migration"));
+    block = data.block_migration;
     if (compute_ensure_base_image(mgr, instance) < 0)
         goto cleanup;
 
@@ -106,11 +125,12 @@ compute_pre_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_
     pthread_mutex_unlock(&mgr->virt_lock);
     TERN_INFO("prepared host for incoming instance %s (block migration: %s)", inst->uuid,
               block ? "yes" : "no");
-    *ret_result = json_pack("{s:O}", "migrate_data", data);
+    *ret_result = json_pack("{s:o}", "migrate_data", compute_migrate_data_to_json(&data));
     rc = 0;
 
 cleanup:
     virt_instance_free(inst);
+    compute_migrate_data_clear(&data);
     return rc;
 }
 
@@ -119,16 +139,29 @@ compute_post_live_migration_at_destination(void *opaque, const rpc_request_t *re
                                            json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    const char *uuid =
-        json_string_value(json_object_get(json_object_get(req->args, "instance"), "uuid"));
+    json_t *instance = NULL;
+    const char *migration = NULL;
+    virt_instance_t *inst;
     virt_domain_info_t info = {0};
     virt_job_stats_t stats = {0};
+    char uuid[VIRT_UUID_LEN + 1];
+    json_error_t jerr;
     int rc;
 
-    if (!uuid)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to "
-                                                "post_live_migration_at_destination: "
-                                                "\"instance.uuid\" missing");
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:s}", "instance", &instance,
+                       "migration", &migration) < 0 ||
+        compute_json_check(req->args, "arguments to post_live_migration_at_destination",
+                           COMPUTE_JSON_FIELDS(post_args), NULL) < 0)
+        return compute_json_check(req->args, "arguments to post_live_migration_at_destination",
+                                  COMPUTE_JSON_FIELDS(post_args), &jerr);
+    if (!tern_uuid_valid(migration))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to post_live_migration_at_destination: "
+                              "\"migration\" is not a uuid");
+    if (!(inst = compute_instance_from_json(mgr, instance)))
+        return -1;
+    memcpy(uuid, inst->uuid, sizeof(uuid));
+    virt_instance_free(inst);
     pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
     if (rc == 0 && (!info.exists || info.state != VIRT_STATE_RUNNING || !info.persistent))
@@ -158,7 +191,8 @@ compute_rollback_live_migration_at_destination(void *opaque, const rpc_request_t
                                                json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    json_t *instance, *data;
+    json_t *instance;
+    compute_migrate_data_t data;
     virt_instance_t *inst = NULL;
     virt_domain_info_t info = {0};
     bool shared;
@@ -167,7 +201,7 @@ compute_rollback_live_migration_at_destination(void *opaque, const rpc_request_t
     if (unpack_args(mgr, req, "rollback_live_migration_at_destination", &instance, &data, &inst) <
         0)
         return -1;
-    shared = json_is_true(json_object_get(data, "is_shared_instance_path"));
+    shared = data.is_shared_instance_path; /* strictly there: a shared disk is never deleted */
 
     pthread_mutex_lock(&mgr->virt_lock);
     if (virt_get_domain_info(mgr->virt, inst->uuid, &info) < 0)
@@ -199,5 +233,6 @@ unlock:
         *ret_result = json_object();
     }
     virt_instance_free(inst);
+    compute_migrate_data_clear(&data);
     return rc;
 }

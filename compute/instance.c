@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/json_check.h"
 
 #define GIB (1024ULL * 1024 * 1024)
 #define IMAGE_FILES_MAX_BYTES 4096
@@ -150,16 +151,19 @@ add_volumes(virt_instance_t *inst, const json_t *volumes)
 
     json_array_foreach(volumes, i, vol)
     {
-        const char *id = json_string_value(json_object_get(vol, "volume_id"));
-        const char *device = json_string_value(json_object_get(vol, "device"));
-        json_t *conn = json_object_get(vol, "connection_info");
-        const char *path = json_string_value(json_object_get(conn, "path"));
+        const char *id = NULL, *device = NULL, *path = NULL, *type = NULL;
+        json_error_t jerr;
         virt_disk_t *d;
 
-        if (!id || !device || !path || path[0] != '/')
+        if (json_unpack_ex(vol, &jerr, JSON_STRICT, "{s:s, s:s, s:{s:s, s:s}}", "volume_id", &id,
+                           "device", &device, "connection_info", "path", &path,
+                           "driver_volume_type", &type) < 0)
+            return tern_error_set(TERN_ERR_INVALID, "invalid instance \"%s\": volume %zu: %s",
+                                  inst->uuid, i, jerr.text);
+        if (path[0] != '/' || strcmp(type, "file") != 0)
             return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid instance \"%s\": volume %zu needs \"volume_id\", "
-                                  "\"device\" and an absolute \"connection_info.path\"",
+                                  "invalid instance \"%s\": volume %zu needs an absolute "
+                                  "\"connection_info.path\" of type \"file\"",
                                   inst->uuid, i);
         if (inst->n_disks >= VIRT_DISKS_MAX)
             return tern_error_set(TERN_ERR_INVALID, "invalid instance \"%s\": too many volumes",
@@ -187,15 +191,15 @@ add_interfaces(virt_instance_t *inst, const json_t *networks)
     inst->interfaces = tern_calloc(json_array_size(networks) + 1, sizeof(virt_interface_t));
     json_array_foreach(networks, i, net)
     {
-        const char *mac = json_string_value(json_object_get(net, "mac"));
-        const char *bridge = json_string_value(json_object_get(net, "bridge"));
-        virt_interface_t *itf = &inst->interfaces[inst->n_interfaces++];
+        const char *mac = NULL, *bridge = NULL;
+        virt_interface_t *itf;
+        json_error_t jerr;
 
-        if (!mac || !bridge)
-            return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid instance \"%s\": network %zu needs \"mac\" and "
-                                  "\"bridge\"",
-                                  inst->uuid, i);
+        if (json_unpack_ex(net, &jerr, JSON_STRICT, "{s:s, s:s}", "mac", &mac, "bridge", &bridge) <
+            0)
+            return tern_error_set(TERN_ERR_INVALID, "invalid instance \"%s\": network %zu: %s",
+                                  inst->uuid, i, jerr.text);
+        itf = &inst->interfaces[inst->n_interfaces++];
         itf->mac = tern_strdup(mac);
         itf->bridge = tern_strdup(bridge);
         itf->filter_name = virt_instance_filter_name(inst->uuid);
@@ -203,45 +207,108 @@ add_interfaces(virt_instance_t *inst, const json_t *networks)
     return 0;
 }
 
+/* The INSTANCE view's limits (the conductor's server_create refuses more). */
+#define INSTANCE_MEMORY_MB_MAX 1048576
+#define INSTANCE_VCPUS_MAX 256
+#define INSTANCE_DISK_GB_MAX 65536
+
+/* instance_fields: the conductor's INSTANCE view (conductor/API.md), strictly: every key known,
+ * each of its type; the strings borrowed, the arrays and objects borrowed. */
+typedef struct instance_fields {
+    const char *uuid, *name, *image;
+    json_int_t power_state, memory_mb, vcpus, disk_gb;
+    json_t *volumes, *networks, *rules, *workload;
+    json_t *nullable[8]; /* host, node, vm_state, task_state, project_id, user_id, created_at,
+                          * updated_at: a string or null (the compute reads none of them) */
+} instance_fields_t;
+
+static const char *const nullable_names[] = {"host",       "node",    "vm_state",   "task_state",
+                                             "project_id", "user_id", "created_at", "updated_at"};
+
+/* The INSTANCE view's keys and types, to name a key of the wrong type. */
+static const compute_json_field_t instance_types[] = {
+    {"uuid", JSON_STRING},         {"name", JSON_STRING},
+    {"host", JSON_NULL},           {"node", JSON_NULL},
+    {"vm_state", JSON_NULL},       {"task_state", JSON_NULL},
+    {"power_state", JSON_INTEGER}, {"memory_mb", JSON_INTEGER},
+    {"vcpus", JSON_INTEGER},       {"disk_gb", JSON_INTEGER},
+    {"image", JSON_STRING},        {"project_id", JSON_NULL},
+    {"user_id", JSON_NULL},        {"volumes", JSON_ARRAY},
+    {"networks", JSON_ARRAY},      {"security_group_rules", JSON_ARRAY},
+    {"workload", JSON_OBJECT},     {"created_at", JSON_NULL},
+    {"updated_at", JSON_NULL},
+};
+
+static int
+instance_unpack(const json_t *instance, instance_fields_t *f)
+{
+    json_error_t jerr;
+    json_t **n = f->nullable;
+
+    memset(f, 0, sizeof(*f));
+    if (json_unpack_ex((json_t *)instance, &jerr, JSON_STRICT,
+                       "{s:s, s:s, s?o, s?o, s?o, s?o, s?I, s:I, s:I, s:I, s:s, s?o, s?o, s?o, "
+                       "s?o, s?o, s?o, s?o, s?o}",
+                       "uuid", &f->uuid, "name", &f->name, "host", &n[0], "node", &n[1], "vm_state",
+                       &n[2], "task_state", &n[3], "power_state", &f->power_state, "memory_mb",
+                       &f->memory_mb, "vcpus", &f->vcpus, "disk_gb", &f->disk_gb, "image",
+                       &f->image, "project_id", &n[4], "user_id", &n[5], "volumes", &f->volumes,
+                       "networks", &f->networks, "security_group_rules", &f->rules, "workload",
+                       &f->workload, "created_at", &n[6], "updated_at", &n[7]) < 0)
+        return compute_json_check(instance, "instance", instance_types,
+                                  TERN_N_ELEMENTS(instance_types), &jerr);
+    for (size_t i = 0; i < TERN_N_ELEMENTS(f->nullable); i++) {
+        if (n[i] && !json_is_string(n[i]) && !json_is_null(n[i]))
+            return tern_error_set(TERN_ERR_INVALID,
+                                  "invalid instance: field \"%s\": expected a string or null",
+                                  nullable_names[i]);
+    }
+    if (!tern_uuid_valid(f->uuid))
+        return tern_error_set(TERN_ERR_INVALID, "invalid instance: field \"uuid\" is not a UUID");
+    /* no silent truncation: out of range is an error, not a smaller guest */
+    if (f->memory_mb < 1 || f->memory_mb > INSTANCE_MEMORY_MB_MAX || f->vcpus < 1 ||
+        f->vcpus > INSTANCE_VCPUS_MAX || f->disk_gb < 0 || f->disk_gb > INSTANCE_DISK_GB_MAX)
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid instance \"%s\": memory_mb %lld (1..%d), vcpus %lld (1..%d) "
+                              "or disk_gb %lld (0..%d) out of range",
+                              f->uuid, (long long)f->memory_mb, INSTANCE_MEMORY_MB_MAX,
+                              (long long)f->vcpus, INSTANCE_VCPUS_MAX, (long long)f->disk_gb,
+                              INSTANCE_DISK_GB_MAX);
+    if (!image_name_valid(f->image))
+        return tern_error_set(TERN_ERR_INVALID, "invalid instance \"%s\": bad image name", f->uuid);
+    if ((f->volumes && !json_is_array(f->volumes)) ||
+        (f->networks && !json_is_array(f->networks)) || (f->rules && !json_is_array(f->rules)) ||
+        (f->workload && !json_is_object(f->workload)))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid instance \"%s\": \"volumes\", \"networks\" and "
+                              "\"security_group_rules\" must be arrays, \"workload\" an object",
+                              f->uuid);
+    return 0;
+}
+
 virt_instance_t *
 compute_instance_from_json(const compute_manager_t *mgr, const json_t *instance)
 {
-    const char *uuid = json_string_value(json_object_get(instance, "uuid"));
-    const char *name = json_string_value(json_object_get(instance, "name"));
-    const char *image = json_string_value(json_object_get(instance, "image"));
-    json_t *memory = json_object_get(instance, "memory_mb");
-    json_t *vcpus = json_object_get(instance, "vcpus");
-    json_int_t disk_gb = json_integer_value(json_object_get(instance, "disk_gb"));
+    instance_fields_t f;
     virt_instance_t *inst;
     TERN_AUTOFREE char *dir = NULL;
 
-    if (!json_is_object(instance) || !tern_uuid_valid(uuid)) {
-        tern_error_set(TERN_ERR_INVALID, "invalid instance: field \"uuid\" is not a UUID");
+    if (instance_unpack(instance, &f) < 0)
         return NULL;
-    }
-    if (!image_name_valid(image) || !json_is_integer(memory) || !json_is_integer(vcpus) ||
-        json_integer_value(memory) <= 0 || json_integer_value(vcpus) <= 0 || disk_gb < 0) {
-        tern_error_set(TERN_ERR_INVALID,
-                       "invalid instance \"%s\": needs a valid \"image\", positive \"memory_mb\" "
-                       "and \"vcpus\", and \"disk_gb\" >= 0",
-                       uuid);
-        return NULL;
-    }
     inst = tern_calloc(1, sizeof(*inst));
-    tern_strlcpy(inst->uuid, uuid, sizeof(inst->uuid));
-    inst->name = tern_asprintf("instance-%s", uuid);
-    (void)name; /* the domain is named after the uuid: user names may clash across projects */
-    inst->memory_mb = (uint32_t)json_integer_value(memory);
-    inst->vcpus = (uint32_t)json_integer_value(vcpus);
-    dir = base_dir(mgr, image);
+    tern_strlcpy(inst->uuid, f.uuid, sizeof(inst->uuid));
+    /* the domain is named after the uuid: user names may clash across projects */
+    inst->name = tern_asprintf("instance-%s", f.uuid);
+    inst->memory_mb = (uint32_t)f.memory_mb;
+    inst->vcpus = (uint32_t)f.vcpus;
+    dir = base_dir(mgr, f.image);
     inst->kernel = tern_asprintf("%s/vmlinuz", dir);
     inst->initrd = tern_asprintf("%s/initrd.img", dir);
-    inst->cmdline = instance_cmdline(dir, json_object_get(instance, "workload"));
-    inst->serial_log = tern_asprintf("%s/%s/console.log", mgr->cfg.instances_path, uuid);
+    inst->cmdline = instance_cmdline(dir, f.workload);
+    inst->serial_log = tern_asprintf("%s/%s/console.log", mgr->cfg.instances_path, f.uuid);
     inst->disks = tern_calloc(VIRT_DISKS_MAX, sizeof(virt_disk_t));
-    if (add_root_disk(mgr, inst, image, disk_gb) < 0 ||
-        add_volumes(inst, json_object_get(instance, "volumes")) < 0 ||
-        add_interfaces(inst, json_object_get(instance, "networks")) < 0) {
+    if (add_root_disk(mgr, inst, f.image, f.disk_gb) < 0 || add_volumes(inst, f.volumes) < 0 ||
+        add_interfaces(inst, f.networks) < 0) {
         virt_instance_free(inst);
         return NULL;
     }

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/json_check.h"
 #include "compute/virt/converge.h"
 
 #define MONITOR_INTERVAL_MS 500
@@ -31,14 +32,14 @@
 
 struct compute_migration {
     compute_manager_t *mgr;
-    char uuid[37];          /* migration uuid */
-    char *dest;             /* destination host (owned) */
-    json_t *instance;       /* INSTANCE (owned) */
-    json_t *migrate_data;   /* from the checks, then from pre_live_migration (owned) */
-    json_t *context;        /* request context of the conductor's cast (owned) */
-    virt_migration_t *vmig; /* while libvirt migrates; guarded by mgr->migrations_lock */
-    bool abort_requested;   /* guarded by mgr->migrations_lock */
-    bool post_copy;         /* switched to post-copy: no rollback possible any more */
+    char uuid[37];               /* migration uuid */
+    char *dest;                  /* destination host (owned) */
+    json_t *instance;            /* INSTANCE (owned) */
+    compute_migrate_data_t data; /* from the checks, then from pre_live_migration (owned) */
+    json_t *context;             /* request context of the conductor's cast (owned) */
+    virt_migration_t *vmig;      /* while libvirt migrates; guarded by mgr->migrations_lock */
+    bool abort_requested;        /* guarded by mgr->migrations_lock */
+    bool post_copy;              /* switched to post-copy: no rollback possible any more */
     int64_t preparation_ms;
     int64_t migration_ms;
     bool have_final; /* final holds the job's statistics as libvirt reported its end */
@@ -100,7 +101,7 @@ job_free(void *opaque)
     pthread_mutex_unlock(&mgr->migrations_lock);
     free(job->dest);
     json_decref(job->instance);
-    json_decref(job->migrate_data);
+    compute_migrate_data_clear(&job->data);
     json_decref(job->context);
     free(job);
 }
@@ -126,13 +127,21 @@ job_set_vmig(compute_migration_t *job, virt_migration_t *vmig)
 
 /* ---- the steps ---- */
 
+/* migration_args: {"instance": INSTANCE, "migrate_data": ...} for the destination (new). */
+static json_t *
+migration_args(const compute_migration_t *job)
+{
+    return json_pack("{s:O, s:o}", "instance", job->instance, "migrate_data",
+                     compute_migrate_data_to_json(&job->data));
+}
+
 static int
 compute_prepare_destination(compute_migration_t *job)
 {
-    json_t *args =
-        json_pack("{s:O, s:O}", "instance", job->instance, "migrate_data", job->migrate_data);
-    json_t *result = NULL;
+    json_t *args = migration_args(job), *result = NULL, *data = NULL;
+    compute_migrate_data_t prepared;
     int64_t t0 = tern_now_monotonic_ms();
+    json_error_t jerr;
     int rc;
 
     rc = compute_call_compute(job->mgr, job->context, job->dest, "pre_live_migration", args,
@@ -141,14 +150,17 @@ compute_prepare_destination(compute_migration_t *job)
     job->preparation_ms = tern_now_monotonic_ms() - t0;
     if (rc < 0)
         return -1;
-    json_t *data = json_object_get(result, "migrate_data");
-
-    if (json_is_object(data)) {
-        json_decref(job->migrate_data);
-        job->migrate_data = json_incref(data);
+    /* what the destination prepared replaces the checks' migrate data, once validated */
+    if (json_unpack_ex(result, &jerr, JSON_STRICT, "{s:o}", "migrate_data", &data) < 0)
+        rc = tern_error_set(TERN_ERR_RPC, "invalid answer of host \"%s\" to pre_live_migration: %s",
+                            job->dest, jerr.text);
+    else if ((rc = compute_migrate_data_from_json(data, "answer to pre_live_migration",
+                                                  &prepared)) == 0) {
+        compute_migrate_data_clear(&job->data);
+        job->data = prepared;
     }
     json_decref(result);
-    return 0;
+    return rc;
 }
 
 /* migrate_params: the libvirt migration as configuration and the checks decided it. */
@@ -156,13 +168,12 @@ static void
 migrate_params(compute_migration_t *job, const virt_instance_t *inst, virt_migrate_params_t *p)
 {
     const compute_config_t *cfg = &job->mgr->cfg;
-    const json_t *data = job->migrate_data;
 
     memset(p, 0, sizeof(*p));
-    p->dest_uri = json_string_value(json_object_get(data, "libvirt_uri"));
+    p->dest_uri = job->data.dest.libvirt_uri;
     p->dest_host = job->dest;
-    p->migration_addr = json_string_value(json_object_get(data, "migration_address"));
-    p->block_migration = json_is_true(json_object_get(data, "block_migration"));
+    p->migration_addr = job->data.dest.migration_address;
+    p->block_migration = job->data.block_migration;
     /* Overlays on a base image the destination has cached: copy only the top layer. */
     p->incremental = false;
     for (size_t i = 0; p->block_migration && i < inst->n_disks; i++) {
@@ -269,7 +280,7 @@ static char *
 compute_post_live_migration_at_source(compute_migration_t *job, const virt_instance_t *inst)
 {
     compute_manager_t *mgr = job->mgr;
-    bool shared = json_is_true(json_object_get(job->migrate_data, "is_shared_instance_path"));
+    bool shared = job->data.is_shared_instance_path;
     char *warning = NULL;
 
     pthread_mutex_lock(&mgr->virt_lock);
@@ -358,8 +369,7 @@ source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
 static void
 compute_rollback_live_migration(compute_migration_t *job, const char *status, const char *reason)
 {
-    json_t *args =
-        json_pack("{s:O, s:O}", "instance", job->instance, "migrate_data", job->migrate_data);
+    json_t *args = migration_args(job);
     json_t *failed;
     TERN_AUTOFREE char *rollback_error = NULL;
 
@@ -492,6 +502,32 @@ static const compute_migration_job_ops_t migration_job_ops = {
 
 /* ---- RPC handlers ---- */
 
+/* live_migration's arguments and their types, to name a key of the wrong type. */
+static const compute_json_field_t handoff_args[] = {{"instance", JSON_OBJECT},
+                                                    {"migration", JSON_STRING},
+                                                    {"dest", JSON_STRING},
+                                                    {"migrate_data", JSON_OBJECT}};
+
+/* refuse_handoff: a hand-off this host cannot run (its arguments are bad): the error in flight
+ * goes to the conductor as the migration's end, so that it does not stay queued, and is
+ * returned. Nothing has changed on this host. */
+static int
+refuse_handoff(compute_manager_t *mgr, const rpc_request_t *req, const char *migration)
+{
+    tern_error_t err;
+    json_t *failed;
+
+    tern_error_copy(&err);
+    failed = json_pack("{s:s, s:s, s:s}", "migration", migration, "status", "error",
+                       "error_message", err.message);
+    if (compute_call_conductor(mgr, req->context, "live_migration_failed", failed, NULL) < 0)
+        TERN_ERROR("migration %s: could not record the refused hand-off: %s", migration,
+                   tern_error_message());
+    json_decref(failed);
+    tern_error_restore(&err);
+    return -1;
+}
+
 int
 compute_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
@@ -501,18 +537,30 @@ compute_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_resu
     compute_migration_t *job;
     json_error_t jerr;
 
+    compute_migrate_data_t typed;
+    virt_instance_t *inst;
+
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o, s:s, s:s, s:o}", "instance", &instance,
-                       "migration", &migration, "dest", &dest, "migrate_data", &data) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration: %s",
-                              jerr.text);
+                       "migration", &migration, "dest", &dest, "migrate_data", &data) < 0 ||
+        compute_json_check(req->args, "arguments to live_migration",
+                           COMPUTE_JSON_FIELDS(handoff_args), NULL) < 0)
+        return compute_json_check(req->args, "arguments to live_migration",
+                                  COMPUTE_JSON_FIELDS(handoff_args), &jerr);
     if (!tern_uuid_valid(migration))
         return tern_error_set(TERN_ERR_INVALID, "invalid migration uuid \"%s\"", migration);
+    if (compute_migrate_data_from_json(data, "\"migrate_data\" of live_migration", &typed) < 0)
+        return refuse_handoff(mgr, req, migration);
+    if (!(inst = compute_instance_from_json(mgr, instance))) {
+        compute_migrate_data_clear(&typed);
+        return refuse_handoff(mgr, req, migration);
+    }
+    virt_instance_free(inst);
     job = tern_calloc(1, sizeof(*job));
     job->mgr = mgr;
     tern_strlcpy(job->uuid, migration, sizeof(job->uuid));
     job->dest = tern_strdup(dest);
     job->instance = json_deep_copy(instance);
-    job->migrate_data = json_deep_copy(data);
+    job->data = typed;
     job->context = json_deep_copy(req->context);
 
     pthread_mutex_lock(&mgr->migrations_lock);
@@ -533,6 +581,23 @@ compute_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_resu
     return 0;
 }
 
+/* migration_arg: the arguments {"migration": UUID} of method, strictly (uuid borrowed). */
+static int
+migration_arg(const rpc_request_t *req, const char *method, const char **ret_uuid)
+{
+    json_error_t jerr;
+
+    static const compute_json_field_t fields[] = {{"migration", JSON_STRING}};
+    TERN_AUTOFREE char *what = tern_asprintf("arguments to %s", method);
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "migration", ret_uuid) < 0)
+        return compute_json_check(req->args, what, COMPUTE_JSON_FIELDS(fields), &jerr);
+    if (!tern_uuid_valid(*ret_uuid))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to %s: \"migration\" is not a uuid", method);
+    return 0;
+}
+
 /* find_job_locked: the migration in flight with uuid, or NULL. */
 static compute_migration_t *
 find_job_locked(compute_manager_t *mgr, const char *uuid)
@@ -548,13 +613,12 @@ int
 compute_live_migration_abort(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    const char *uuid = json_string_value(json_object_get(req->args, "migration"));
+    const char *uuid;
     compute_migration_t *job;
     int rc = 0;
 
-    if (!uuid)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migration_abort: "
-                                                "\"migration\" missing");
+    if (migration_arg(req, "live_migration_abort", &uuid) < 0)
+        return -1;
     if (compute_migration_queue_cancel(mgr->queue, uuid)) {
         *ret_result = json_object();
         return 0;
@@ -585,15 +649,13 @@ int
 compute_live_migration_force_complete(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    const char *uuid = json_string_value(json_object_get(req->args, "migration"));
+    const char *uuid;
     compute_migration_t *job;
     bool post_copy = false;
     int rc;
 
-    if (!uuid)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to "
-                                                "live_migration_force_complete: \"migration\" "
-                                                "missing");
+    if (migration_arg(req, "live_migration_force_complete", &uuid) < 0)
+        return -1;
     pthread_mutex_lock(&mgr->migrations_lock);
     job = find_job_locked(mgr, uuid);
     if (!job || !job->vmig)
@@ -719,14 +781,30 @@ compute_live_migration_recover(compute_manager_t *mgr)
     json_decref(args);
     json_array_foreach(json_object_get(res, "migrations"), i, m)
     {
-        compute_migration_t *job = tern_calloc(1, sizeof(*job));
-        const char *uuid = json_string_value(json_object_get(m, "migration"));
+        compute_migration_t *job;
+        compute_migrate_data_t typed;
+        const char *uuid = NULL, *status, *dest;
+        json_t *instance, *data;
+        json_error_t jerr;
 
+        if (json_unpack_ex(m, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o, s:o}", "migration", &uuid,
+                           "status", &status, "dest", &dest, "instance", &instance, "migrate_data",
+                           &data) < 0) {
+            TERN_ERROR("cannot recover migration %zu of the conductor's answer: %s", i, jerr.text);
+            continue;
+        }
+        if (!tern_uuid_valid(uuid) ||
+            compute_migrate_data_from_json(data, "stored migrate data", &typed) < 0) {
+            TERN_ERROR("cannot recover migration \"%s\": %s", uuid,
+                       tern_uuid_valid(uuid) ? tern_error_message() : "not a uuid");
+            continue;
+        }
+        job = tern_calloc(1, sizeof(*job));
         job->mgr = mgr;
-        tern_strlcpy(job->uuid, uuid ? uuid : "", sizeof(job->uuid));
-        job->dest = tern_strdup(json_string_value(json_object_get(m, "dest")));
-        job->instance = json_incref(json_object_get(m, "instance"));
-        job->migrate_data = json_incref(json_object_get(m, "migrate_data"));
+        tern_strlcpy(job->uuid, uuid, sizeof(job->uuid));
+        job->dest = tern_strdup(dest);
+        job->instance = json_incref(instance);
+        job->data = typed;
         job->context = rpc_context_new(NULL, NULL, NULL, NULL);
         TERN_INFO("migration %s was in flight when this compute stopped: recovering", job->uuid);
         pthread_mutex_lock(&mgr->migrations_lock);
@@ -751,9 +829,14 @@ compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_
     json_error_t jerr;
     int rc;
 
+    static const compute_json_field_t fields[] = {{"uuid", JSON_STRING}};
+
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "uuid", &uuid) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to get_instance_state: %s",
-                              jerr.text);
+        return compute_json_check(req->args, "arguments to get_instance_state",
+                                  COMPUTE_JSON_FIELDS(fields), &jerr);
+    if (!tern_uuid_valid(uuid))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to get_instance_state: \"uuid\" is not a uuid");
     pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
     pthread_mutex_unlock(&mgr->virt_lock);

@@ -7,6 +7,8 @@ compute_libtern_compute_la_SOURCES = \
 	compute/compute.h \
 	compute/instance.c \
 	compute/checks.c \
+	compute/migrate_data.c compute/migrate_data.h \
+	compute/json_check.c compute/json_check.h \
 	compute/destination.c \
 	compute/live_migration.c \
 	compute/manager.c \
@@ -29,3 +31,10 @@ TESTS += tests/compute/test-migration-queue
 UNIT_TESTS += tests/compute/test-migration-queue
 tests_compute_test_migration_queue_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_compute_test_migration_queue_LDADD = compute/libtern-compute.la $(CHECK_LIBS)
+
+check_PROGRAMS += tests/compute/test-migrate-data
+TESTS += tests/compute/test-migrate-data
+UNIT_TESTS += tests/compute/test-migrate-data
+tests_compute_test_migrate_data_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+tests_compute_test_migrate_data_LDADD = compute/libtern-compute.la common/libtern-common.la \
+	$(JANSSON_LIBS) $(CHECK_LIBS)

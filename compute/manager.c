@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/json_check.h"
 
 #define COMPUTE_BINARY "tern-compute"
 
@@ -70,18 +71,36 @@ compute_call_compute(compute_manager_t *mgr, json_t *context, const char *host, 
 
 /* ---- spawn and destroy (server-create / server-delete) ---- */
 
+/* instance_arg: the arguments {"instance": INSTANCE} of method, strictly (borrowed). */
+static int
+instance_arg(const rpc_request_t *req, const char *method, json_t **ret_instance)
+{
+    json_error_t jerr;
+
+    static const compute_json_field_t fields[] = {{"instance", JSON_OBJECT}};
+    TERN_AUTOFREE char *what = tern_asprintf("arguments to %s", method);
+
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:o}", "instance", ret_instance) < 0 ||
+        compute_json_check(req->args, what, COMPUTE_JSON_FIELDS(fields), NULL) < 0)
+        return compute_json_check(req->args, what, COMPUTE_JSON_FIELDS(fields), &jerr);
+    return 0;
+}
+
 int
 compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    json_t *instance = json_object_get(req->args, "instance");
+    json_t *instance = NULL;
     virt_instance_t *inst;
     int rc = -1;
 
-    if (!json_is_object(instance) || json_object_size(req->args) != 1)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to spawn: expected exactly "
-                                                "\"instance\"");
-    /* The image first: the instance's kernel command line comes from the cached image. */
+    if (instance_arg(req, "spawn", &instance) < 0)
+        return -1;
+    /* Checked before anything happens here, then built again once the image is cached: the
+     * instance's kernel command line comes from the cached image. */
+    if (!(inst = compute_instance_from_json(mgr, instance)))
+        return -1;
+    virt_instance_free(inst);
     if (compute_ensure_base_image(mgr, instance) < 0 ||
         !(inst = compute_instance_from_json(mgr, instance)))
         return -1;
@@ -118,13 +137,12 @@ int
 compute_destroy(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
-    json_t *instance = json_object_get(req->args, "instance");
+    json_t *instance = NULL;
     virt_instance_t *inst;
     int rc;
 
-    if (!json_is_object(instance) || json_object_size(req->args) != 1)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to destroy: expected exactly "
-                                                "\"instance\"");
+    if (instance_arg(req, "destroy", &instance) < 0)
+        return -1;
     if (!(inst = compute_instance_from_json(mgr, instance)))
         return -1;
     pthread_mutex_lock(&mgr->virt_lock);
