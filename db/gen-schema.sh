@@ -36,9 +36,11 @@ for f in "$@"; do
         exit 1
     fi
     expect=$((expect + 1))
-    printf '    {%s, "%s",\n' "$num" "$name" >>"$tmp"
-    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/     "/' -e 's/$/\\n"/' "$f" >>"$tmp"
-    echo "    }," >>"$tmp"
+    {
+        printf '    {%s, "%s",\n' "$num" "$name"
+        sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/     "/' -e 's/$/\\n"/' "$f"
+        echo "    },"
+    } >>"$tmp"
 done
 
 {

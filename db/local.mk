@@ -30,6 +30,6 @@ db/schema_sql.c: $(DB_SCHEMA_FILES) $(srcdir)/db/gen-schema.sh
 		$(SHELL) db/gen-schema.sh $(abs_builddir)/$@ $(DB_SCHEMA_FILES))
 
 CLEANFILES += db/schema_sql.c
-EXTRA_DIST += db/gen-schema.sh db/README.md $(DB_SCHEMA_FILES)
+EXTRA_DIST += db/gen-schema.sh db/README.md db/schema/README.md $(DB_SCHEMA_FILES)
 
 include tests/db/local.mk

@@ -4,6 +4,8 @@
 # "N passed, N failed" and exits non-zero when anything failed. Assertions never stop the script:
 # a failing one is counted and reported with its reason, so one run shows every failure.
 
+# shellcheck shell=bash
+
 TERN_TESTS_PASSED=0
 TERN_TESTS_FAILED=0
 TERN_TESTS_FAILURES=()

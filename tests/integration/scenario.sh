@@ -4,17 +4,22 @@
 # scenario_up BUILDDIR [testbed up args]   bring the testbed up with the daemons, define `tern`
 # tern ARGS...                             the CLI as the admin ("tern" AMQP user)
 # tern_as USER ARGS...                     the CLI as another AMQP user (password = user name)
+#
+# The sourcing script sets top (the source tree).
+
+# shellcheck shell=bash
 
 TB=${TB:-}
 
 scenario_up() {
     local builddir=$1
     shift
+    # shellcheck disable=SC2154 # top is the sourcing script's (see above)
     TB="$top/tools/testbed/testbed"
     SCENARIO_BUILDDIR=$(cd "$builddir" && pwd)
     export TERN_BUILDDIR=$SCENARIO_BUILDDIR
     "$TB" up --builddir "$SCENARIO_BUILDDIR" "$@" || return 1
-    # shellcheck disable=SC1090
+    # shellcheck disable=SC1090 # the testbed's state (testbed env), not a file of the tree
     . <("$TB" env)
     SCENARIO_CLI_CONF=$TERN_TESTBED_DIR/cli.conf
     printf '[DEFAULT]\ntransport_url = %s\n' "$TERN_TESTBED_RABBITMQ_URL" >"$SCENARIO_CLI_CONF"
@@ -32,6 +37,7 @@ tern() {
 tern_as() { # tern_as USER ARGS...
     local user=$1 url
     shift
+    # shellcheck disable=SC2001 # "[^@]*" is a regular expression: no ${var/...} pattern says it
     url=$(sed "s#://[^@]*@#://$user:$user@#" <<<"$TERN_TESTBED_RABBITMQ_URL")
     "$SCENARIO_BUILDDIR/tools/cli/tern" --config-file "$SCENARIO_CLI_CONF" \
         --transport-url "$url" "$@"
@@ -52,7 +58,8 @@ server_field() { # server_field SERVER FIELD
 host_index() { echo "${1#host}"; }
 
 instances_dir() { # instances_dir HOST: the host's instances path seen from here
-    local v="TERN_TESTBED_HOST$(host_index "$1")_INSTANCES_DIR"
+    local v
+    v="TERN_TESTBED_HOST$(host_index "$1")_INSTANCES_DIR"
     echo "${!v}"
 }
 

@@ -23,10 +23,10 @@ tb_marked_pids() {
     skip=" $(tb_ancestors | tr '\n' ' ') "
     {
         grep -lzx -F "$TB_MARK=$TB_DIR" /proc/[0-9]*/environ 2>/dev/null || true
-        for f in $(grep -lz -F "$TB_DIR/" /proc/[0-9]*/cmdline 2>/dev/null); do
+        while read -r f; do
             exe=$(readlink "${f%/cmdline}/exe" 2>/dev/null) || continue
             case "$exe" in */qemu-system-*) echo "$f" ;; esac
-        done
+        done < <(grep -lz -F "$TB_DIR/" /proc/[0-9]*/cmdline 2>/dev/null)
     } | while read -r f; do
         pid=${f#/proc/}
         pid=${pid%%/*}
@@ -54,14 +54,17 @@ tb_sweep() {
     local pids
     pids=$(tb_marked_pids)
     [ -n "$pids" ] || return 0
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # one pid a line: split into one argument each
     tb_kill_pids TERM $pids
     if ! tb_wait 10 tb_no_marked_pids; then
         pids=$(tb_marked_pids)
-        tb_log "killing processes that ignored TERM: $(echo $pids)"
-        # shellcheck disable=SC2086
+        tb_log "killing processes that ignored TERM: ${pids//$'\n'/ }"
+        # shellcheck disable=SC2086 # one pid a line: split into one argument each
         tb_kill_pids KILL $pids
-        tb_wait 5 tb_no_marked_pids || tb_log "processes still alive: $(echo "$(tb_marked_pids)")"
+        if ! tb_wait 5 tb_no_marked_pids; then
+            pids=$(tb_marked_pids)
+            tb_log "processes still alive: ${pids//$'\n'/ }"
+        fi
     fi
 }
 
@@ -99,11 +102,11 @@ tb_lock_holders() {
     local f pid
     [ -e "$TB_LOCK" ] || return 0
     TB_ANCESTORS=$(tb_ancestors | tr '\n' ' ')
-    for f in $(find /proc/[0-9]*/fd -lname "$TB_LOCK" 2>/dev/null); do
+    while read -r f; do
         pid=${f#/proc/}
         pid=${pid%%/*}
         tb_related "$pid" || echo "$pid"
-    done | sort -u
+    done < <(find /proc/[0-9]*/fd -lname "$TB_LOCK" 2>/dev/null) | sort -u
 }
 
 # tb_kill_lock_holders: kill -9 the lock holders (down wins over an unfinished up).
@@ -111,8 +114,8 @@ tb_kill_lock_holders() {
     local pids
     pids=$(tb_lock_holders)
     [ -n "$pids" ] || return 0
-    tb_log "killing an unfinished testbed up/down: $(echo $pids)"
-    # shellcheck disable=SC2086
+    tb_log "killing an unfinished testbed up/down: ${pids//$'\n'/ }"
+    # shellcheck disable=SC2086 # one pid a line: split into one argument each
     tb_kill_pids KILL $pids
     sleep 0.2
 }
@@ -133,7 +136,7 @@ tb_down() {
         esac
     done
     tb_services_stop
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046 # one pid a line: split into one argument each
     tb_kill_pids KILL $(tb_service_pids)
     tb_sweep
     for link in $(tb_link_names); do

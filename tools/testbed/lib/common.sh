@@ -8,6 +8,9 @@
 # through TB_DIR paths on its command line).
 
 # shellcheck shell=bash
+# The TB_* names set here are read by the files that source this one, which shellcheck does
+# not see when it checks this file alone:
+# shellcheck disable=SC2034
 
 TB_DIR=${TERN_TESTBED_DIR:-/var/lib/tern-testbed}
 TB_DIR=${TB_DIR%/}
@@ -130,6 +133,7 @@ tb_spawn() {
     local pidfile=$1 logfile=$2
     shift 2
     rm -f "$pidfile"
+    # shellcheck disable=SC2016 # $$, $1 and $@ are the inner sh's, expanded there
     env "$TB_MARK=$TB_DIR" setsid sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$pidfile" "$@" \
         </dev/null >>"$logfile" 2>&1 8>&- &
     tb_wait 5 test -s "$pidfile" || tb_die "could not start \"$1\": no pid file \"$pidfile\""
@@ -152,7 +156,7 @@ tb_virsh() { # tb_virsh I ARGS...: virsh against host I's libvirtd
 
 tb_load_state() {
     [ -f "$TB_STATE" ] || return 1
-    # shellcheck disable=SC1090
+    # shellcheck disable=SC1090 # the state file is written by `testbed up`, not in the tree
     . "$TB_STATE"
     TB_SHARED_INSTANCES=${TERN_TESTBED_SHARED_INSTANCES:-0}
     TB_NHOSTS=${TERN_TESTBED_NHOSTS:-0}

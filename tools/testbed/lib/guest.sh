@@ -47,13 +47,14 @@ EOF
 }
 
 tb_require_guest_images() {
-    [ -n "${TERN_GUEST_KERNEL:-}" ] && [ -f "$TERN_GUEST_KERNEL" ] ||
+    if [ -z "${TERN_GUEST_KERNEL:-}" ] || [ ! -f "$TERN_GUEST_KERNEL" ]; then
         tb_die "no guest image in the image store (run \`testbed up\` first)"
+    fi
 }
 
 # testbed guest-boot HOST NAME [--memory MIB] [--param tern.key=value]...
 tb_guest_boot() {
-    local host=$1 name=$2 mem=256 params="" i dir xml
+    local host=$1 name=$2 mem=256 params="" i dir
     shift 2
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -82,7 +83,7 @@ tb_guest_destroy() {
     i=$(tb_host_index "$1")
     tb_virsh "$i" destroy "$2" >/dev/null 2>&1 || true
     tb_virsh "$i" undefine "$2" >/dev/null 2>&1 || true
-    [ -n "$2" ] && rm -rf "$(tb_host_instances "$i")/$2"
+    [ -n "$2" ] && rm -rf "$(tb_host_instances "$i")/${2:?}"
 }
 
 # testbed console HOST NAME: path of the instance's console log as seen from the root namespace.
@@ -176,6 +177,6 @@ tb_migrate_raw() {
         # keep the source's console in the run's logs, then clean up like nova does
         cp "$(tb_host_instances "$src")/$dom/console.log" \
             "$TERN_TESTBED_LOG_DIR/$dom-host$src-console-$(date +%H%M%S).log" 2>/dev/null || true
-        rm -rf "$(tb_host_instances "$src")/$dom"
+        rm -rf "$(tb_host_instances "$src")/${dom:?}"
     fi
 }

@@ -113,6 +113,7 @@ tb_host_keeper_up() {
     # mount points must exist in the root filesystem (empty directories)
     mkdir -p /etc/libvirt /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt \
         "$TB_INSTANCES"
+    # shellcheck disable=SC2016 # the script's $1.. are the inner sh's, expanded there
     script='set -e
         h=$1 inst=$2 shared=$3
         mount --bind "$h/etc" /etc/libvirt
@@ -180,11 +181,11 @@ tb_netns_kill_all() {
     local ns=$1 pids
     pids=$(tb_netns_pids "$ns")
     [ -n "$pids" ] || return 0
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # one pid a line: split into one argument each
     tb_kill_pids TERM $pids
     if ! tb_wait 5 tb_netns_no_pids "$ns"; then
         pids=$(tb_netns_pids "$ns")
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2086 # one pid a line: split into one argument each
         tb_kill_pids KILL $pids
         tb_wait 5 tb_netns_no_pids "$ns" || tb_log "processes left in $ns: $(tb_netns_pids "$ns")"
     fi

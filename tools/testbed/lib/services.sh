@@ -77,14 +77,16 @@ tb_services_stop() {
 
 # tb_services_load: read services.env into TB_POSTGRES_URL / TB_RABBITMQ_URL (198.18.0.1).
 tb_services_load() {
-    TB_POSTGRES_URL= TB_RABBITMQ_URL= TB_RABBITMQ_COMPUTE_URL= TB_RABBITMQ_DEMO_URL=
+    TB_POSTGRES_URL='' TB_RABBITMQ_URL='' TB_RABBITMQ_COMPUTE_URL='' TB_RABBITMQ_DEMO_URL=''
     [ -f "$TB_SERVICES/services.env" ] || return 0
     TB_POSTGRES_URL=$(sed -n "s/^TERN_TEST_POSTGRES_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
     TB_RABBITMQ_URL=$(sed -n "s/^TERN_TEST_RABBITMQ_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
     TB_RABBITMQ_URL=${TB_RABBITMQ_URL/@127.0.0.1:/@$TB_ROOT_IP:}
     if [ -f "$TB_SERVICES/testbed-users.env" ]; then
+        # shellcheck disable=SC2001 # "[^@]*" is a regular expression: no ${var/...} pattern says it
         TB_RABBITMQ_COMPUTE_URL=$(sed "s#://[^@]*@#://tern-compute:$(sed -n 's/^TB_COMPUTE_PASSWORD=//p' \
             "$TB_SERVICES/testbed-users.env")@#" <<<"$TB_RABBITMQ_URL")
+        # shellcheck disable=SC2001,SC2034 # as above; the testbed writes it to the state file
         TB_RABBITMQ_DEMO_URL=$(sed 's#://[^@]*@#://demo:demo@#' <<<"$TB_RABBITMQ_URL")
     fi
 }
