@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -336,5 +337,41 @@ tern_file_read_all(const char *path, size_t limit, char **ret_data, size_t *ret_
     *ret_data = tern_steal_pointer(&buf);
     if (ret_len)
         *ret_len = len;
+    return 0;
+}
+
+/* The first failure of the removal in progress in this thread (nftw takes no context). */
+static __thread int remove_errno;
+static __thread char remove_failed[PATH_MAX];
+
+static int
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT)
+        return 0;
+    remove_errno = errno;
+    tern_strlcpy(remove_failed, path, sizeof(remove_failed));
+    return 1; /* stop: the parents cannot go either */
+}
+
+int
+tern_remove_tree(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return tern_error_set_errno(errno, "could not remove \"%s\"", path);
+    }
+    remove_errno = 0;
+    remove_failed[0] = '\0';
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) {
+        if (remove_errno)
+            return tern_error_set_errno(remove_errno, "could not remove \"%s\"", remove_failed);
+        return tern_error_set_errno(errno, "could not remove \"%s\"", path);
+    }
     return 0;
 }

@@ -68,6 +68,13 @@ bool tern_uuid_valid(const char *s);
 /* Create a directory and its parents (mode 0755); -1 with a SYSTEM error on failure. */
 int tern_mkdir_p(const char *path, int mode);
 
+/* Remove path and everything under it, in this process (nftw, deepest first), staying on
+ * path's file system: a mount inside it is not descended into, so its mount point stays and
+ * the removal fails (ENOTEMPTY) instead of deleting another file system's files. Symbolic
+ * links are removed, never followed. A missing path is not an error. -1 with a SYSTEM error
+ * naming the first entry that could not be removed. */
+int tern_remove_tree(const char *path);
+
 /* Read a whole file into a new NUL-terminated buffer (caller frees); limit in bytes. */
 int tern_file_read_all(const char *path, size_t limit, char **ret_data, size_t *ret_len);
 

@@ -68,9 +68,7 @@ compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_resul
                               "invalid arguments to get_guest_cpu: \"%s\" is "
                               "not a uuid",
                               uuid);
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_get_guest_cpu(mgr->virt, uuid, &cpu);
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0)
         return tern_error_prefix("on host \"%s\"", mgr->cfg.host);
     *ret_result = json_pack("{s:o}", "guest_cpu", virt_guest_cpu_to_json(&cpu));
@@ -139,7 +137,6 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
     if (virt_guest_cpu_from_json(cpu_json, &cpu) < 0)
         return tern_error_prefix("invalid arguments to check_can_live_migrate_destination");
 
-    pthread_mutex_lock(&mgr->virt_lock);
     if (virt_get_host_info(mgr->virt, &info) < 0 ||
         check_guest_cpu(mgr, uuid, source_host, &cpu) < 0 ||
         virt_shared_probe_create(mgr->virt, &probe) < 0)
@@ -162,7 +159,6 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
     rc = 0;
 
 cleanup:
-    pthread_mutex_unlock(&mgr->virt_lock);
     virt_host_info_clear(&info);
     virt_guest_cpu_clear(&cpu);
     return rc;
@@ -189,9 +185,7 @@ compute_cleanup_live_migration_destination_check(void *opaque, const rpc_request
                                           "cleanup_live_migration_destination_check",
                                           &data) < 0)
         return -1;
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_shared_probe_remove(mgr->virt, data.shared_probe);
-    pthread_mutex_unlock(&mgr->virt_lock);
     compute_dest_check_data_clear(&data);
     if (rc == 0)
         *ret_result = json_object();
@@ -287,9 +281,7 @@ compute_check_can_live_migrate_source(void *opaque, const rpc_request_t *req, js
         !(inst = compute_instance_from_json(mgr, instance)))
         goto cleanup;
 
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_check_shared_path(mgr->virt, data.dest.shared_probe, &shared);
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0)
         goto cleanup;
     rc = -1;

@@ -15,9 +15,10 @@
  *   compute/main.c            start-up: configuration, logging, signals
  *
  * Threads: RPC handlers run on the server's workers; each outgoing migration runs on a thread of
- * the migration queue. The virt driver is used by one thread at a time: every use holds
- * compute_manager_t.virt_lock (a migration in flight holds its own libvirt handles and is polled
- * without it). The table of migrations in flight is guarded by migrations_lock.
+ * the migration queue. They all use the virt driver at once: it is thread-safe (libvirt's
+ * connections are; the driver locks only what it shares - reconnecting, the host's bridges), so
+ * a check or a state query never waits behind another migration's disk copy or directory
+ * removal. The table of migrations in flight is guarded by migrations_lock.
  */
 #ifndef TERN_COMPUTE_H
 #define TERN_COMPUTE_H
@@ -70,11 +71,10 @@ typedef struct compute_migration compute_migration_t;
 
 typedef struct compute_manager {
     compute_config_t cfg; /* owned */
-    virt_driver_t *virt;  /* owned; guarded by virt_lock */
-    pthread_mutex_t virt_lock;
-    rpc_client_t *rpc;                /* owned; thread-safe */
-    rpc_config_t rpc_cfg;             /* strings borrowed from the daemon's conf */
-    rpc_server_t *server;             /* owned */
+    virt_driver_t *virt;  /* owned; used by every thread at once (virt.h: thread-safe) */
+    rpc_client_t *rpc;    /* owned; thread-safe */
+    rpc_config_t rpc_cfg; /* strings borrowed from the daemon's conf */
+    rpc_server_t *server; /* owned */
     compute_migration_queue_t *queue; /* owned */
     pthread_mutex_t migrations_lock;
     compute_migration_t *migrations; /* list of migrations in flight; guarded */

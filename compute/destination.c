@@ -113,16 +113,13 @@ compute_pre_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_
     if (compute_ensure_base_image(mgr, instance) < 0)
         goto cleanup;
 
-    pthread_mutex_lock(&mgr->virt_lock);
     if (virt_create_instance_dir(mgr->virt, inst->uuid) < 0 ||
         (block && virt_pre_create_disks(mgr->virt, inst) < 0) || connect_volumes(mgr, inst) < 0 ||
         plug_networks(mgr, inst) < 0 || define_firewall(mgr, inst, instance) < 0) {
-        pthread_mutex_unlock(&mgr->virt_lock);
         tern_error_prefix("could not prepare host \"%s\" for instance \"%s\"", mgr->cfg.host,
                           inst->uuid);
         goto cleanup;
     }
-    pthread_mutex_unlock(&mgr->virt_lock);
     TERN_INFO("prepared host for incoming instance %s (block migration: %s)", inst->uuid,
               block ? "yes" : "no");
     *ret_result = json_pack("{s:o}", "migrate_data", compute_migrate_data_to_json(&data));
@@ -162,7 +159,6 @@ compute_post_live_migration_at_destination(void *opaque, const rpc_request_t *re
         return -1;
     memcpy(uuid, inst->uuid, sizeof(uuid));
     virt_instance_free(inst);
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
     if (rc == 0 && (!info.exists || info.state != VIRT_STATE_RUNNING || !info.persistent))
         rc = tern_error_set(TERN_ERR_VIRT,
@@ -174,7 +170,6 @@ compute_post_live_migration_at_destination(void *opaque, const rpc_request_t *re
         TERN_WARN("no completed job statistics for instance %s: %s", uuid, tern_error_message());
         memset(&stats, 0, sizeof(stats));
     }
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0)
         return -1;
     *ret_result = json_pack(
@@ -203,7 +198,6 @@ compute_rollback_live_migration_at_destination(void *opaque, const rpc_request_t
         return -1;
     shared = data.is_shared_instance_path; /* strictly there: a shared disk is never deleted */
 
-    pthread_mutex_lock(&mgr->virt_lock);
     if (virt_get_domain_info(mgr->virt, inst->uuid, &info) < 0)
         goto unlock;
     if (info.exists && info.state == VIRT_STATE_RUNNING) {
@@ -227,7 +221,6 @@ compute_rollback_live_migration_at_destination(void *opaque, const rpc_request_t
     rc = 0;
 
 unlock:
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc == 0) {
         TERN_INFO("rolled back host for instance %s", inst->uuid);
         *ret_result = json_object();

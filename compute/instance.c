@@ -99,9 +99,11 @@ compute_ensure_base_image(compute_manager_t *mgr, const json_t *instance)
 
 fail:
     if (tmp_dir) {
-        const char *argv[] = {"rm", "-rf", tmp_dir, NULL};
+        tern_error_t err;
 
-        tern_command_run(argv, 60000, NULL);
+        tern_error_copy(&err); /* the failure that matters is the copy's */
+        tern_remove_tree(tmp_dir);
+        tern_error_restore(&err);
     }
     return tern_error_prefix("could not cache image \"%s\" on host \"%s\"", image, mgr->cfg.host);
 }

@@ -283,7 +283,6 @@ compute_post_live_migration_at_source(compute_migration_t *job, const virt_insta
     bool shared = job->data.is_shared_instance_path;
     char *warning = NULL;
 
-    pthread_mutex_lock(&mgr->virt_lock);
     /* Volumes are files on shared storage: nothing stays attached to this host once the domain
      * is gone, so disconnecting them is only a matter of the domain being undefined here. */
     if (virt_undefine_instance_filter(mgr->virt, inst->uuid) < 0)
@@ -294,7 +293,6 @@ compute_post_live_migration_at_source(compute_migration_t *job, const virt_insta
     }
     if (!warning && !shared && virt_delete_instance_files(mgr->virt, inst->uuid) < 0)
         warning = tern_strdup(tern_error_message());
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (warning)
         TERN_WARN("migration %s: cleaning up the source left something behind: %s", job->uuid,
                   warning);
@@ -358,11 +356,9 @@ source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
     virt_domain_info_t info = {0};
     int rc;
 
-    pthread_mutex_lock(&job->mgr->virt_lock);
     rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &info);
     if (rc == 0 && info.exists && info.state == VIRT_STATE_PAUSED)
         virt_resume(job->mgr->virt, inst->uuid); /* paused by a failed force-complete */
-    pthread_mutex_unlock(&job->mgr->virt_lock);
     return rc == 0 && info.exists;
 }
 
@@ -422,9 +418,7 @@ migration_run(void *opaque)
 
     migrate_params(job, inst, &params);
     t0 = tern_now_monotonic_ms();
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_migrate(mgr->virt, inst, &params, &vmig);
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0) {
         reason = tern_strdup(tern_error_message());
         compute_rollback_live_migration(job, "failed", reason);
@@ -720,9 +714,7 @@ recover_run(void *opaque)
         bool there = false, there_running = false;
         int rc;
 
-        pthread_mutex_lock(&job->mgr->virt_lock);
         rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &here);
-        pthread_mutex_unlock(&job->mgr->virt_lock);
         if (rc == 0 && (rc = dest_state(job, inst->uuid, &there, &there_running)) == 0) {
             if (here.exists && !there) {
                 TERN_WARN("migration %s: %s; instance %s is still here: rolling back", job->uuid,
@@ -837,9 +829,7 @@ compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_
     if (!tern_uuid_valid(uuid))
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid arguments to get_instance_state: \"uuid\" is not a uuid");
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0)
         return -1;
     *ret_result = json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",

@@ -104,7 +104,6 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
     if (compute_ensure_base_image(mgr, instance) < 0 ||
         !(inst = compute_instance_from_json(mgr, instance)))
         return -1;
-    pthread_mutex_lock(&mgr->virt_lock);
     {
         json_t *rules = json_object_get(instance, "security_group_rules");
         virt_secgroup_rule_t *vrules = NULL;
@@ -121,7 +120,6 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
         if (rc == 0)
             rc = virt_spawn(mgr->virt, inst);
     }
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc == 0) {
         TERN_INFO("spawned instance %s", inst->uuid);
         *ret_result = json_object();
@@ -145,13 +143,11 @@ compute_destroy(void *opaque, const rpc_request_t *req, json_t **ret_result)
         return -1;
     if (!(inst = compute_instance_from_json(mgr, instance)))
         return -1;
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_destroy(mgr->virt, inst, true);
     if (rc == 0)
         rc = virt_undefine_instance_filter(mgr->virt, inst->uuid);
     for (size_t i = 0; rc == 0 && i < inst->n_interfaces; i++)
         rc = virt_remove_bridge_if_unused(mgr->virt, inst->interfaces[i].bridge, NULL);
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc == 0) {
         TERN_INFO("destroyed instance %s", inst->uuid);
         *ret_result = json_object();
@@ -170,9 +166,7 @@ compute_report_resources(compute_manager_t *mgr)
     json_t *args;
     int rc;
 
-    pthread_mutex_lock(&mgr->virt_lock);
     rc = virt_get_host_info(mgr->virt, &info);
-    pthread_mutex_unlock(&mgr->virt_lock);
     if (rc < 0)
         return -1;
     args = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}",
@@ -298,7 +292,6 @@ compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
     mgr->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
     mgr->rpc_cfg = *rpc_cfg;
-    pthread_mutex_init(&mgr->virt_lock, NULL);
     pthread_mutex_init(&mgr->migrations_lock, NULL);
     pthread_mutex_init(&mgr->stop_lock, NULL);
     pthread_cond_init(&mgr->stop_cond, NULL);
@@ -362,6 +355,5 @@ compute_manager_free(compute_manager_t *mgr)
     pthread_cond_destroy(&mgr->stop_cond);
     pthread_mutex_destroy(&mgr->stop_lock);
     pthread_mutex_destroy(&mgr->migrations_lock);
-    pthread_mutex_destroy(&mgr->virt_lock);
     free(mgr);
 }

@@ -20,8 +20,10 @@
  * Ownership: structures filled by the driver (ret_*) are owned by the caller and released with the
  * matching clear or free function; inputs are borrowed. All free functions accept NULL.
  *
- * Threads: a virt_driver_t is used by one thread at a time (the compute's worker holding it),
- * except that a virt_migration_t started from it may be polled, aborted and waited for from any
+ * Threads: a virt_driver_t may be used by several threads at once (the compute's RPC workers and
+ * migration threads); the driver guards what they share (the connection's reopening, the host's
+ * bridges). Operations on one instance are not serialised here: the conductor's task_state does
+ * that. A virt_migration_t started from it may be polled, aborted and waited for from any
  * thread; the migration holds its own references to the libvirt connection and domain.
  */
 #ifndef TERN_COMPUTE_VIRT_H

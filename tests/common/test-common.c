@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/command.h"
@@ -242,6 +245,94 @@ START_TEST(test_util_mkdir_p)
 }
 END_TEST
 
+/* tern_remove_tree: everything under the path goes, deepest first; a symbolic link is removed,
+ * not followed; a missing path is fine. */
+START_TEST(test_util_remove_tree)
+{
+    TERN_AUTOFREE char *top = tern_asprintf("%s/tree", tmpdir);
+    TERN_AUTOFREE char *deep = tern_asprintf("%s/tree/a/b", tmpdir);
+    TERN_AUTOFREE char *f1 = tern_asprintf("%s/tree/disk", tmpdir);
+    TERN_AUTOFREE char *f2 = tern_asprintf("%s/tree/a/b/console.log", tmpdir);
+    TERN_AUTOFREE char *outside = write_file("outside", "keep me");
+    TERN_AUTOFREE char *link = tern_asprintf("%s/tree/a/link", tmpdir);
+    TERN_AUTOFREE char *link_dir = tern_asprintf("%s/tree/a/dirlink", tmpdir);
+    struct stat st;
+    FILE *f;
+
+    ck_assert_int_eq(tern_mkdir_p(deep, 0755), 0);
+    ck_assert_ptr_nonnull((f = fopen(f1, "w")));
+    fclose(f);
+    ck_assert_ptr_nonnull((f = fopen(f2, "w")));
+    fclose(f);
+    ck_assert_int_eq(symlink(outside, link), 0);
+    ck_assert_int_eq(symlink(tmpdir, link_dir), 0);
+    ck_assert_msg(tern_remove_tree(top) == 0, "%s", tern_error_message());
+    ck_assert_int_eq(lstat(top, &st), -1);
+    ck_assert_int_eq(stat(outside, &st), 0); /* what a link pointed at stays */
+    ck_assert_int_eq(stat(tmpdir, &st), 0);
+    ck_assert_int_eq(tern_remove_tree(top), 0);     /* gone already: fine */
+    ck_assert_int_eq(tern_remove_tree(outside), 0); /* a plain file too */
+    ck_assert_int_eq(stat(outside, &st), -1);
+}
+END_TEST
+
+/* in_mount_namespace: run fn in a child of its own mount namespace (root, or an unprivileged
+ * user namespace); its exit status. */
+static int
+in_mount_namespace(void (*fn)(void))
+{
+    pid_t pid = fork();
+    int status = -1;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+            _exit(77);
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            _exit(78);
+        fn();
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void
+remove_across_mount(void)
+{
+    TERN_AUTOFREE char *top = tern_asprintf("%s/mtree", tmpdir);
+    TERN_AUTOFREE char *mnt = tern_asprintf("%s/mtree/mnt", tmpdir);
+    TERN_AUTOFREE char *theirs = tern_asprintf("%s/mtree/mnt/theirs", tmpdir);
+    struct stat st;
+    FILE *f;
+
+    if (tern_mkdir_p(mnt, 0755) < 0 || mount("tern-test", mnt, "tmpfs", 0, NULL) < 0)
+        _exit(79);
+    if (!(f = fopen(theirs, "w")))
+        _exit(80);
+    fclose(f);
+    /* the tree's own entries go; the mount is not descended into, so its files stay and the
+     * removal fails at its mount point */
+    if (tern_remove_tree(top) != -1 || tern_error_code() != TERN_ERR_SYSTEM)
+        _exit(81);
+    if (stat(theirs, &st) < 0)
+        _exit(82);
+    umount(mnt);
+    if (tern_remove_tree(top) != 0 || stat(top, &st) == 0)
+        _exit(83);
+}
+
+START_TEST(test_util_remove_tree_stays_on_its_file_system)
+{
+    int status = in_mount_namespace(remove_across_mount);
+
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "status %d (77/78: no mount namespace could be had; 79+: see "
+                  "remove_across_mount)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+END_TEST
+
 START_TEST(test_util_file_read_all_and_limit)
 {
     TERN_AUTOFREE char *path = write_file("data", "hello\nworld\n");
@@ -445,6 +536,8 @@ common_suite(void)
     tcase_add_test(util, test_util_parse_double);
     tcase_add_test(util, test_util_uuid);
     tcase_add_test(util, test_util_mkdir_p);
+    tcase_add_test(util, test_util_remove_tree);
+    tcase_add_test(util, test_util_remove_tree_stays_on_its_file_system);
     tcase_add_test(util, test_util_file_read_all_and_limit);
     tcase_add_test(util, test_util_strings);
 

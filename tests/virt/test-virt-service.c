@@ -11,6 +11,7 @@
  * after the run even when a test failed half-way (virt_testbed_release).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,94 @@ START_TEST(test_host_info)
         ck_assert_int_eq(virt_connect_ensure(drv), 0);
         virt_driver_close(drv);
     }
+}
+END_TEST
+
+/* ---- one driver, many threads ---- */
+
+#define CONCURRENT_THREADS 6
+#define CONCURRENT_ROUNDS 4
+
+typedef struct worker {
+    virt_driver_t *drv;     /* shared by every worker */
+    const char *guest_uuid; /* a running guest to query */
+    int failures;
+    char first_failure[512];
+} worker_t;
+
+static void
+worker_failed(worker_t *w, const char *what)
+{
+    if (w->failures++ == 0)
+        snprintf(w->first_failure, sizeof(w->first_failure), "%s: %s", what, tern_error_message());
+}
+
+/* worker_run: what a compute's workers do at once: state queries, host facts, CPU checks, an
+ * incoming instance prepared (dir, pre-created disk, bridge) and cleaned up again. */
+static void *
+worker_run(void *opaque)
+{
+    worker_t *w = opaque;
+
+    for (int r = 0; r < CONCURRENT_ROUNDS; r++) {
+        virt_instance_t *inst = make_instance(false, NULL);
+        virt_domain_info_t info;
+        virt_host_info_t host;
+        virt_guest_cpu_t cpu = {0};
+        virt_cpu_compare_t cmp;
+        TERN_AUTOFREE char *disk = local_file(2, inst, "disk");
+        struct stat st;
+        bool removed;
+
+        if (virt_get_domain_info(w->drv, w->guest_uuid, &info) < 0 || !info.exists ||
+            info.state != VIRT_STATE_RUNNING)
+            worker_failed(w, "the running guest's state");
+        if (virt_get_domain_info(w->drv, inst->uuid, &info) < 0 || info.exists)
+            worker_failed(w, "a missing domain's state");
+        if (virt_get_host_info(w->drv, &host) < 0)
+            worker_failed(w, "host facts");
+        virt_host_info_clear(&host);
+        if (virt_get_guest_cpu(w->drv, w->guest_uuid, &cpu) < 0 ||
+            virt_check_guest_cpu(w->drv, &cpu, &cmp) < 0 || !cmp.compatible)
+            worker_failed(w, "the guest's CPU on its own host");
+        virt_guest_cpu_clear(&cpu);
+        if (virt_ensure_bridge(w->drv, TEST_BRIDGE) < 0 ||
+            virt_create_instance_dir(w->drv, inst->uuid) < 0 ||
+            virt_pre_create_disks(w->drv, inst) < 0 || stat(disk, &st) < 0)
+            worker_failed(w, "preparing an incoming instance");
+        if (virt_delete_instance_files(w->drv, inst->uuid) < 0 || stat(disk, &st) == 0)
+            worker_failed(w, "removing its files");
+        if (virt_remove_bridge_if_unused(w->drv, TEST_BRIDGE, &removed) < 0)
+            worker_failed(w, "removing the bridge when unused");
+        virt_instance_free(inst);
+    }
+    return NULL;
+}
+
+/* One driver handle used by six threads at once with no lock around it, as tern-compute's RPC
+ * workers use it: every query, check, preparation and clean-up succeeds and is right. */
+START_TEST(test_driver_used_by_threads_at_once)
+{
+    virt_driver_t *dst = open_host(2);
+    virt_instance_t *guest = make_instance(false, NULL);
+    worker_t w[CONCURRENT_THREADS];
+    pthread_t th[CONCURRENT_THREADS];
+
+    ck_assert_msg(virt_spawn(dst, guest) == 0, "%s", tern_error_message());
+    for (int i = 0; i < CONCURRENT_THREADS; i++) {
+        w[i] = (worker_t){.drv = dst, .guest_uuid = guest->uuid};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < CONCURRENT_THREADS; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_msg(w[i].failures == 0, "thread %d: %d failures, the first: %s", i, w[i].failures,
+                      w[i].first_failure);
+    }
+    assert_state(dst, guest->uuid, VIRT_STATE_RUNNING);
+    ck_assert_int_eq(virt_destroy(dst, guest, true), 0);
+    ck_assert_int_eq(virt_remove_bridge_if_unused(dst, TEST_BRIDGE, NULL), 0);
+    virt_instance_free(guest);
+    virt_driver_close(dst);
 }
 END_TEST
 
@@ -905,6 +994,7 @@ virt_libvirt_tcase(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_host_info);
+    tcase_add_test(tc, test_driver_used_by_threads_at_once);
     tcase_add_test(tc, test_guest_cpu_judged_not_source_host);
     tcase_add_test(tc, test_guest_cpu_feature_missing_refused);
     tcase_add_test(tc, test_host_passthrough_needs_the_same_host_cpu);

@@ -95,8 +95,9 @@ virt_libvirt_last_code(void)
 
 /* ---- connection ---- */
 
+/* connect_ensure_locked: priv->conn alive, reopened when libvirtd went away (priv->lock held). */
 static int
-libvirt_connect_ensure(virt_driver_t *drv)
+connect_ensure_locked(virt_driver_t *drv)
 {
     virt_libvirt_priv_t *priv = drv->priv;
     unsigned long version;
@@ -106,6 +107,7 @@ libvirt_connect_ensure(virt_driver_t *drv)
         if (virConnectIsAlive(priv->conn) == 1 &&
             virConnectGetLibVersion(priv->conn, &version) == 0)
             return 0;
+        /* other threads may still hold references to it: they see it fail and come back */
         virConnectClose(priv->conn);
         priv->conn = NULL;
     }
@@ -116,14 +118,38 @@ libvirt_connect_ensure(virt_driver_t *drv)
     return 0;
 }
 
+static int
+libvirt_connect_ensure(virt_driver_t *drv)
+{
+    virt_libvirt_priv_t *priv = drv->priv;
+    int rc;
+
+    pthread_mutex_lock(&priv->lock);
+    rc = connect_ensure_locked(drv);
+    pthread_mutex_unlock(&priv->lock);
+    return rc;
+}
+
 virConnectPtr
 virt_libvirt_conn(virt_driver_t *drv)
 {
     virt_libvirt_priv_t *priv = drv->priv;
+    virConnectPtr conn = NULL;
 
-    if (libvirt_connect_ensure(drv) < 0)
-        return NULL;
-    return priv->conn;
+    pthread_mutex_lock(&priv->lock);
+    if (connect_ensure_locked(drv) == 0) {
+        conn = priv->conn;
+        virConnectRef(conn);
+    }
+    pthread_mutex_unlock(&priv->lock);
+    return conn;
+}
+
+void
+virt_libvirt_conn_closep(virConnectPtr *conn)
+{
+    if (*conn)
+        virConnectClose(*conn);
 }
 
 static void
@@ -135,6 +161,8 @@ libvirt_close(virt_driver_t *drv)
         return;
     if (priv->conn)
         virConnectClose(priv->conn);
+    pthread_mutex_destroy(&priv->net_lock);
+    pthread_mutex_destroy(&priv->lock);
     free(priv);
     drv->priv = NULL;
 }
@@ -142,7 +170,7 @@ libvirt_close(virt_driver_t *drv)
 virDomainPtr
 virt_libvirt_lookup(virt_driver_t *drv, const char *uuid, bool *ret_missing)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     virDomainPtr dom;
 
     if (ret_missing)
@@ -195,7 +223,7 @@ format_version(unsigned long v, char *out, size_t size)
 static int
 libvirt_get_host_info(virt_driver_t *drv, virt_host_info_t *ret_info)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     virt_host_info_t info = {0};
     TERN_AUTOFREE char *caps = NULL;
     TERN_AUTOFREE char *local = NULL;
@@ -308,6 +336,8 @@ virt_libvirt_init(virt_driver_t *drv)
     *drv = libvirt_driver_table;
     drv->opts = opts;
     drv->priv = tern_calloc(1, sizeof(virt_libvirt_priv_t));
+    pthread_mutex_init(&((virt_libvirt_priv_t *)drv->priv)->lock, NULL);
+    pthread_mutex_init(&((virt_libvirt_priv_t *)drv->priv)->net_lock, NULL);
     virt_libvirt_silence_errors(NULL);
     if (libvirt_connect_ensure(drv) < 0) {
         libvirt_close(drv);

@@ -96,7 +96,7 @@ serialize(xmlDocPtr doc, xmlNodePtr node)
 static char *
 own_host_cpu_xml(virt_driver_t *drv)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     TERN_AUTOFREE char *caps = NULL;
     char *cpu;
 
@@ -155,7 +155,7 @@ static int
 compare(virt_driver_t *drv, const char *virt_type, const char *arch, const char *machine,
         const char *cpu_xml, virt_cpu_compare_t *ret)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     int r;
 
     if (!conn)

@@ -26,7 +26,7 @@ domain_freep(virDomainPtr *dom)
 int
 virt_libvirt_spawn(virt_driver_t *drv, const virt_instance_t *inst)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     TERN_AUTOFREE char *xml = NULL;
     TERN_AUTOFREE char *model = NULL;
     AUTO_DOMAIN dom = NULL;
@@ -143,7 +143,7 @@ virt_libvirt_get_domain_xml(virt_driver_t *drv, const char *uuid, char **ret_xml
 int
 virt_libvirt_list_instances(virt_driver_t *drv, char ***ret_uuids, size_t *ret_n)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     virDomainPtr *doms = NULL;
     char **uuids;
     int n;

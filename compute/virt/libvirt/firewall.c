@@ -20,7 +20,7 @@ virt_libvirt_define_instance_filter(virt_driver_t *drv, const char *uuid,
                                     const virt_secgroup_rule_t *rules, size_t n_rules,
                                     char **ret_name)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     TERN_AUTOFREE char *xml = NULL;
     virNWFilterPtr filter;
 
@@ -42,7 +42,7 @@ virt_libvirt_define_instance_filter(virt_driver_t *drv, const char *uuid,
 int
 virt_libvirt_undefine_instance_filter(virt_driver_t *drv, const char *uuid)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     TERN_AUTOFREE char *name = NULL;
     virNWFilterPtr filter;
     int rc = 0;
@@ -69,7 +69,7 @@ virt_libvirt_undefine_instance_filter(virt_driver_t *drv, const char *uuid)
 int
 virt_libvirt_filter_exists(virt_driver_t *drv, const char *name, bool *ret_exists)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     virNWFilterPtr filter;
 
     if (!conn)

@@ -6,11 +6,15 @@
  * Nothing outside compute/virt/ and tests/virt/ may include it (it exposes libvirt types); virt.c
  * only calls virt_libvirt_init().
  *
- * Threads: the connection belongs to the thread using the virt_driver_t; a migration takes its
- * own references (virConnectRef/virDomainRef) so it outlives a reconnect.
+ * Threads: the driver is used from several threads at once. libvirt's connections and domains
+ * are thread-safe; what the driver shares is guarded: the connection's reopening (priv->lock;
+ * each user holds a reference of its own) and the host's bridges (priv->net_lock). A migration
+ * takes its own references (virConnectRef/virDomainRef) so it outlives a reconnect.
  */
 #ifndef TERN_COMPUTE_VIRT_LIBVIRT_DRIVER_H
 #define TERN_COMPUTE_VIRT_LIBVIRT_DRIVER_H
+
+#include <pthread.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -19,14 +23,21 @@
 #include "compute/virt/virt.h"
 
 typedef struct virt_libvirt_priv {
-    virConnectPtr conn; /* NULL when closed; reopened by virt_libvirt_conn() */
+    pthread_mutex_t lock;     /* guards conn: its reopening after a libvirtd restart */
+    virConnectPtr conn;       /* NULL when closed; reopened by virt_libvirt_conn() */
+    pthread_mutex_t net_lock; /* the host's bridges: made, or removed when unused, one at a time
+                               * (a bridge may be shared by several instances) */
 } virt_libvirt_priv_t;
 
 /* Fill drv's table with the libvirt driver and connect to drv->opts.uri. 0 or -1. */
 int virt_libvirt_init(virt_driver_t *drv);
 
-/* The live connection (borrowed), reopened first if libvirtd went away; NULL with an error. */
+/* The live connection, reopened first if libvirtd went away: a NEW reference (virConnectClose,
+ * or declare it VIRT_AUTO_CONN), so that another thread's reopening cannot pull it away; NULL
+ * with an error. */
 virConnectPtr virt_libvirt_conn(virt_driver_t *drv);
+void virt_libvirt_conn_closep(virConnectPtr *conn);
+#define VIRT_AUTO_CONN __attribute__((cleanup(virt_libvirt_conn_closep))) virConnectPtr
 
 /* Install the silent error handler (process-wide, once) and on conn when not NULL. */
 void virt_libvirt_silence_errors(virConnectPtr conn);

@@ -478,7 +478,7 @@ int
 virt_libvirt_migrate(virt_driver_t *drv, const virt_instance_t *inst,
                      const virt_migrate_params_t *params, virt_migration_t **ret)
 {
-    virConnectPtr conn;
+    VIRT_AUTO_CONN conn = NULL;
     libvirt_migration_t *m;
     TERN_AUTOFREE char *host = NULL;
     pthread_condattr_t attr;

@@ -65,8 +65,8 @@ bridge_exists(virt_driver_t *drv, const char *bridge, bool *ret_exists)
     return 0;
 }
 
-int
-virt_libvirt_ensure_bridge(virt_driver_t *drv, const char *bridge)
+static int
+ensure_bridge_locked(virt_driver_t *drv, const char *bridge)
 {
     const char *add[] = {"link", "add", "name", bridge, "type", "bridge", NULL};
     const char *up[] = {"link", "set", "dev", bridge, "up", NULL};
@@ -90,7 +90,7 @@ virt_libvirt_ensure_bridge(virt_driver_t *drv, const char *bridge)
 static int
 bridge_in_use(virt_driver_t *drv, const char *bridge, bool *ret_used)
 {
-    virConnectPtr conn = virt_libvirt_conn(drv);
+    VIRT_AUTO_CONN conn = virt_libvirt_conn(drv);
     virDomainPtr *doms = NULL;
     TERN_AUTOFREE char *needle = tern_asprintf("<source bridge='%s'/>", bridge);
     int n, rc = 0;
@@ -117,8 +117,8 @@ bridge_in_use(virt_driver_t *drv, const char *bridge, bool *ret_used)
     return rc;
 }
 
-int
-virt_libvirt_remove_bridge_if_unused(virt_driver_t *drv, const char *bridge, bool *ret_removed)
+static int
+remove_bridge_locked(virt_driver_t *drv, const char *bridge, bool *ret_removed)
 {
     const char *del[] = {"link", "del", "dev", bridge, NULL};
     bool exists, used;
@@ -140,4 +140,33 @@ virt_libvirt_remove_bridge_if_unused(virt_driver_t *drv, const char *bridge, boo
     if (ret_removed)
         *ret_removed = true;
     return 0;
+}
+
+/* The host's bridges are shared by its instances: made and removed one at a time, so that a
+ * removal never interleaves with a making (priv->net_lock). A bridge made for an incoming
+ * migration is still "unused" until the domain arrives: a concurrent clean-up of another
+ * instance on that bridge can remove it in that window (the migration then fails and rolls
+ * back); counting prepared instances as users would close it. */
+int
+virt_libvirt_ensure_bridge(virt_driver_t *drv, const char *bridge)
+{
+    virt_libvirt_priv_t *priv = drv->priv;
+    int rc;
+
+    pthread_mutex_lock(&priv->net_lock);
+    rc = ensure_bridge_locked(drv, bridge);
+    pthread_mutex_unlock(&priv->net_lock);
+    return rc;
+}
+
+int
+virt_libvirt_remove_bridge_if_unused(virt_driver_t *drv, const char *bridge, bool *ret_removed)
+{
+    virt_libvirt_priv_t *priv = drv->priv;
+    int rc;
+
+    pthread_mutex_lock(&priv->net_lock);
+    rc = remove_bridge_locked(drv, bridge, ret_removed);
+    pthread_mutex_unlock(&priv->net_lock);
+    return rc;
 }

@@ -211,12 +211,8 @@ virt_libvirt_delete_instance_files(virt_driver_t *drv, const char *uuid)
         return tern_error_set(TERN_ERR_INVALID, "invalid instance uuid \"%s\"", uuid ? uuid : "");
     dir = virt_instance_dir(drv, uuid);
     local = virt_libvirt_local_path(drv, dir);
-    {
-        const char *argv[] = {"rm", "-rf", "--one-file-system", "--", local, NULL};
-
-        if (virt_libvirt_run(drv, argv, NULL) < 0)
-            return tern_error_prefix("could not delete the files of instance \"%s\"", uuid);
-    }
+    if (tern_remove_tree(local) < 0)
+        return tern_error_prefix("could not delete the files of instance \"%s\"", uuid);
     return 0;
 }
 
