@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/util.h"
+
 static _Thread_local tern_error_t last_error;
 
 /* Bounded copy that always terminates (util.c depends on this file, not the reverse). */
@@ -48,6 +50,7 @@ error_record(tern_error_code_t code, const char *file, const char *func, int lin
     last_error.func = func;
     last_error.line = line;
     vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+    tern_utf8_sanitize(last_error.message);
 }
 
 int
@@ -74,6 +77,7 @@ tern_error_set_errno_full(int errnum, const char *file, const char *func, int li
     va_end(ap);
     len = strlen(last_error.message);
     snprintf(last_error.message + len, sizeof(last_error.message) - len, ": %s", strerror(errnum));
+    tern_utf8_sanitize(last_error.message);
     return -1;
 }
 
@@ -94,6 +98,7 @@ tern_error_prefix(const char *fmt, ...)
     n = snprintf(last_error.message, sizeof(last_error.message), "%s: ", prefix);
     error_strlcpy(last_error.message + n, old[0] ? old : "unknown error",
                   sizeof(last_error.message) - (size_t)n);
+    tern_utf8_sanitize(last_error.message);
     return -1;
 }
 

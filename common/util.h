@@ -65,6 +65,12 @@ void tern_uuid_generate(char out[37]);
 /* True if s is a canonical UUID (36 characters, hex and dashes). */
 bool tern_uuid_valid(const char *s);
 
+/* Make s (NUL-terminated, changed in place) valid UTF-8 text of one line: each byte of an
+ * invalid or truncated sequence becomes '?', each control character (newlines included) a
+ * space. Error messages pass through it, since they carry other programs' output and go into
+ * JSON (which must be UTF-8) and log lines. Returns s. */
+char *tern_utf8_sanitize(char *s);
+
 /* Create a directory and its parents (mode 0755); -1 with a SYSTEM error on failure. */
 int tern_mkdir_p(const char *path, int mode);
 

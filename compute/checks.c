@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "compute/compute.h"
@@ -71,7 +72,7 @@ compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_resul
     rc = virt_get_guest_cpu(mgr->virt, uuid, &cpu);
     if (rc < 0)
         return tern_error_prefix("on host \"%s\"", mgr->cfg.host);
-    *ret_result = json_pack("{s:o}", "guest_cpu", virt_guest_cpu_to_json(&cpu));
+    *ret_result = tern_json_pack("{s:o}", "guest_cpu", virt_guest_cpu_to_json(&cpu));
     virt_guest_cpu_clear(&cpu);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -122,7 +123,7 @@ compute_pre_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_
     }
     TERN_INFO("prepared host for incoming instance %s (block migration: %s)", inst->uuid,
               block ? "yes" : "no");
-    *ret_result = json_pack("{s:o}", "migrate_data", compute_migrate_data_to_json(&data));
+    *ret_result = tern_json_pack("{s:o}", "migrate_data", compute_migrate_data_to_json(&data));
     rc = 0;
 
 cleanup:
@@ -172,7 +173,7 @@ compute_post_live_migration_at_destination(void *opaque, const rpc_request_t *re
     }
     if (rc < 0)
         return -1;
-    *ret_result = json_pack(
+    *ret_result = tern_json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I}", "downtime_ms", (json_int_t)stats.downtime_ms,
         "total_time_ms", (json_int_t)stats.time_elapsed_ms, "memory_total",
         (json_int_t)stats.memory_total, "memory_processed", (json_int_t)stats.memory_processed,

@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -54,7 +55,7 @@ struct compute_migration {
 static void
 report_status(compute_migration_t *job, const char *status, json_t *extra)
 {
-    json_t *args = json_pack("{s:s, s:s}", "migration", job->uuid, "status", status);
+    json_t *args = tern_json_pack("{s:s, s:s}", "migration", job->uuid, "status", status);
 
     if (extra)
         json_object_update(args, extra);
@@ -68,7 +69,7 @@ static void
 report_progress(compute_migration_t *job, const virt_job_stats_t *s)
 {
     json_t *extra =
-        json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "progress", "memory_total",
+        tern_json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "progress", "memory_total",
                   (json_int_t)s->memory_total, "memory_processed", (json_int_t)s->memory_processed,
                   "memory_remaining", (json_int_t)s->memory_remaining, "disk_total",
                   (json_int_t)s->disk_total, "disk_processed", (json_int_t)s->disk_processed,
@@ -131,7 +132,7 @@ job_set_vmig(compute_migration_t *job, virt_migration_t *vmig)
 static json_t *
 migration_args(const compute_migration_t *job)
 {
-    return json_pack("{s:O, s:o}", "instance", job->instance, "migrate_data",
+    return tern_json_pack("{s:O, s:o}", "instance", job->instance, "migrate_data",
                      compute_migrate_data_to_json(&job->data));
 }
 
@@ -303,7 +304,7 @@ compute_post_live_migration_at_source(compute_migration_t *job, const virt_insta
 static json_t *
 final_figures(const virt_job_stats_t *f)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "memory_total",
+    return tern_json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "memory_total",
                      (json_int_t)f->memory_total, "memory_processed",
                      (json_int_t)f->memory_processed, "memory_remaining",
                      (json_int_t)f->memory_remaining, "disk_total", (json_int_t)f->disk_total,
@@ -316,7 +317,7 @@ final_figures(const virt_job_stats_t *f)
 static int
 compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst)
 {
-    json_t *args = json_pack("{s:O, s:s}", "instance", job->instance, "migration", job->uuid);
+    json_t *args = tern_json_pack("{s:O, s:s}", "instance", job->instance, "migration", job->uuid);
     json_t *stats = NULL, *done;
     int64_t t0 = tern_now_monotonic_ms();
     TERN_AUTOFREE char *warning = NULL;
@@ -328,7 +329,7 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
     if (rc < 0)
         return -1;
     done =
-        json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance", inst->uuid,
+        tern_json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance", inst->uuid,
                   "dest", job->dest, "stats", stats, "preparation_ms",
                   (json_int_t)job->preparation_ms, "migration_ms", (json_int_t)job->migration_ms);
     if (job->have_final)
@@ -340,7 +341,7 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
         return -1;
     warning = compute_post_live_migration_at_source(job, inst);
     {
-        json_t *extra = json_pack("{s:I, s:s*}", "post_processing_ms",
+        json_t *extra = tern_json_pack("{s:I, s:s*}", "post_processing_ms",
                                   (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
 
         report_status(job, "completed", extra);
@@ -377,7 +378,7 @@ compute_rollback_live_migration(compute_migration_t *job, const char *status, co
                    rollback_error);
     }
     json_decref(args);
-    failed = json_pack("{s:s, s:s, s:s, s:s*}", "migration", job->uuid, "status",
+    failed = tern_json_pack("{s:s, s:s, s:s, s:s*}", "migration", job->uuid, "status",
                        rollback_error ? "error" : status, "error_message", reason, "rollback_error",
                        rollback_error);
     if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
@@ -459,7 +460,7 @@ migration_run(void *opaque)
     if (result == VIRT_MIGRATION_SUCCEEDED) {
         if (compute_post_live_migration(job, inst) < 0) {
             TERN_ERROR("migration %s: post-processing failed: %s", job->uuid, tern_error_message());
-            json_t *extra = json_pack("{s:s}", "error_message", tern_error_message());
+            json_t *extra = tern_json_pack("{s:s}", "error_message", tern_error_message());
 
             report_status(job, "error", extra);
             json_decref(extra);
@@ -479,7 +480,7 @@ static void
 migration_cancelled(void *opaque)
 {
     compute_migration_t *job = opaque;
-    json_t *failed = json_pack("{s:s, s:s, s:s}", "migration", job->uuid, "status", "cancelled",
+    json_t *failed = tern_json_pack("{s:s, s:s, s:s}", "migration", job->uuid, "status", "cancelled",
                                "error_message", "aborted while queued");
 
     if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
@@ -512,7 +513,7 @@ refuse_handoff(compute_manager_t *mgr, const rpc_request_t *req, const char *mig
     json_t *failed;
 
     tern_error_copy(&err);
-    failed = json_pack("{s:s, s:s, s:s}", "migration", migration, "status", "error",
+    failed = tern_json_pack("{s:s, s:s, s:s}", "migration", migration, "status", "error",
                        "error_message", err.message);
     if (compute_call_conductor(mgr, req->context, "live_migration_failed", failed, NULL) < 0)
         TERN_ERROR("migration %s: could not record the refused hand-off: %s", migration,
@@ -665,7 +666,7 @@ compute_live_migration_force_complete(void *opaque, const rpc_request_t *req, js
     if (rc == 0) {
         TERN_INFO("migration %s: forced to complete (%s)", uuid,
                   post_copy ? "post-copy" : "guest paused");
-        *ret_result = json_pack("{s:b}", "post_copy", post_copy);
+        *ret_result = tern_json_pack("{s:b}", "post_copy", post_copy);
     }
     return rc;
 }
@@ -685,7 +686,7 @@ compute_live_migration_shutdown(compute_manager_t *mgr)
 static int
 dest_state(compute_migration_t *job, const char *uuid, bool *ret_exists, bool *ret_running)
 {
-    json_t *args = json_pack("{s:s}", "uuid", uuid), *res = NULL;
+    json_t *args = tern_json_pack("{s:s}", "uuid", uuid), *res = NULL;
     int rc = compute_call_compute(job->mgr, job->context, job->dest, "get_instance_state", args, 0,
                                   &res);
 
@@ -734,7 +735,7 @@ recover_run(void *opaque)
                 break;
             }
             if (!here.exists && !there) {
-                json_t *extra = json_pack("{s:s}", "error_message",
+                json_t *extra = tern_json_pack("{s:s}", "error_message",
                                           "instance found on neither host after a restart");
 
                 TERN_ERROR("migration %s: instance %s is on neither %s nor %s", job->uuid,
@@ -763,7 +764,7 @@ static const compute_migration_job_ops_t recover_job_ops = {
 int
 compute_live_migration_recover(compute_manager_t *mgr)
 {
-    json_t *args = json_pack("{s:s}", "host", mgr->cfg.host), *res = NULL, *m;
+    json_t *args = tern_json_pack("{s:s}", "host", mgr->cfg.host), *res = NULL, *m;
     size_t i;
 
     if (compute_call_conductor(mgr, NULL, "migration_recover", args, &res) < 0) {
@@ -832,7 +833,7 @@ compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
     if (rc < 0)
         return -1;
-    *ret_result = json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",
+    *ret_result = tern_json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",
                             info.exists ? virt_state_name(info.state) : "none", "persistent",
                             info.persistent);
     return 0;

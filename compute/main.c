@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -63,6 +64,8 @@ main(int argc, char **argv)
     sigset_t sigs;
     int sig, rc;
 
+    tern_json_init(); /* before any JSON: jansson allocates as tern does */
+
     rc = conf_parse_args(argc, argv, PROGRAM, &args);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : 2; /* --help/--version done, or a usage error */
@@ -82,7 +85,7 @@ main(int argc, char **argv)
     conf_rpc_config(cfg, &rpc_cfg);
     compute_config_from_conf(cfg, &ccfg);
     if (!(mgr = compute_manager_new(&ccfg, &rpc_cfg)) ||
-        compute_manager_start(mgr, cfg->conductor.workers) < 0) {
+        compute_manager_start(mgr, cfg->compute.workers) < 0) {
         TERN_ERROR("could not start: %s", tern_error_message());
         compute_config_clear(&ccfg);
         compute_manager_free(mgr);

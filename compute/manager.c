@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -169,7 +170,7 @@ compute_report_resources(compute_manager_t *mgr)
     rc = virt_get_host_info(mgr->virt, &info);
     if (rc < 0)
         return -1;
-    args = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}",
+    args = tern_json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}",
                      "host", mgr->cfg.host, "binary", COMPUTE_BINARY, "topic", "compute", "version",
                      PACKAGE_VERSION, "node", "hypervisor_type", info.hypervisor_type,
                      "hypervisor_version", (json_int_t)info.hypervisor_version,

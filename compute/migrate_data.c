@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "compute/json_check.h"
@@ -342,7 +343,7 @@ compute_migrate_data_to_json(const compute_migrate_data_t *d)
     dest_add(obj, &d->dest);
     for (size_t i = 0; i < d->n_disks; i++) {
         const compute_migrate_disk_t *k = &d->disks[i];
-        json_t *disk = json_pack("{s:s, s:s, s:s, s:I}", "target", k->target, "path", k->path,
+        json_t *disk = tern_json_pack("{s:s, s:s, s:s, s:I}", "target", k->target, "path", k->path,
                                  "format", k->format, "virtual_size", (json_int_t)k->virtual_size);
 
         if (k->backing_file)
@@ -352,7 +353,7 @@ compute_migrate_data_to_json(const compute_migrate_data_t *d)
     for (size_t i = 0; i < d->n_skipped_disks; i++) {
         const compute_skipped_disk_t *k = &d->skipped_disks[i];
 
-        json_array_append_new(skipped, json_pack("{s:s, s:s, s:s}", "target", k->target, "path",
+        json_array_append_new(skipped, tern_json_pack("{s:s, s:s, s:s}", "target", k->target, "path",
                                                  k->path, "reason", k->reason));
     }
     json_object_set_new(obj, "source_host", json_string(d->source_host));

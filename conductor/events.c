@@ -9,6 +9,7 @@
  * cast that fails is a warning, never the failure of the handler that changed the status.
  * Owns nothing.
  */
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "conductor/conductor.h"
@@ -26,7 +27,7 @@ conductor_notify_migration(conductor_t *cond, const rpc_request_t *req, const ch
     const char *name = db_migration_status_name(status);
     json_t *context =
         req && req->context ? json_incref(req->context) : rpc_context_new(NULL, NULL, NULL, NULL);
-    json_t *args = json_pack("{s:s, s:s}", "migration", uuid, "status", name);
+    json_t *args = tern_json_pack("{s:s, s:s}", "migration", uuid, "status", name);
     tern_error_t pending;
 
     tern_error_copy(&pending); /* the handler's error in flight, if any, is kept */

@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -145,7 +146,7 @@ fetch_guest_cpu(lm_task_t *t)
 
     if (t->guest_cpu)
         return 0;
-    args = json_pack("{s:s}", "uuid", t->inst.uuid);
+    args = tern_json_pack("{s:s}", "uuid", t->inst.uuid);
     rc = conductor_call_compute(t->cond, t->req, t->inst.host, "get_guest_cpu", args, &res);
     json_decref(args);
     if (rc < 0)
@@ -175,7 +176,7 @@ check_on_hosts(lm_task_t *t, const char *host)
         json_decref(block);
         return -1;
     }
-    args = json_pack("{s:O, s:O, s:s, s:O}", "instance", t->instance_json, "block_migration", block,
+    args = tern_json_pack("{s:O, s:O, s:s, s:O}", "instance", t->instance_json, "block_migration", block,
                      "source_host", t->inst.host, "guest_cpu", t->guest_cpu);
     rc = conductor_call_compute(t->cond, t->req, host, "check_can_live_migrate_destination", args,
                                 &dest_data);
@@ -184,13 +185,13 @@ check_on_hosts(lm_task_t *t, const char *host)
         json_decref(block);
         return -1;
     }
-    args = json_pack("{s:O, s:O, s:o}", "instance", t->instance_json, "dest_check_data", dest_data,
+    args = tern_json_pack("{s:O, s:O, s:o}", "instance", t->instance_json, "dest_check_data", dest_data,
                      "block_migration", block);
     rc = conductor_call_compute(t->cond, t->req, t->inst.host, "check_can_live_migrate_source",
                                 args, &data);
     json_decref(args);
     /* The probe is removed whatever the source said. */
-    cleanup = json_pack("{s:O}", "dest_check_data", dest_data);
+    cleanup = tern_json_pack("{s:O}", "dest_check_data", dest_data);
     if (conductor_call_compute(t->cond, t->req, host, "cleanup_live_migration_destination_check",
                                cleanup, NULL) < 0 &&
         rc == 0)
@@ -241,7 +242,7 @@ hand_off(lm_task_t *t)
     if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) < 0 ||
         db_migration_set_migrate_data(t->db, t->mig.uuid, t->migrate_data) < 0)
         return -1;
-    args = json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration", t->mig.uuid,
+    args = tern_json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration", t->mig.uuid,
                      "dest", t->dest, "migrate_data", t->migrate_data);
     rc = conductor_cast_compute(t->cond, t->req, t->inst.host, "live_migration", args);
     json_decref(args);
@@ -295,7 +296,7 @@ conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret
     }
     TERN_INFO("live migration %s of instance %s from %s to %s handed to the source", t.mig.uuid,
               t.inst.uuid, t.inst.host, t.dest);
-    *ret_result = json_pack("{s:o}", "migration", conductor_view_migration(&t.mig));
+    *ret_result = tern_json_pack("{s:o}", "migration", conductor_view_migration(&t.mig));
     rc = 0;
 
 cleanup:

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -95,6 +96,8 @@ main(int argc, char **argv)
     conductor_t *cond = NULL;
     sigset_t sigs;
     int sig, rc;
+
+    tern_json_init(); /* before any JSON: jansson allocates as tern does */
 
     rc = conf_parse_args(argc, argv, PROGRAM, &args);
     if (rc != 0)

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -73,7 +74,7 @@ conductor_migration_list(conductor_t *cond, const rpc_request_t *req, json_t **r
         json_array_append_new(arr, conductor_view_migration(&list[i]));
     db_migration_list_free(list, n);
     db_instance_clear(&inst);
-    *ret_result = json_pack("{s:o}", "migrations", arr);
+    *ret_result = tern_json_pack("{s:o}", "migrations", arr);
     return 0;
 }
 
@@ -90,7 +91,7 @@ conductor_migration_get(conductor_t *cond, const rpc_request_t *req, json_t **re
                               jerr.text);
     if (!(db = conductor_db(cond)) || find_migration(db, ref, &mig) < 0)
         return -1;
-    *ret_result = json_pack("{s:o}", "migration", conductor_view_migration(&mig));
+    *ret_result = tern_json_pack("{s:o}", "migration", conductor_view_migration(&mig));
     db_migration_clear(&mig);
     return 0;
 }
@@ -142,7 +143,7 @@ conductor_live_migration_abort(conductor_t *cond, const rpc_request_t *req, json
         db_migration_clear(&mig);
         return rc;
     }
-    args = json_pack("{s:s}", "migration", mig.uuid);
+    args = tern_json_pack("{s:s}", "migration", mig.uuid);
     rc = conductor_call_compute(cond, req, mig.source_compute, "live_migration_abort", args, NULL);
     json_decref(args);
     db_migration_clear(&mig);
@@ -170,7 +171,7 @@ conductor_live_migration_force_complete(conductor_t *cond, const rpc_request_t *
         db_migration_clear(&mig);
         return rc;
     }
-    args = json_pack("{s:s}", "migration", mig.uuid);
+    args = tern_json_pack("{s:s}", "migration", mig.uuid);
     rc = conductor_call_compute(cond, req, mig.source_compute, "live_migration_force_complete",
                                 args, ret_result);
     json_decref(args);
@@ -464,7 +465,7 @@ conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t 
             break;
         }
         json_array_append_new(arr,
-                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "migration", list[i].uuid,
+                              tern_json_pack("{s:s, s:s, s:s, s:o, s:o}", "migration", list[i].uuid,
                                         "status", db_migration_status_name(list[i].status), "dest",
                                         list[i].dest_compute ? list[i].dest_compute : "",
                                         "instance", view, "migrate_data", data));
@@ -475,7 +476,7 @@ conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t 
         json_decref(arr);
         return -1;
     }
-    *ret_result = json_pack("{s:o}", "migrations", arr);
+    *ret_result = tern_json_pack("{s:o}", "migrations", arr);
     return 0;
 }
 

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -48,7 +49,7 @@ conductor_server_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_
         json_array_append_new(arr, view);
     }
     db_instance_list_free(list, n);
-    *ret_result = json_pack("{s:o}", "servers", arr);
+    *ret_result = tern_json_pack("{s:o}", "servers", arr);
     return 0;
 }
 
@@ -69,7 +70,7 @@ conductor_server_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_r
     db_instance_clear(&inst);
     if (!view)
         return -1;
-    *ret_result = json_pack("{s:o}", "server", view);
+    *ret_result = tern_json_pack("{s:o}", "server", view);
     return 0;
 }
 
@@ -205,7 +206,7 @@ record_devices(db_conn_t *db, const char *uuid, const server_request_t *r)
         tern_strlcpy(att.instance_uuid, uuid, sizeof(att.instance_uuid));
         att.volume_id = (char *)json_string_value(json_object_get(v, "volume_id"));
         att.device_name = device;
-        att.connection_info = json_pack("{s:s, s:O}", "driver_volume_type", "file", "path",
+        att.connection_info = tern_json_pack("{s:s, s:O}", "driver_volume_type", "file", "path",
                                         json_object_get(v, "path"));
         rc = db_volume_attachment_add(db, &att, NULL);
         json_decref(att.connection_info);
@@ -284,7 +285,7 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     if (r.workload)
         json_object_set(view, "workload", r.workload);
     json_object_set_new(view, "host", json_string(host));
-    args = json_pack("{s:O}", "instance", view);
+    args = tern_json_pack("{s:O}", "instance", view);
     rc = conductor_call_compute(cond, req, host, "spawn", args, NULL);
     json_decref(args);
     if (rc < 0)
@@ -305,7 +306,7 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     }
     TERN_INFO("server %s (%s) is running on %s", inst.uuid, inst.name, host);
     db_instance_clear(&inst);
-    *ret_result = json_pack("{s:o}", "server", view);
+    *ret_result = tern_json_pack("{s:o}", "server", view);
     return 0;
 
 fail : {
@@ -343,7 +344,7 @@ conductor_server_delete(conductor_t *cond, const rpc_request_t *req, json_t **re
     if (!(view = conductor_view_instance(db, &inst)))
         goto undo;
     if (inst.host) {
-        args = json_pack("{s:O}", "instance", view);
+        args = tern_json_pack("{s:O}", "instance", view);
         rc = conductor_call_compute(cond, req, inst.host, "destroy", args, NULL);
         json_decref(args);
         if (rc < 0)

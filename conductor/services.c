@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "conductor/conductor.h"
@@ -37,7 +38,7 @@ conductor_service_list(conductor_t *cond, const rpc_request_t *req, json_t **ret
             json_array_append_new(arr, conductor_view_service(&list[i]));
     }
     db_service_list_free(list, n);
-    *ret_result = json_pack("{s:o}", "services", arr);
+    *ret_result = tern_json_pack("{s:o}", "services", arr);
     return 0;
 }
 
@@ -58,7 +59,7 @@ conductor_service_update(conductor_t *cond, const rpc_request_t *req, json_t **r
         db_service_set_disabled(db, host, binary, disabled, reason) < 0 ||
         db_service_get(db, host, binary, cond->cfg.service_down_time_s, &svc) < 0)
         return -1;
-    *ret_result = json_pack("{s:o}", "service", conductor_view_service(&svc));
+    *ret_result = tern_json_pack("{s:o}", "service", conductor_view_service(&svc));
     db_service_clear(&svc);
     return 0;
 }
@@ -93,7 +94,7 @@ conductor_hypervisor_list(conductor_t *cond, const rpc_request_t *req, json_t **
     }
     db_compute_node_list_free(nodes, n_nodes);
     db_service_list_free(svcs, n_svcs);
-    *ret_result = json_pack("{s:o}", "hypervisors", arr);
+    *ret_result = tern_json_pack("{s:o}", "hypervisors", arr);
     return 0;
 }
 
@@ -114,7 +115,7 @@ conductor_hypervisor_get(conductor_t *cond, const rpc_request_t *req, json_t **r
         return -1;
     have_svc = db_service_get(db, host, COMPUTE_BINARY, cond->cfg.service_down_time_s, &svc) == 0;
     *ret_result =
-        json_pack("{s:o}", "hypervisor", conductor_view_hypervisor(&node, have_svc ? &svc : NULL));
+        tern_json_pack("{s:o}", "hypervisor", conductor_view_hypervisor(&node, have_svc ? &svc : NULL));
     db_compute_node_clear(&node);
     db_service_clear(&svc);
     return 0;
@@ -169,7 +170,7 @@ conductor_service_report(conductor_t *cond, const rpc_request_t *req, json_t **r
     report.hypervisor_hostname = (char *)host; /* one node per host, named after it */
     report.hypervisor_type = (char *)hv_type;
     report.hypervisor_version = hv_version;
-    report.cpu_info = json_pack("{s:s}", "xml", cpu_xml);
+    report.cpu_info = tern_json_pack("{s:s}", "xml", cpu_xml);
     report.vcpus = vcpus;
     report.memory_mb = memory_mb;
     report.free_ram_mb = free_ram_mb;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "conductor/views.h"
@@ -28,7 +29,7 @@ conductor_view_time(int64_t ms)
 json_t *
 conductor_view_service(const db_service_t *svc)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i}", "host", svc->host, "binary",
+    return tern_json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i}", "host", svc->host, "binary",
                      svc->binary, "topic", svc->topic, "status",
                      svc->disabled ? "disabled" : "enabled", "state", svc->is_up ? "up" : "down",
                      "disabled_reason", svc->disabled_reason, "forced_down", svc->forced_down,
@@ -41,7 +42,7 @@ conductor_view_hypervisor(const db_compute_node_t *n, const db_service_t *svc)
 {
     const char *cpu_xml = json_string_value(json_object_get(n->cpu_info, "xml"));
 
-    return json_pack(
+    return tern_json_pack(
         "{s:s, s:s, s:I, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:s, "
         "s:s, s:s, s:f, s:f, s:o}",
         "host", n->host, "hypervisor_type", n->hypervisor_type, "hypervisor_version",
@@ -87,7 +88,7 @@ phase_times(const db_migration_t *m)
         if (!m->phase_start_ms[p])
             continue;
         json_object_set_new(obj, db_migration_phase_name((db_migration_phase_t)p),
-                            json_pack("{s:o, s:o}", "started_at",
+                            tern_json_pack("{s:o, s:o}", "started_at",
                                       conductor_view_time(m->phase_start_ms[p]), "finished_at",
                                       conductor_view_time(m->phase_end_ms[p])));
     }
@@ -98,7 +99,7 @@ phase_times(const db_migration_t *m)
 static json_t *
 migration_fields(const db_migration_t *m)
 {
-    return json_pack(
+    return tern_json_pack(
         "{s:s, s:I, s:s, s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I, s:I, s:o, s:o, s:s, s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
         "uuid", m->uuid, "id", (json_int_t)m->id, "instance_uuid", m->instance_uuid,
@@ -146,7 +147,7 @@ view_volumes(db_conn_t *db, const char *uuid)
         return NULL;
     arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:O}", "volume_id", list[i].volume_id,
+        json_array_append_new(arr, tern_json_pack("{s:s, s:s, s:O}", "volume_id", list[i].volume_id,
                                              "device", list[i].device_name, "connection_info",
                                              list[i].connection_info));
     db_volume_attachment_list_free(list, n);
@@ -165,7 +166,7 @@ view_networks(db_conn_t *db, const char *uuid)
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            arr, json_pack("{s:s, s:s?}", "mac", list[i].address, "bridge", list[i].bridge));
+            arr, tern_json_pack("{s:s, s:s?}", "mac", list[i].address, "bridge", list[i].bridge));
     db_vif_list_free(list, n);
     return arr;
 }
@@ -184,7 +185,7 @@ view_rules(db_conn_t *db, const char *uuid)
         const db_secgroup_rule_t *r = &list[i];
 
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:i, s:i, s:s}", "direction", r->direction, "protocol",
+            arr, tern_json_pack("{s:s, s:s, s:i, s:i, s:s}", "direction", r->direction, "protocol",
                            r->protocol ? r->protocol : "any", "port_min",
                            r->port_range_min < 0 ? 0 : r->port_range_min, "port_max",
                            r->port_range_max < 0 ? 0 : r->port_range_max, "remote_cidr",
@@ -206,7 +207,7 @@ conductor_view_instance(db_conn_t *db, const db_instance_t *i)
         json_decref(networks);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:i, s:I, s:i, s:I, s:s?, s:s, s:s, "
+    return tern_json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:i, s:I, s:i, s:I, s:s?, s:s, s:s, "
                      "s:o, s:o, s:o, s:o, s:o}",
                      "uuid", i->uuid, "name", i->name, "host", i->host, "node", i->node, "vm_state",
                      i->vm_state ? i->vm_state : "", "task_state", i->task_state, "power_state",

@@ -83,6 +83,9 @@ typedef struct conf {
     struct {
         int workers; /* RPC worker threads */
     } conductor;
+    struct {
+        int workers; /* RPC worker threads of tern-compute */
+    } compute;
 } conf_t;
 
 /* Parse from a string (name stands for the file in messages; for tests, as libvirt's

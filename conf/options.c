@@ -27,8 +27,8 @@ static const char *const cpu_modes[] = {"",       "none", "host-model", "host-pa
 static const char *const schemes[] = {"", "tcp", "tls", "ssh", NULL};
 static const char *const timeout_actions[] = {"abort", "force_complete", NULL};
 
-const char *const conf_sections[] = {"DEFAULT", "database",  "oslo_messaging_rabbit",
-                                     "libvirt", "conductor", NULL};
+const char *const conf_sections[] = {"DEFAULT",   "database", "oslo_messaging_rabbit", "libvirt",
+                                     "conductor", "compute",  NULL};
 
 const conf_option_t conf_options[] = {
     /* [DEFAULT]: identity and messaging */
@@ -328,6 +328,12 @@ const conf_option_t conf_options[] = {
         .help = "Number of RPC worker threads of the conductor.\n\n"
                 "Requests are handled by this many threads at once, so that one slow request "
                 "does not stall the others."),
+    /* [compute] */
+    OPT("compute", "workers", CONF_INT, compute.workers, "8", OPT_MIN(1), OPT_MAX(256),
+        .help = "Number of RPC worker threads of tern-compute.\n\n"
+                "The conductor's and the other computes' requests to this host (checks, "
+                "preparations, state queries) are handled by this many threads at once; a "
+                "migration itself runs on a thread of its own (max_concurrent_live_migrations)."),
 };
 
 const size_t conf_n_options = sizeof(conf_options) / sizeof(conf_options[0]);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 
@@ -42,7 +43,7 @@ json_t *
 virt_guest_cpu_to_json(const virt_guest_cpu_t *cpu)
 {
     json_t *obj =
-        json_pack("{s:s, s:s, s:s, s:s, s:s}", "mode", cpu->mode ? cpu->mode : "", "xml",
+        tern_json_pack("{s:s, s:s, s:s, s:s, s:s}", "mode", cpu->mode ? cpu->mode : "", "xml",
                   cpu->xml ? cpu->xml : "", "virt_type", cpu->virt_type ? cpu->virt_type : "",
                   "arch", cpu->arch ? cpu->arch : "", "machine", cpu->machine ? cpu->machine : "");
 

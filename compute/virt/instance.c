@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 
@@ -406,7 +407,7 @@ virt_instance_to_json(const virt_instance_t *inst)
         const virt_disk_t *d = &inst->disks[i];
 
         json_array_append_new(
-            disks, json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b, s:b, s:b, s:s?}", "target", d->target,
+            disks, tern_json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b, s:b, s:b, s:s?}", "target", d->target,
                              "path", d->path, "format", d->format, "backing_file", d->backing_file,
                              "virtual_size_bytes", (json_int_t)d->virtual_size_bytes, "shared",
                              d->shared, "readonly", d->readonly, "is_volume", d->is_volume,
@@ -415,10 +416,10 @@ virt_instance_to_json(const virt_instance_t *inst)
     for (size_t i = 0; i < inst->n_interfaces; i++) {
         const virt_interface_t *nic = &inst->interfaces[i];
 
-        json_array_append_new(nics, json_pack("{s:s, s:s, s:s?}", "mac", nic->mac, "bridge",
+        json_array_append_new(nics, tern_json_pack("{s:s, s:s, s:s?}", "mac", nic->mac, "bridge",
                                               nic->bridge, "filter_name", nic->filter_name));
     }
-    return json_pack("{s:s, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:o, s:o}", "uuid", inst->uuid,
+    return tern_json_pack("{s:s, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:o, s:o}", "uuid", inst->uuid,
                      "name", inst->name, "memory_mb", (json_int_t)inst->memory_mb, "vcpus",
                      (json_int_t)inst->vcpus, "kernel", inst->kernel, "initrd", inst->initrd,
                      "cmdline", inst->cmdline, "serial_log", inst->serial_log, "disks", disks,

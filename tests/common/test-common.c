@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/command.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -333,6 +335,26 @@ START_TEST(test_util_remove_tree_stays_on_its_file_system)
 }
 END_TEST
 
+/* Messages carry other programs' output into JSON and logs: valid UTF-8, one line. */
+START_TEST(test_util_utf8_sanitize)
+{
+    char mixed[] = "caf\xc3\xa9 \xff\xfe ok\nnext\tline \xe2\x82\xac \xe2\x82";
+    char overlong[] = "\xc0\xaf\xed\xa0\x80";
+    char cut[64];
+
+    ck_assert_str_eq(tern_utf8_sanitize(mixed), "caf\xc3\xa9 ?? ok next line \xe2\x82\xac ??");
+    ck_assert_str_eq(tern_utf8_sanitize(overlong), "?????");
+    /* an error message cut in the middle of a character, and one that carried a newline */
+    tern_error_set(TERN_ERR_VIRT, "qemu-img said: \xe2\x82\xac%s", "\nline 2\xff");
+    ck_assert_str_eq(tern_error_message(), "qemu-img said: \xe2\x82\xac line 2?");
+    memset(cut, 'a', sizeof(cut));
+    memcpy(cut + sizeof(cut) - 3, "\xe2\x82", 2);
+    cut[sizeof(cut) - 1] = '\0';
+    ck_assert_ptr_null(strchr(tern_utf8_sanitize(cut), '\x82'));
+    ck_assert_ptr_nonnull(json_string(tern_error_message())); /* jansson takes it */
+}
+END_TEST
+
 START_TEST(test_util_file_read_all_and_limit)
 {
     TERN_AUTOFREE char *path = write_file("data", "hello\nworld\n");
@@ -537,6 +559,7 @@ common_suite(void)
     tcase_add_test(util, test_util_uuid);
     tcase_add_test(util, test_util_mkdir_p);
     tcase_add_test(util, test_util_remove_tree);
+    tcase_add_test(util, test_util_utf8_sanitize);
     tcase_add_test(util, test_util_remove_tree_stays_on_its_file_system);
     tcase_add_test(util, test_util_file_read_all_and_limit);
     tcase_add_test(util, test_util_strings);

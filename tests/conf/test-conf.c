@@ -134,6 +134,7 @@ START_TEST(test_defaults_follow_nova)
     ck_assert(!cfg->libvirt.live_migration_with_native_tls);
     ck_assert_int_eq(cfg->libvirt.live_migration_parallel_connections, 1);
     ck_assert_int_eq(cfg->conductor.workers, 8);
+    ck_assert_int_eq(cfg->compute.workers, 8);
     conf_free(cfg);
     /* No file and no directory: the defaults alone. */
     cfg = conf_load_files(NULL, 0, NULL);

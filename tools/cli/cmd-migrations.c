@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "tools/cli/cli.h"
@@ -32,7 +33,7 @@ cli_build_live_migration(const cli_parsed_t *p, cli_request_t *req)
         return tern_error_set(TERN_ERR_INVALID,
                               "--block-migrate and --no-block-migrate cannot be used together");
     req->wait = cli_parsed_flag(p, "wait");
-    req->args = json_pack("{s:s, s:o, s:o}", "instance", server, "host",
+    req->args = tern_json_pack("{s:s, s:o, s:o}", "instance", server, "host",
                           host ? json_string(host) : json_null(), "block_migration",
                           block      ? json_true()
                           : no_block ? json_false()
@@ -68,7 +69,7 @@ cli_build_migration_show(const cli_parsed_t *p, cli_request_t *req)
     if (cli_parse_migration_ref(p->args[0], "MIGRATION", &ref) < 0)
         return -1;
     req->wait = cli_parsed_flag(p, "wait");
-    req->args = json_pack("{s:o}", "migration", ref);
+    req->args = tern_json_pack("{s:o}", "migration", ref);
     return 0;
 }
 
@@ -80,7 +81,7 @@ cli_build_migration_action(const cli_parsed_t *p, cli_request_t *req)
     if (cli_check_name(p->args[0], "SERVER") < 0 ||
         cli_parse_migration_ref(p->args[1], "MIGRATION", &ref) < 0)
         return -1;
-    req->args = json_pack("{s:s, s:o}", "instance", p->args[0], "migration", ref);
+    req->args = tern_json_pack("{s:s, s:o}", "instance", p->args[0], "migration", ref);
     return 0;
 }
 

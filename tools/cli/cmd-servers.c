@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "tools/cli/cli.h"
@@ -38,7 +39,7 @@ cli_build_server_ref(const cli_parsed_t *p, cli_request_t *req)
 {
     if (cli_check_name(p->args[0], "SERVER") < 0)
         return -1;
-    req->args = json_pack("{s:s}", "server", p->args[0]);
+    req->args = tern_json_pack("{s:s}", "server", p->args[0]);
     return 0;
 }
 
@@ -62,7 +63,7 @@ parse_volume(const char *value)
                        value, colon + 1);
         return NULL;
     }
-    vol = json_pack("{s:s}", "volume_id", id);
+    vol = tern_json_pack("{s:s}", "volume_id", id);
     if (colon)
         json_object_set_new(vol, "path", json_string(colon + 1));
     return vol;
@@ -89,7 +90,7 @@ parse_network(const char *value)
             return NULL;
         }
     }
-    return json_pack("{s:s}", "bridge", value);
+    return tern_json_pack("{s:s}", "bridge", value);
 }
 
 /* PORTS of a rule: "" (all: 0-0), "N" or "N-M" with 1 <= N <= M <= 65535. */
@@ -171,7 +172,7 @@ parse_rule(const char *value)
                        value, c3 + 1);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:I, s:I, s:s}", "direction", dir, "protocol", proto, "port_min",
+    return tern_json_pack("{s:s, s:s, s:I, s:I, s:s}", "direction", dir, "protocol", proto, "port_min",
                      (json_int_t)pmin, "port_max", (json_int_t)pmax, "remote_cidr", c3 + 1);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "tools/cli/cli.h"
@@ -36,7 +37,7 @@ cli_build_service_update(const cli_parsed_t *p, cli_request_t *req)
         (reason && cli_check_name(reason, "--reason") < 0))
         return -1;
     req->args =
-        json_pack("{s:s, s:s, s:b}", "host", p->args[0], "binary", p->args[1], "disabled", disable);
+        tern_json_pack("{s:s, s:s, s:b}", "host", p->args[0], "binary", p->args[1], "disabled", disable);
     if (reason)
         json_object_set_new(req->args, "reason", json_string(reason));
     return 0;
@@ -54,7 +55,7 @@ cli_build_hypervisor_show(const cli_parsed_t *p, cli_request_t *req)
 {
     if (cli_check_name(p->args[0], "HOST") < 0)
         return -1;
-    req->args = json_pack("{s:s}", "host", p->args[0]);
+    req->args = tern_json_pack("{s:s}", "host", p->args[0]);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "conf/conf-rpc.h"
@@ -113,6 +114,8 @@ main(int argc, char **argv)
     cli_request_t req;
     const char *command;
     int rc;
+
+    tern_json_init(); /* before any JSON: jansson allocates as tern does */
 
     if (cli_parse(argc, argv, &req) < 0) {
         fprintf(stderr, "tern: %s\n", tern_error_message());

@@ -33,6 +33,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "tools/cli/run.h"
@@ -278,7 +279,7 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
                 source, dest, started_here ? " accepted" : "");
     }
     waiter_listen(&w, s, json_string_value(json_object_get(current, "uuid")), id);
-    args = json_pack("{s:O}", "migration", json_object_get(current, "uuid"));
+    args = tern_json_pack("{s:O}", "migration", json_object_get(current, "uuid"));
     migration = json_incref(current);
     cli_progress_init(&prog, started_ms);
     for (;;) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
 #include "conf/conf.h"
@@ -36,6 +37,8 @@ main(int argc, char **argv)
     conf_args_t args;
     conf_t *cfg;
     int ac = 0, rc;
+
+    tern_json_init(); /* before any JSON: jansson allocates as tern does */
 
     /* "tern-config check --config-file F": take the command out, parse the rest. */
     av[ac++] = argv[0];

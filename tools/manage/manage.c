@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -83,6 +84,8 @@ main(int argc, char **argv)
     db_conn_t *conn;
     int (*command)(db_conn_t *) = NULL;
     int rc;
+
+    tern_json_init(); /* before any JSON: jansson allocates as tern does */
 
     rc = conf_parse_args_full(argc, argv, PROGRAM, "db sync|version", true, &args);
     if (rc != 0)
