@@ -70,11 +70,13 @@ void compute_config_clear(compute_config_t *cfg);
 typedef struct compute_migration compute_migration_t;
 
 typedef struct compute_manager {
-    compute_config_t cfg; /* owned */
-    virt_driver_t *virt;  /* owned; used by every thread at once (virt.h: thread-safe) */
-    rpc_client_t *rpc;    /* owned; thread-safe */
-    rpc_config_t rpc_cfg; /* strings borrowed from the daemon's conf */
-    rpc_server_t *server; /* owned */
+    compute_config_t cfg;    /* owned */
+    virt_driver_t *virt;     /* owned; used by every thread at once (virt.h: thread-safe) */
+    rpc_client_t *rpc;       /* owned; thread-safe */
+    rpc_config_t rpc_cfg;    /* strings borrowed from the daemon's conf */
+    rpc_server_t *server;    /* owned */
+    rpc_method_t *methods;   /* owned: the endpoint's table, one entry per method */
+    rpc_endpoint_t endpoint; /* what the server dispatches to (methods, this manager) */
     compute_migration_queue_t *queue; /* owned */
     pthread_mutex_t migrations_lock;
     compute_migration_t *migrations; /* list of migrations in flight; guarded */

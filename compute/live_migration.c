@@ -68,13 +68,13 @@ report_status(compute_migration_t *job, const char *status, json_t *extra)
 static void
 report_progress(compute_migration_t *job, const virt_job_stats_t *s)
 {
-    json_t *extra =
-        tern_json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "progress", "memory_total",
-                  (json_int_t)s->memory_total, "memory_processed", (json_int_t)s->memory_processed,
-                  "memory_remaining", (json_int_t)s->memory_remaining, "disk_total",
-                  (json_int_t)s->disk_total, "disk_processed", (json_int_t)s->disk_processed,
-                  "disk_remaining", (json_int_t)s->disk_remaining, "dirty_rate",
-                  (json_int_t)s->memory_dirty_rate, "elapsed_ms", (json_int_t)s->time_elapsed_ms);
+    json_t *extra = tern_json_pack(
+        "{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "progress", "memory_total",
+        (json_int_t)s->memory_total, "memory_processed", (json_int_t)s->memory_processed,
+        "memory_remaining", (json_int_t)s->memory_remaining, "disk_total",
+        (json_int_t)s->disk_total, "disk_processed", (json_int_t)s->disk_processed,
+        "disk_remaining", (json_int_t)s->disk_remaining, "dirty_rate",
+        (json_int_t)s->memory_dirty_rate, "elapsed_ms", (json_int_t)s->time_elapsed_ms);
 
     json_object_set_new(extra, "migration", json_string(job->uuid));
     json_object_set_new(extra, "status", json_string("running"));
@@ -133,7 +133,7 @@ static json_t *
 migration_args(const compute_migration_t *job)
 {
     return tern_json_pack("{s:O, s:o}", "instance", job->instance, "migrate_data",
-                     compute_migrate_data_to_json(&job->data));
+                          compute_migrate_data_to_json(&job->data));
 }
 
 static int
@@ -305,13 +305,13 @@ static json_t *
 final_figures(const virt_job_stats_t *f)
 {
     return tern_json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "memory_total",
-                     (json_int_t)f->memory_total, "memory_processed",
-                     (json_int_t)f->memory_processed, "memory_remaining",
-                     (json_int_t)f->memory_remaining, "disk_total", (json_int_t)f->disk_total,
-                     "disk_processed", (json_int_t)f->disk_processed, "disk_remaining",
-                     (json_int_t)f->disk_remaining, "iterations", (json_int_t)f->memory_iteration,
-                     "job_ms", (json_int_t)f->time_elapsed_ms, "downtime_ms",
-                     (json_int_t)f->downtime_ms);
+                          (json_int_t)f->memory_total, "memory_processed",
+                          (json_int_t)f->memory_processed, "memory_remaining",
+                          (json_int_t)f->memory_remaining, "disk_total", (json_int_t)f->disk_total,
+                          "disk_processed", (json_int_t)f->disk_processed, "disk_remaining",
+                          (json_int_t)f->disk_remaining, "iterations",
+                          (json_int_t)f->memory_iteration, "job_ms", (json_int_t)f->time_elapsed_ms,
+                          "downtime_ms", (json_int_t)f->downtime_ms);
 }
 
 static int
@@ -328,10 +328,10 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
     json_decref(args);
     if (rc < 0)
         return -1;
-    done =
-        tern_json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance", inst->uuid,
-                  "dest", job->dest, "stats", stats, "preparation_ms",
-                  (json_int_t)job->preparation_ms, "migration_ms", (json_int_t)job->migration_ms);
+    done = tern_json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance",
+                          inst->uuid, "dest", job->dest, "stats", stats, "preparation_ms",
+                          (json_int_t)job->preparation_ms, "migration_ms",
+                          (json_int_t)job->migration_ms);
     if (job->have_final)
         json_object_set_new(done, "final", final_figures(&job->final));
     json_decref(stats);
@@ -341,8 +341,9 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
         return -1;
     warning = compute_post_live_migration_at_source(job, inst);
     {
-        json_t *extra = tern_json_pack("{s:I, s:s*}", "post_processing_ms",
-                                  (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
+        json_t *extra =
+            tern_json_pack("{s:I, s:s*}", "post_processing_ms",
+                           (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
 
         report_status(job, "completed", extra);
         json_decref(extra);
@@ -379,8 +380,8 @@ compute_rollback_live_migration(compute_migration_t *job, const char *status, co
     }
     json_decref(args);
     failed = tern_json_pack("{s:s, s:s, s:s, s:s*}", "migration", job->uuid, "status",
-                       rollback_error ? "error" : status, "error_message", reason, "rollback_error",
-                       rollback_error);
+                            rollback_error ? "error" : status, "error_message", reason,
+                            "rollback_error", rollback_error);
     if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
         TERN_ERROR("migration %s: could not record the failure: %s", job->uuid,
                    tern_error_message());
@@ -480,8 +481,8 @@ static void
 migration_cancelled(void *opaque)
 {
     compute_migration_t *job = opaque;
-    json_t *failed = tern_json_pack("{s:s, s:s, s:s}", "migration", job->uuid, "status", "cancelled",
-                               "error_message", "aborted while queued");
+    json_t *failed = tern_json_pack("{s:s, s:s, s:s}", "migration", job->uuid, "status",
+                                    "cancelled", "error_message", "aborted while queued");
 
     if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
         TERN_ERROR("migration %s: could not record the cancellation: %s", job->uuid,
@@ -514,7 +515,7 @@ refuse_handoff(compute_manager_t *mgr, const rpc_request_t *req, const char *mig
 
     tern_error_copy(&err);
     failed = tern_json_pack("{s:s, s:s, s:s}", "migration", migration, "status", "error",
-                       "error_message", err.message);
+                            "error_message", err.message);
     if (compute_call_conductor(mgr, req->context, "live_migration_failed", failed, NULL) < 0)
         TERN_ERROR("migration %s: could not record the refused hand-off: %s", migration,
                    tern_error_message());
@@ -736,7 +737,7 @@ recover_run(void *opaque)
             }
             if (!here.exists && !there) {
                 json_t *extra = tern_json_pack("{s:s}", "error_message",
-                                          "instance found on neither host after a restart");
+                                               "instance found on neither host after a restart");
 
                 TERN_ERROR("migration %s: instance %s is on neither %s nor %s", job->uuid,
                            inst->uuid, job->mgr->cfg.host, job->dest);
@@ -834,7 +835,7 @@ compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_
     if (rc < 0)
         return -1;
     *ret_result = tern_json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",
-                            info.exists ? virt_state_name(info.state) : "none", "persistent",
-                            info.persistent);
+                                 info.exists ? virt_state_name(info.state) : "none", "persistent",
+                                 info.persistent);
     return 0;
 }

@@ -5,17 +5,15 @@
  * Runs in the foreground until SIGTERM or SIGINT, then stops serving, lets migrations in flight
  * finish, and exits. Exit status: 0 after a clean stop, 1 when it could not start.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
-#include "conf/conf-rpc.h"
 #include "conf/conf.h"
+#include "conf/daemon.h"
 
 #define PROGRAM "tern-compute"
 
@@ -56,50 +54,27 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
 int
 main(int argc, char **argv)
 {
-    conf_args_t args;
-    conf_t *cfg = NULL;
+    conf_daemon_t d;
     compute_config_t ccfg;
-    rpc_config_t rpc_cfg;
     compute_manager_t *mgr = NULL;
-    sigset_t sigs;
     int sig, rc;
 
-    tern_json_init(); /* before any JSON: jansson allocates as tern does */
-
-    rc = conf_parse_args(argc, argv, PROGRAM, &args);
-    if (rc != 0)
-        return rc > 0 ? EXIT_SUCCESS : 2; /* --help/--version done, or a usage error */
-    if (!(cfg = conf_load_args(&args)) || conf_log_setup(cfg, PROGRAM) < 0) {
-        fprintf(stderr, PROGRAM ": %s\n", tern_error_message());
-        conf_args_clear(&args);
-        conf_free(cfg);
-        return EXIT_FAILURE;
-    }
-    /* Signals are taken synchronously by this thread; every other thread blocks them. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    conf_rpc_config(cfg, &rpc_cfg);
-    compute_config_from_conf(cfg, &ccfg);
-    if (!(mgr = compute_manager_new(&ccfg, &rpc_cfg)) ||
-        compute_manager_start(mgr, cfg->compute.workers) < 0) {
+    if (!conf_daemon_init(&d, PROGRAM, argc, argv, &rc))
+        return rc;
+    compute_config_from_conf(d.cfg, &ccfg);
+    if (!(mgr = compute_manager_new(&ccfg, &d.rpc_cfg)) ||
+        compute_manager_start(mgr, d.cfg->compute.workers) < 0) {
         TERN_ERROR("could not start: %s", tern_error_message());
         compute_config_clear(&ccfg);
         compute_manager_free(mgr);
-        conf_free(cfg);
-        conf_args_clear(&args);
+        conf_daemon_fini(&d);
         return EXIT_FAILURE;
     }
-    TERN_INFO(PROGRAM " %s ready on host \"%s\"", PACKAGE_VERSION, cfg->host);
-    sigwait(&sigs, &sig);
+    TERN_INFO(PROGRAM " %s ready on host \"%s\"", PACKAGE_VERSION, d.cfg->host);
+    sig = conf_daemon_wait(&d, -1);
     TERN_INFO("stopping on signal %d", sig);
     compute_manager_free(mgr);
-    conf_free(cfg);
-    conf_args_clear(&args);
     TERN_INFO("stopped");
-    tern_log_close();
+    conf_daemon_fini(&d);
     return EXIT_SUCCESS;
 }

@@ -170,16 +170,17 @@ compute_report_resources(compute_manager_t *mgr)
     rc = virt_get_host_info(mgr->virt, &info);
     if (rc < 0)
         return -1;
-    args = tern_json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}",
-                     "host", mgr->cfg.host, "binary", COMPUTE_BINARY, "topic", "compute", "version",
-                     PACKAGE_VERSION, "node", "hypervisor_type", info.hypervisor_type,
-                     "hypervisor_version", (json_int_t)info.hypervisor_version,
-                     "hypervisor_hostname", info.hostname ? info.hostname : mgr->cfg.host,
-                     "cpu_info", info.cpu_model_xml ? info.cpu_model_xml : "", "vcpus",
-                     (int)info.vcpus, "memory_mb", (json_int_t)(info.memory_total_bytes >> 20),
-                     "free_ram_mb", (json_int_t)(info.memory_free_bytes >> 20), "local_gb",
-                     (json_int_t)(info.disk_total_bytes >> 30), "free_disk_gb",
-                     (json_int_t)(info.disk_free_bytes >> 30), "running_vms", info.running_domains);
+    args = tern_json_pack(
+        "{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}", "host",
+        mgr->cfg.host, "binary", COMPUTE_BINARY, "topic", "compute", "version", PACKAGE_VERSION,
+        "node", "hypervisor_type", info.hypervisor_type, "hypervisor_version",
+        (json_int_t)info.hypervisor_version, "hypervisor_hostname",
+        info.hostname ? info.hostname : mgr->cfg.host, "cpu_info",
+        info.cpu_model_xml ? info.cpu_model_xml : "", "vcpus", (int)info.vcpus, "memory_mb",
+        (json_int_t)(info.memory_total_bytes >> 20), "free_ram_mb",
+        (json_int_t)(info.memory_free_bytes >> 20), "local_gb",
+        (json_int_t)(info.disk_total_bytes >> 30), "free_disk_gb",
+        (json_int_t)(info.disk_free_bytes >> 30), "running_vms", info.running_domains);
     virt_host_info_clear(&info);
     rc = compute_call_conductor(mgr, NULL, "service_report", args, NULL);
     json_decref(args);
@@ -274,8 +275,6 @@ compute_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
     return tern_error_set(TERN_ERR_INVALID, "unknown compute method \"%s\"", req->method);
 }
 
-static rpc_method_t compute_methods[TERN_N_ELEMENTS(compute_handlers)];
-
 compute_manager_t *
 compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
 {
@@ -305,24 +304,24 @@ compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
     return mgr;
 }
 
-static rpc_endpoint_t compute_endpoint;
-
 int
 compute_manager_start(compute_manager_t *mgr, int n_workers)
 {
+    /* The RPC library dispatches by name: every name, all routed through one function. */
+    mgr->methods = tern_calloc(TERN_N_ELEMENTS(compute_handlers), sizeof(*mgr->methods));
     for (size_t i = 0; i < TERN_N_ELEMENTS(compute_handlers); i++)
-        compute_methods[i] = (rpc_method_t){compute_handlers[i].name, compute_dispatch};
-    compute_endpoint = (rpc_endpoint_t){
+        mgr->methods[i] = (rpc_method_t){compute_handlers[i].name, compute_dispatch};
+    mgr->endpoint = (rpc_endpoint_t){
         .version = COMPUTE_RPC_VERSION,
-        .methods = compute_methods,
-        .n_methods = TERN_N_ELEMENTS(compute_methods),
+        .methods = mgr->methods,
+        .n_methods = TERN_N_ELEMENTS(compute_handlers),
         .opaque = mgr,
     };
     if (compute_report_resources(mgr) < 0)
         return tern_error_prefix("could not register host \"%s\" with the conductor",
                                  mgr->cfg.host);
     mgr->server =
-        rpc_server_new(&mgr->rpc_cfg, "compute", mgr->cfg.host, &compute_endpoint, 1, n_workers);
+        rpc_server_new(&mgr->rpc_cfg, "compute", mgr->cfg.host, &mgr->endpoint, 1, n_workers);
     if (!mgr->server || rpc_server_start(mgr->server) < 0)
         return -1;
     if (pthread_create(&mgr->reporter, NULL, reporter_thread, mgr) != 0)
@@ -353,6 +352,7 @@ compute_manager_free(compute_manager_t *mgr)
     rpc_client_free(mgr->rpc);
     virt_driver_close(mgr->virt);
     compute_config_clear(&mgr->cfg);
+    free(mgr->methods);
     pthread_cond_destroy(&mgr->stop_cond);
     pthread_mutex_destroy(&mgr->stop_lock);
     pthread_mutex_destroy(&mgr->migrations_lock);

@@ -343,8 +343,9 @@ compute_migrate_data_to_json(const compute_migrate_data_t *d)
     dest_add(obj, &d->dest);
     for (size_t i = 0; i < d->n_disks; i++) {
         const compute_migrate_disk_t *k = &d->disks[i];
-        json_t *disk = tern_json_pack("{s:s, s:s, s:s, s:I}", "target", k->target, "path", k->path,
-                                 "format", k->format, "virtual_size", (json_int_t)k->virtual_size);
+        json_t *disk =
+            tern_json_pack("{s:s, s:s, s:s, s:I}", "target", k->target, "path", k->path, "format",
+                           k->format, "virtual_size", (json_int_t)k->virtual_size);
 
         if (k->backing_file)
             json_object_set_new(disk, "backing_file", json_string(k->backing_file));
@@ -353,8 +354,8 @@ compute_migrate_data_to_json(const compute_migrate_data_t *d)
     for (size_t i = 0; i < d->n_skipped_disks; i++) {
         const compute_skipped_disk_t *k = &d->skipped_disks[i];
 
-        json_array_append_new(skipped, tern_json_pack("{s:s, s:s, s:s}", "target", k->target, "path",
-                                                 k->path, "reason", k->reason));
+        json_array_append_new(skipped, tern_json_pack("{s:s, s:s, s:s}", "target", k->target,
+                                                      "path", k->path, "reason", k->reason));
     }
     json_object_set_new(obj, "source_host", json_string(d->source_host));
     json_object_set_new(obj, "is_shared_instance_path", json_boolean(d->is_shared_instance_path));

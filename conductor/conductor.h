@@ -27,6 +27,7 @@
 #define TERN_CONDUCTOR_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "conductor/policy.h"
@@ -64,6 +65,10 @@ typedef struct conductor {
     rpc_client_t *rpc;          /* owned, thread-safe */
     rpc_config_t rpc_cfg;       /* strings borrowed from the daemon's configuration */
     rpc_server_t *server;       /* owned */
+    rpc_method_t *methods;      /* owned: the endpoint's table, one entry per method */
+    rpc_endpoint_t endpoint;    /* what the server dispatches to (methods, this conductor) */
+    pthread_key_t db_key;       /* each thread's database connection to cfg.db_connection */
+    bool db_key_made;
 } conductor_t;
 
 /* Create: load the policy, check the database schema, connect the RPC client. cfg is stolen. */
@@ -72,8 +77,10 @@ conductor_t *conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
 int conductor_start(conductor_t *cond, int n_workers);
 void conductor_free(conductor_t *cond);
 
-/* This thread's database connection, opened on first use (reconnects by itself). NULL with an
- * error when the database cannot be reached. Borrowed: closed when the thread exits. */
+/* This thread's database connection of this conductor, opened on first use (reconnects by
+ * itself). NULL with an error when the database cannot be reached. Borrowed: closed when the
+ * thread exits, or by conductor_free for the thread that frees it. Two conductors in one
+ * process (tests) have connections of their own. */
 db_conn_t *conductor_db(conductor_t *cond);
 
 /* A conductor method: args and identity in req; *ret_result a new reference. */

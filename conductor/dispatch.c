@@ -3,7 +3,8 @@
  *
  * Every method goes through conductor_dispatch(): it finds the handler, checks the caller's
  * broker-validated identity against the policy, sets up nothing else, and calls the handler.
- * Owns: the thread-local database connections of the RPC workers (closed at thread exit).
+ * Owns: the endpoint and its method table (in conductor_t), and the thread-local database
+ * connections of each conductor (its own key: closed at thread exit, or by conductor_free).
  */
 #include <pthread.h>
 #include <string.h>
@@ -41,33 +42,22 @@ static const conductor_method_t conductor_methods[] = {
 
 /* ---- per-thread database connections ---- */
 
-static pthread_key_t db_key;
-static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
-
 static void
 db_key_destroy(void *conn)
 {
     db_close(conn);
 }
 
-static void
-db_key_create(void)
-{
-    pthread_key_create(&db_key, db_key_destroy);
-}
-
 db_conn_t *
 conductor_db(conductor_t *cond)
 {
-    db_conn_t *conn;
+    db_conn_t *conn = pthread_getspecific(cond->db_key);
 
-    pthread_once(&db_key_once, db_key_create);
-    conn = pthread_getspecific(db_key);
     if (conn)
         return conn;
     if (!(conn = db_open(cond->cfg.db_connection)))
         return NULL;
-    pthread_setspecific(db_key, conn);
+    pthread_setspecific(cond->db_key, conn);
     return conn;
 }
 
@@ -88,23 +78,21 @@ conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
     return tern_error_set(TERN_ERR_INVALID, "unknown conductor method \"%s\"", req->method);
 }
 
-/* The RPC library dispatches by name: give it every name, all routed through one function. */
-static rpc_method_t rpc_methods[TERN_N_ELEMENTS(conductor_methods)];
-static rpc_endpoint_t conductor_endpoint;
-
 int
 conductor_start(conductor_t *cond, int n_workers)
 {
+    /* The RPC library dispatches by name: every name, all routed through one function. */
+    cond->methods = tern_calloc(TERN_N_ELEMENTS(conductor_methods), sizeof(*cond->methods));
     for (size_t i = 0; i < TERN_N_ELEMENTS(conductor_methods); i++)
-        rpc_methods[i] = (rpc_method_t){conductor_methods[i].name, conductor_dispatch};
-    conductor_endpoint = (rpc_endpoint_t){
+        cond->methods[i] = (rpc_method_t){conductor_methods[i].name, conductor_dispatch};
+    cond->endpoint = (rpc_endpoint_t){
         .version = CONDUCTOR_RPC_VERSION,
-        .methods = rpc_methods,
-        .n_methods = TERN_N_ELEMENTS(rpc_methods),
+        .methods = cond->methods,
+        .n_methods = TERN_N_ELEMENTS(conductor_methods),
         .opaque = cond,
     };
-    cond->server = rpc_server_new(&cond->rpc_cfg, "conductor", cond->cfg.host, &conductor_endpoint,
-                                  1, n_workers);
+    cond->server =
+        rpc_server_new(&cond->rpc_cfg, "conductor", cond->cfg.host, &cond->endpoint, 1, n_workers);
     if (!cond->server || rpc_server_start(cond->server) < 0)
         return -1;
     TERN_INFO("conductor \"%s\" serving topic conductor with %d workers", cond->cfg.host,
@@ -153,6 +141,11 @@ conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
     cond->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
     cond->rpc_cfg = *rpc_cfg;
+    if (pthread_key_create(&cond->db_key, db_key_destroy) != 0) {
+        tern_error_set(TERN_ERR_SYSTEM, "could not make the conductor's connection key");
+        goto fail;
+    }
+    cond->db_key_made = true;
     if (!(cond->policy = conductor_policy_load(cond->cfg.policy_file)))
         goto fail;
     if (!(conn = conductor_db(cond)) || db_schema_check(conn) < 0)
@@ -175,8 +168,14 @@ conductor_free(conductor_t *cond)
         return;
     if (cond->server)
         rpc_server_stop(cond->server);
-    rpc_server_free(cond->server);
+    rpc_server_free(cond->server); /* its workers' connections closed as they ended */
     rpc_client_free(cond->rpc);
+    if (cond->db_key_made) {
+        db_close(pthread_getspecific(cond->db_key)); /* this thread's, if it made one */
+        pthread_setspecific(cond->db_key, NULL);
+        pthread_key_delete(cond->db_key);
+    }
+    free(cond->methods);
     conductor_policy_free(cond->policy);
     conductor_config_clear(&cond->cfg);
     free(cond);

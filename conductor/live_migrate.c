@@ -176,8 +176,8 @@ check_on_hosts(lm_task_t *t, const char *host)
         json_decref(block);
         return -1;
     }
-    args = tern_json_pack("{s:O, s:O, s:s, s:O}", "instance", t->instance_json, "block_migration", block,
-                     "source_host", t->inst.host, "guest_cpu", t->guest_cpu);
+    args = tern_json_pack("{s:O, s:O, s:s, s:O}", "instance", t->instance_json, "block_migration",
+                          block, "source_host", t->inst.host, "guest_cpu", t->guest_cpu);
     rc = conductor_call_compute(t->cond, t->req, host, "check_can_live_migrate_destination", args,
                                 &dest_data);
     json_decref(args);
@@ -185,8 +185,8 @@ check_on_hosts(lm_task_t *t, const char *host)
         json_decref(block);
         return -1;
     }
-    args = tern_json_pack("{s:O, s:O, s:o}", "instance", t->instance_json, "dest_check_data", dest_data,
-                     "block_migration", block);
+    args = tern_json_pack("{s:O, s:O, s:o}", "instance", t->instance_json, "dest_check_data",
+                          dest_data, "block_migration", block);
     rc = conductor_call_compute(t->cond, t->req, t->inst.host, "check_can_live_migrate_source",
                                 args, &data);
     json_decref(args);
@@ -242,8 +242,8 @@ hand_off(lm_task_t *t)
     if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) < 0 ||
         db_migration_set_migrate_data(t->db, t->mig.uuid, t->migrate_data) < 0)
         return -1;
-    args = tern_json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration", t->mig.uuid,
-                     "dest", t->dest, "migrate_data", t->migrate_data);
+    args = tern_json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration",
+                          t->mig.uuid, "dest", t->dest, "migrate_data", t->migrate_data);
     rc = conductor_cast_compute(t->cond, t->req, t->inst.host, "live_migration", args);
     json_decref(args);
     return rc;

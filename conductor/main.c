@@ -7,18 +7,15 @@
  * schema is not the one it was built for (run `tern-manage db sync`). Exit status: 0 after a
  * clean stop, 1 when it could not start.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "common/json.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "conductor/conductor.h"
-#include "conf/conf-rpc.h"
 #include "conf/conf.h"
+#include "conf/daemon.h"
 
 #define PROGRAM "tern-conductor"
 
@@ -44,21 +41,20 @@ conductor_config_from_conf(const conf_t *cfg, conductor_config_t *ret)
 static bool
 wait_retry(void *opaque, int attempt, int interval_ms)
 {
-    const sigset_t *sigs = opaque;
-    struct timespec ts = {.tv_sec = interval_ms / 1000, .tv_nsec = (interval_ms % 1000) * 1000000L};
+    conf_daemon_t *d = opaque;
 
     TERN_WARN("%s (attempt %d); retrying in %d s", tern_error_message(), attempt,
               interval_ms / 1000);
-    return sigtimedwait(sigs, NULL, &ts) < 0;
+    return conf_daemon_wait(d, interval_ms) == 0;
 }
 
 /* wait_for_database: [database] max_retries / retry_interval - a conductor started before
  * PostgreSQL (a reboot of the control plane) waits for it instead of failing. */
 static int
-wait_for_database(const conf_t *cfg, const sigset_t *sigs)
+wait_for_database(conf_daemon_t *d)
 {
-    db_conn_t *conn = db_open_retry(cfg->database.connection, cfg->database.max_retries,
-                                    cfg->database.retry_interval * 1000, wait_retry, (void *)sigs);
+    db_conn_t *conn = db_open_retry(d->cfg->database.connection, d->cfg->database.max_retries,
+                                    d->cfg->database.retry_interval * 1000, wait_retry, d);
 
     if (!conn)
         return -1;
@@ -68,13 +64,13 @@ wait_for_database(const conf_t *cfg, const sigset_t *sigs)
 
 /* heartbeat_until_signal: keep this conductor's service row fresh until SIGTERM/SIGINT. */
 static int
-heartbeat_until_signal(conductor_t *cond, const sigset_t *sigs, int interval_s)
+heartbeat_until_signal(conductor_t *cond, conf_daemon_t *d)
 {
-    struct timespec ts = {.tv_sec = interval_s > 0 ? interval_s : 10};
+    int interval_ms = (d->cfg->report_interval > 0 ? d->cfg->report_interval : 10) * 1000;
     db_conn_t *db;
 
     for (;;) {
-        int sig = sigtimedwait(sigs, NULL, &ts);
+        int sig = conf_daemon_wait(d, interval_ms);
 
         if (sig > 0)
             return sig;
@@ -89,53 +85,31 @@ heartbeat_until_signal(conductor_t *cond, const sigset_t *sigs, int interval_s)
 int
 main(int argc, char **argv)
 {
-    conf_args_t args;
-    conf_t *cfg = NULL;
+    conf_daemon_t d;
     conductor_config_t ccfg;
-    rpc_config_t rpc_cfg;
     conductor_t *cond = NULL;
-    sigset_t sigs;
     int sig, rc;
 
-    tern_json_init(); /* before any JSON: jansson allocates as tern does */
-
-    rc = conf_parse_args(argc, argv, PROGRAM, &args);
-    if (rc != 0)
-        return rc > 0 ? EXIT_SUCCESS : 2;
-    if (!(cfg = conf_load_args(&args)) || conf_log_setup(cfg, PROGRAM) < 0) {
-        fprintf(stderr, PROGRAM ": %s\n", tern_error_message());
-        conf_args_clear(&args);
-        conf_free(cfg);
-        return EXIT_FAILURE;
-    }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    conf_rpc_config(cfg, &rpc_cfg);
-    conductor_config_from_conf(cfg, &ccfg);
+    if (!conf_daemon_init(&d, PROGRAM, argc, argv, &rc))
+        return rc;
+    conductor_config_from_conf(d.cfg, &ccfg);
     /* The sweep runs before the RPC server starts: a request this conductor took and never
      * answered before it died is delivered again, and must find its instance free. */
-    if (wait_for_database(cfg, &sigs) == 0 && (cond = conductor_new(&ccfg, &rpc_cfg)) &&
+    if (wait_for_database(&d) == 0 && (cond = conductor_new(&ccfg, &d.rpc_cfg)) &&
         conductor_sweep_orphans(cond, true) < 0)
         TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
     if (!cond || conductor_start(cond, cond->cfg.workers) < 0) {
         TERN_ERROR("could not start: %s", tern_error_message());
         conductor_config_clear(&ccfg);
         conductor_free(cond);
-        conf_free(cfg);
-        conf_args_clear(&args);
+        conf_daemon_fini(&d);
         return EXIT_FAILURE;
     }
     TERN_INFO(PROGRAM " %s ready", PACKAGE_VERSION);
-    sig = heartbeat_until_signal(cond, &sigs, cfg->report_interval);
+    sig = heartbeat_until_signal(cond, &d);
     TERN_INFO("stopping on signal %d", sig);
     conductor_free(cond);
-    conf_free(cfg);
-    conf_args_clear(&args);
     TERN_INFO("stopped");
-    tern_log_close();
+    conf_daemon_fini(&d);
     return EXIT_SUCCESS;
 }

@@ -464,11 +464,11 @@ conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t 
             rc = -1;
             break;
         }
-        json_array_append_new(arr,
-                              tern_json_pack("{s:s, s:s, s:s, s:o, s:o}", "migration", list[i].uuid,
-                                        "status", db_migration_status_name(list[i].status), "dest",
-                                        list[i].dest_compute ? list[i].dest_compute : "",
-                                        "instance", view, "migrate_data", data));
+        json_array_append_new(arr, tern_json_pack("{s:s, s:s, s:s, s:o, s:o}", "migration",
+                                                  list[i].uuid, "status",
+                                                  db_migration_status_name(list[i].status), "dest",
+                                                  list[i].dest_compute ? list[i].dest_compute : "",
+                                                  "instance", view, "migrate_data", data));
         db_instance_clear(&inst);
     }
     db_migration_list_free(list, n);

@@ -207,7 +207,7 @@ record_devices(db_conn_t *db, const char *uuid, const server_request_t *r)
         att.volume_id = (char *)json_string_value(json_object_get(v, "volume_id"));
         att.device_name = device;
         att.connection_info = tern_json_pack("{s:s, s:O}", "driver_volume_type", "file", "path",
-                                        json_object_get(v, "path"));
+                                             json_object_get(v, "path"));
         rc = db_volume_attachment_add(db, &att, NULL);
         json_decref(att.connection_info);
         if (rc < 0)

@@ -114,8 +114,8 @@ conductor_hypervisor_get(conductor_t *cond, const rpc_request_t *req, json_t **r
     if (!(db = conductor_db(cond)) || db_compute_node_get(db, host, NULL, &node) < 0)
         return -1;
     have_svc = db_service_get(db, host, COMPUTE_BINARY, cond->cfg.service_down_time_s, &svc) == 0;
-    *ret_result =
-        tern_json_pack("{s:o}", "hypervisor", conductor_view_hypervisor(&node, have_svc ? &svc : NULL));
+    *ret_result = tern_json_pack("{s:o}", "hypervisor",
+                                 conductor_view_hypervisor(&node, have_svc ? &svc : NULL));
     db_compute_node_clear(&node);
     db_service_clear(&svc);
     return 0;

@@ -29,12 +29,12 @@ conductor_view_time(int64_t ms)
 json_t *
 conductor_view_service(const db_service_t *svc)
 {
-    return tern_json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i}", "host", svc->host, "binary",
-                     svc->binary, "topic", svc->topic, "status",
-                     svc->disabled ? "disabled" : "enabled", "state", svc->is_up ? "up" : "down",
-                     "disabled_reason", svc->disabled_reason, "forced_down", svc->forced_down,
-                     "last_heartbeat", conductor_view_time(svc->last_heartbeat_ms), "version",
-                     svc->version);
+    return tern_json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i}", "host", svc->host,
+                          "binary", svc->binary, "topic", svc->topic, "status",
+                          svc->disabled ? "disabled" : "enabled", "state",
+                          svc->is_up ? "up" : "down", "disabled_reason", svc->disabled_reason,
+                          "forced_down", svc->forced_down, "last_heartbeat",
+                          conductor_view_time(svc->last_heartbeat_ms), "version", svc->version);
 }
 
 json_t *
@@ -89,8 +89,8 @@ phase_times(const db_migration_t *m)
             continue;
         json_object_set_new(obj, db_migration_phase_name((db_migration_phase_t)p),
                             tern_json_pack("{s:o, s:o}", "started_at",
-                                      conductor_view_time(m->phase_start_ms[p]), "finished_at",
-                                      conductor_view_time(m->phase_end_ms[p])));
+                                           conductor_view_time(m->phase_start_ms[p]), "finished_at",
+                                           conductor_view_time(m->phase_end_ms[p])));
     }
     return obj;
 }
@@ -148,8 +148,8 @@ view_volumes(db_conn_t *db, const char *uuid)
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, tern_json_pack("{s:s, s:s, s:O}", "volume_id", list[i].volume_id,
-                                             "device", list[i].device_name, "connection_info",
-                                             list[i].connection_info));
+                                                  "device", list[i].device_name, "connection_info",
+                                                  list[i].connection_info));
     db_volume_attachment_list_free(list, n);
     return arr;
 }
@@ -186,10 +186,10 @@ view_rules(db_conn_t *db, const char *uuid)
 
         json_array_append_new(
             arr, tern_json_pack("{s:s, s:s, s:i, s:i, s:s}", "direction", r->direction, "protocol",
-                           r->protocol ? r->protocol : "any", "port_min",
-                           r->port_range_min < 0 ? 0 : r->port_range_min, "port_max",
-                           r->port_range_max < 0 ? 0 : r->port_range_max, "remote_cidr",
-                           r->remote_ip_prefix ? r->remote_ip_prefix : ""));
+                                r->protocol ? r->protocol : "any", "port_min",
+                                r->port_range_min < 0 ? 0 : r->port_range_min, "port_max",
+                                r->port_range_max < 0 ? 0 : r->port_range_max, "remote_cidr",
+                                r->remote_ip_prefix ? r->remote_ip_prefix : ""));
     }
     db_secgroup_rule_list_free(list, n);
     return arr;
@@ -207,14 +207,14 @@ conductor_view_instance(db_conn_t *db, const db_instance_t *i)
         json_decref(networks);
         return NULL;
     }
-    return tern_json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:i, s:I, s:i, s:I, s:s?, s:s, s:s, "
-                     "s:o, s:o, s:o, s:o, s:o}",
-                     "uuid", i->uuid, "name", i->name, "host", i->host, "node", i->node, "vm_state",
-                     i->vm_state ? i->vm_state : "", "task_state", i->task_state, "power_state",
-                     i->power_state, "memory_mb", (json_int_t)i->memory_mb, "vcpus", i->vcpus,
-                     "disk_gb", (json_int_t)i->root_gb, "image", i->image_ref, "project_id",
-                     i->project_id ? i->project_id : "", "user_id", i->user_id ? i->user_id : "",
-                     "volumes", volumes, "networks", networks, "security_group_rules", rules,
-                     "created_at", conductor_view_time(i->created_ms), "updated_at",
-                     conductor_view_time(i->updated_ms));
+    return tern_json_pack(
+        "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:i, s:I, s:i, s:I, s:s?, s:s, s:s, "
+        "s:o, s:o, s:o, s:o, s:o}",
+        "uuid", i->uuid, "name", i->name, "host", i->host, "node", i->node, "vm_state",
+        i->vm_state ? i->vm_state : "", "task_state", i->task_state, "power_state", i->power_state,
+        "memory_mb", (json_int_t)i->memory_mb, "vcpus", i->vcpus, "disk_gb", (json_int_t)i->root_gb,
+        "image", i->image_ref, "project_id", i->project_id ? i->project_id : "", "user_id",
+        i->user_id ? i->user_id : "", "volumes", volumes, "networks", networks,
+        "security_group_rules", rules, "created_at", conductor_view_time(i->created_ms),
+        "updated_at", conductor_view_time(i->updated_ms));
 }

@@ -27,8 +27,8 @@ static const char *const cpu_modes[] = {"",       "none", "host-model", "host-pa
 static const char *const schemes[] = {"", "tcp", "tls", "ssh", NULL};
 static const char *const timeout_actions[] = {"abort", "force_complete", NULL};
 
-const char *const conf_sections[] = {"DEFAULT",   "database", "oslo_messaging_rabbit", "libvirt",
-                                     "conductor", "compute",  NULL};
+const char *const conf_sections[] = {
+    "DEFAULT", "database", "oslo_messaging_rabbit", "libvirt", "conductor", "compute", NULL};
 
 const conf_option_t conf_options[] = {
     /* [DEFAULT]: identity and messaging */

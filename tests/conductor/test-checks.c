@@ -14,6 +14,7 @@
 #include "tests/harness/harness.h"
 
 static db_conn_t *db;
+static char *db_url; /* the case's database */
 static conductor_t cond;
 static db_instance_t inst;
 
@@ -56,6 +57,8 @@ setup(void)
     snprintf(name, sizeof(name), "conductor_checks_%d_%d", (int)getpid(), seq++);
     url = harness_postgres_create_database(harness_services_get(), name);
     ck_assert_msg(url != NULL, "%s", tern_error_message());
+    free(db_url);
+    db_url = tern_strdup(url);
     db = db_open(url);
     ck_assert_msg(db != NULL, "%s", tern_error_message());
     CK_OK(db_schema_sync(db, NULL, NULL));
@@ -289,6 +292,50 @@ START_TEST(test_check_previews_the_claim)
 }
 END_TEST
 
+/* Two conductors in one process, on two databases: each thread's connection belongs to its
+ * conductor (no process-wide key sharing one connection string). */
+START_TEST(test_two_conductors_keep_their_own_connections)
+{
+    const harness_services_t *svc = harness_services_get();
+    TERN_AUTOFREE char *url2 = NULL;
+    conductor_config_t c1 = {0}, c2 = {0};
+    conductor_t *one, *two;
+    rpc_config_t rpc;
+    db_instance_t found = {0};
+    char name[64];
+
+    snprintf(name, sizeof(name), "conductor_two_%d", (int)getpid());
+    url2 = harness_postgres_create_database(svc, name);
+    ck_assert_msg(url2 != NULL, "%s", tern_error_message());
+    {
+        db_conn_t *setup = db_open(url2);
+
+        ck_assert_ptr_nonnull(setup);
+        CK_OK(db_schema_sync(setup, NULL, NULL));
+        db_close(setup);
+    }
+    rpc_config_init(&rpc);
+    rpc.transport_url = svc->rabbitmq_url;
+    c1.host = tern_strdup("one");
+    c1.db_connection = tern_strdup(db_url);
+    c1.policy_file = tern_strdup(TERN_SRCDIR "/etc/policy.json");
+    c2.host = tern_strdup("two");
+    c2.db_connection = tern_strdup(url2);
+    c2.policy_file = tern_strdup(TERN_SRCDIR "/etc/policy.json");
+    ck_assert_msg((one = conductor_new(&c1, &rpc)) != NULL, "%s", tern_error_message());
+    ck_assert_msg((two = conductor_new(&c2, &rpc)) != NULL, "%s", tern_error_message());
+    ck_assert_ptr_ne(conductor_db(one), conductor_db(two));
+    ck_assert_ptr_eq(conductor_db(one), conductor_db(one)); /* one per thread and conductor */
+    /* vm1 lives in the first conductor's database only */
+    CK_OK(conductor_find_instance(conductor_db(one), "vm1", &found));
+    db_instance_clear(&found);
+    ck_assert_int_eq(conductor_find_instance(conductor_db(two), "vm1", &found), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_NOT_FOUND);
+    conductor_free(one);
+    conductor_free(two);
+}
+END_TEST
+
 START_TEST(test_hypervisor_type_and_older_version_refused)
 {
     db_compute_node_t src = {0}, dst = {0};
@@ -400,6 +447,7 @@ conductor_checks_suite(void)
     tcase_add_test(core, test_disabled_source_allowed_for_maintenance);
     tcase_add_test(core, test_scheduler_prefers_most_free_memory_and_skips_source);
     tcase_add_test(core, test_find_instance_by_name_uuid_and_unknown);
+    tcase_add_test(core, test_two_conductors_keep_their_own_connections);
     tcase_add_test(errors, test_same_host_refused);
     tcase_add_test(errors, test_unknown_destination_refused);
     tcase_add_test(errors, test_disabled_destination_refused_with_reason);
