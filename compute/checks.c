@@ -71,7 +71,7 @@ compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_resul
                               uuid);
     rc = virt_get_guest_cpu(mgr->virt, uuid, &cpu);
     if (rc < 0)
-        return tern_error_prefix("on host \"%s\"", mgr->cfg.host);
+        return -1; /* names the instance; the caller names this host */
     *ret_result = tern_json_pack("{s:o}", "guest_cpu", virt_guest_cpu_to_json(&cpu));
     virt_guest_cpu_clear(&cpu);
     return 0;
@@ -87,8 +87,7 @@ check_guest_cpu(compute_manager_t *mgr, const char *uuid, const char *source_hos
     virt_cpu_compare_t cmp = {0};
 
     if (virt_check_guest_cpu(mgr->virt, cpu, &cmp) < 0)
-        return tern_error_prefix("could not check the CPU of instance \"%s\" on host \"%s\"", uuid,
-                                 mgr->cfg.host);
+        return tern_error_prefix("could not check the CPU of instance \"%s\"", uuid);
     if (!cmp.compatible)
         return tern_error_set(TERN_ERR_CHECK_FAILED,
                               "destination host \"%s\" cannot run the %sCPU of instance \"%s\" "

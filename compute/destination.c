@@ -64,9 +64,9 @@ connect_volumes(compute_manager_t *mgr, const virt_instance_t *inst)
             continue;
         if (access(d->path, R_OK | (d->readonly ? 0 : W_OK)) < 0)
             return tern_error_set_errno(errno,
-                                        "could not connect volume \"%s\" of instance \"%s\" on "
-                                        "host \"%s\": cannot open \"%s\"",
-                                        d->volume_id, inst->uuid, mgr->cfg.host, d->path);
+                                        "could not connect volume \"%s\" of instance \"%s\": "
+                                        "cannot open \"%s\"",
+                                        d->volume_id, inst->uuid, d->path);
     }
     return 0;
 }
@@ -117,8 +117,7 @@ compute_pre_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_
     if (virt_create_instance_dir(mgr->virt, inst->uuid) < 0 ||
         (block && virt_pre_create_disks(mgr->virt, inst) < 0) || connect_volumes(mgr, inst) < 0 ||
         plug_networks(mgr, inst) < 0 || define_firewall(mgr, inst, instance) < 0) {
-        tern_error_prefix("could not prepare host \"%s\" for instance \"%s\"", mgr->cfg.host,
-                          inst->uuid);
+        /* each step names its object; the caller names this host */
         goto cleanup;
     }
     TERN_INFO("prepared host for incoming instance %s (block migration: %s)", inst->uuid,

@@ -8,10 +8,16 @@
  *                                       block migration flags, bandwidth, ...)
  *     compute_monitor_migration         job stats every 0.5 s: progress to the conductor (at most
  *                                       once a second), downtime steps, stalls, timeout action
- *     compute_post_live_migration       destination confirms, conductor records the switch-over,
- *                                       compute_post_live_migration_at_source cleans up here
- *     compute_rollback_live_migration   any failure before the switch-over: the destination
- *                                       removes what it created, the VM keeps running here
+ *     job_end                           what libvirt's job came to (its final statistics)
+ *     compute_finish_migration          by that:
+ *       compute_post_live_migration       destination confirms, conductor records the switch-over,
+ *                                         compute_post_live_migration_at_source cleans up here
+ *       compute_rollback_live_migration   any failure before the switch-over: the destination
+ *                                         removes what it created, the VM keeps running here
+ *   abort / force-complete              RPC casts that find the running job
+ *
+ * Recovery after a restart lives in compute/recovery.c; the job's struct in
+ * compute/migration_job.h.
  *
  * Owns: each job (compute_migration_t) from the cast until its thread ends; the job sits in
  * mgr->migrations (guarded by mgr->migrations_lock) so that abort and force-complete find it.
@@ -24,36 +30,19 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/migration_job.h"
 #include "compute/json_check.h"
 #include "compute/virt/converge.h"
 
 #define MONITOR_INTERVAL_MS 500
 #define PROGRESS_INTERVAL_MS 1000
-#define PREPARE_TIMEOUT_MS (10 * 60 * 1000)
-
-struct compute_migration {
-    compute_manager_t *mgr;
-    char uuid[37];               /* migration uuid */
-    char *dest;                  /* destination host (owned) */
-    json_t *instance;            /* INSTANCE (owned) */
-    compute_migrate_data_t data; /* from the checks, then from pre_live_migration (owned) */
-    json_t *context;             /* request context of the conductor's cast (owned) */
-    virt_migration_t *vmig;      /* while libvirt migrates; guarded by mgr->migrations_lock */
-    bool abort_requested;        /* guarded by mgr->migrations_lock */
-    bool post_copy;              /* switched to post-copy: no rollback possible any more */
-    int64_t preparation_ms;
-    int64_t migration_ms;
-    bool have_final; /* final holds the job's statistics as libvirt reported its end */
-    virt_job_stats_t final;
-    compute_migration_t *next; /* guarded by mgr->migrations_lock */
-};
 
 /* ---- reporting to the conductor ---- */
 
 /* report_status: a status change, as a call so that the conductor applies the changes of one
  * migration in order (casts may be handled by several conductor workers at once). */
-static void
-report_status(compute_migration_t *job, const char *status, json_t *extra)
+void
+compute_job_report_status(compute_migration_t *job, const char *status, json_t *extra)
 {
     json_t *args = tern_json_pack("{s:s, s:s}", "migration", job->uuid, "status", status);
 
@@ -86,8 +75,8 @@ report_progress(compute_migration_t *job, const virt_job_stats_t *s)
 
 /* ---- job bookkeeping ---- */
 
-static void
-job_free(void *opaque)
+void
+compute_job_free(void *opaque)
 {
     compute_migration_t *job = opaque;
     compute_manager_t *mgr = job->mgr;
@@ -105,6 +94,27 @@ job_free(void *opaque)
     compute_migrate_data_clear(&job->data);
     json_decref(job->context);
     free(job);
+}
+
+compute_migration_t *
+compute_job_new(compute_manager_t *mgr, const char *uuid, const char *dest, json_t *instance,
+                compute_migrate_data_t *data, json_t *context)
+{
+    compute_migration_t *job = tern_calloc(1, sizeof(*job));
+
+    job->mgr = mgr;
+    tern_strlcpy(job->uuid, uuid, sizeof(job->uuid));
+    job->dest = tern_strdup(dest);
+    job->instance = instance;
+    job->data = *data;
+    memset(data, 0, sizeof(*data));
+    job->context = context;
+
+    pthread_mutex_lock(&mgr->migrations_lock);
+    job->next = mgr->migrations;
+    mgr->migrations = job;
+    pthread_mutex_unlock(&mgr->migrations_lock);
+    return job;
 }
 
 static bool
@@ -314,7 +324,7 @@ final_figures(const virt_job_stats_t *f)
                           "downtime_ms", (json_int_t)f->downtime_ms);
 }
 
-static int
+int
 compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst)
 {
     json_t *args = tern_json_pack("{s:O, s:s}", "instance", job->instance, "migration", job->uuid);
@@ -345,15 +355,15 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
             tern_json_pack("{s:I, s:s*}", "post_processing_ms",
                            (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
 
-        report_status(job, "completed", extra);
+        compute_job_report_status(job, "completed", extra);
         json_decref(extra);
     }
     return 0;
 }
 
 /* source_still_runs: after a failed migration, is the domain still here? */
-static bool
-source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
+bool
+compute_source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
 {
     virt_domain_info_t info = {0};
     int rc;
@@ -364,7 +374,7 @@ source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
     return rc == 0 && info.exists;
 }
 
-static void
+void
 compute_rollback_live_migration(compute_migration_t *job, const char *status, const char *reason)
 {
     json_t *args = migration_args(job);
@@ -388,6 +398,60 @@ compute_rollback_live_migration(compute_migration_t *job, const char *status, co
     json_decref(failed);
 }
 
+/* job_end: what libvirt's migration came to. On success its final figures go into job (or, when
+ * libvirt never reported them, a warning says the record keeps its last sample); otherwise
+ * *ret_reason says why (new string). */
+static void
+job_end(compute_migration_t *job, virt_migration_t *vmig, virt_migration_result_t result,
+        char **ret_reason)
+{
+    if (result != VIRT_MIGRATION_SUCCEEDED) {
+        virt_migration_restore_error(vmig);
+        *ret_reason = tern_strdup(result == VIRT_MIGRATION_CANCELLED ? "aborted by request"
+                                                                     : tern_error_message());
+        return;
+    }
+    if (!(job->have_final = virt_migration_get_final_stats(vmig, &job->final) == 0)) {
+        TERN_WARN("migration %s: %s; the record keeps the last progress sample", job->uuid,
+                  tern_error_message());
+        return;
+    }
+    TERN_INFO("migration %s: libvirt's migration took %lld ms (its job %llu ms, downtime %llu ms, "
+              "memory %llu MiB, disk %llu MiB)",
+              job->uuid, (long long)job->migration_ms,
+              (unsigned long long)job->final.time_elapsed_ms,
+              (unsigned long long)job->final.downtime_ms,
+              (unsigned long long)(job->final.memory_processed >> 20),
+              (unsigned long long)(job->final.disk_processed >> 20));
+}
+
+/* compute_finish_migration: after libvirt's job, the switch-over and clean-up, or the rollback.
+ * A failure reported while the domain has left this host (post-copy, or after the switch-over)
+ * is the destination's to decide, so it is finished as a success. */
+static void
+compute_finish_migration(compute_migration_t *job, const virt_instance_t *inst,
+                         virt_migration_result_t result, const char *reason)
+{
+    if (result != VIRT_MIGRATION_SUCCEEDED &&
+        (job->post_copy || !compute_source_still_runs(job, inst))) {
+        TERN_WARN("migration %s: %s, but the instance is no longer here; checking host %s",
+                  job->uuid, reason, job->dest);
+        result = VIRT_MIGRATION_SUCCEEDED;
+    }
+    if (result == VIRT_MIGRATION_SUCCEEDED) {
+        if (compute_post_live_migration(job, inst) < 0) {
+            json_t *extra = tern_json_pack("{s:s}", "error_message", tern_error_message());
+
+            TERN_ERROR("migration %s: post-processing failed: %s", job->uuid, tern_error_message());
+            compute_job_report_status(job, "error", extra);
+            json_decref(extra);
+        }
+        return;
+    }
+    compute_rollback_live_migration(
+        job, result == VIRT_MIGRATION_CANCELLED ? "cancelled" : "failed", reason);
+}
+
 static void
 migration_run(void *opaque)
 {
@@ -399,7 +463,6 @@ migration_run(void *opaque)
     virt_migration_result_t result;
     TERN_AUTOFREE char *reason = NULL;
     int64_t t0;
-    int rc;
 
     tern_log_set_request_id(json_string_value(json_object_get(job->context, "request_id")));
     if (!inst) {
@@ -407,7 +470,7 @@ migration_run(void *opaque)
         compute_rollback_live_migration(job, "error", reason);
         goto out;
     }
-    report_status(job, "preparing", NULL);
+    compute_job_report_status(job, "preparing", NULL);
     if (compute_prepare_destination(job) < 0) {
         reason = tern_strdup(tern_error_message());
         compute_rollback_live_migration(job, "failed", reason);
@@ -417,59 +480,23 @@ migration_run(void *opaque)
         compute_rollback_live_migration(job, "cancelled", "aborted by request");
         goto out;
     }
-
     migrate_params(job, inst, &params);
     t0 = tern_now_monotonic_ms();
-    rc = virt_migrate(mgr->virt, inst, &params, &vmig);
-    if (rc < 0) {
+    if (virt_migrate(mgr->virt, inst, &params, &vmig) < 0) {
         reason = tern_strdup(tern_error_message());
         compute_rollback_live_migration(job, "failed", reason);
         goto out;
     }
     job_set_vmig(job, vmig);
-    report_status(job, "running", NULL);
+    compute_job_report_status(job, "running", NULL);
     TERN_INFO("migration %s: instance %s to host %s started (%s)", job->uuid, inst->uuid, job->dest,
               params.block_migration ? "block migration" : "shared storage");
     result = compute_monitor_migration(job, inst, vmig, params.block_migration);
     job->migration_ms = tern_now_monotonic_ms() - t0;
-    if (result != VIRT_MIGRATION_SUCCEEDED) {
-        virt_migration_restore_error(vmig);
-        reason = tern_strdup(result == VIRT_MIGRATION_CANCELLED ? "aborted by request"
-                                                                : tern_error_message());
-    } else if (!(job->have_final = virt_migration_get_final_stats(vmig, &job->final) == 0)) {
-        TERN_WARN("migration %s: %s; the record keeps the last progress sample", job->uuid,
-                  tern_error_message());
-    } else {
-        TERN_INFO("migration %s: libvirt's migration took %lld ms (its job %llu ms, downtime "
-                  "%llu ms, memory %llu MiB, disk %llu MiB)",
-                  job->uuid, (long long)job->migration_ms,
-                  (unsigned long long)job->final.time_elapsed_ms,
-                  (unsigned long long)job->final.downtime_ms,
-                  (unsigned long long)(job->final.memory_processed >> 20),
-                  (unsigned long long)(job->final.disk_processed >> 20));
-    }
+    job_end(job, vmig, result, &reason);
     job_set_vmig(job, NULL);
     virt_migration_free(vmig);
-
-    if (result != VIRT_MIGRATION_SUCCEEDED && (job->post_copy || !source_still_runs(job, inst))) {
-        /* libvirt reported a failure but the domain left this host (post-copy, or the failure
-         * came after the switch-over): the destination decides. */
-        TERN_WARN("migration %s: %s, but the instance is no longer here; checking host %s",
-                  job->uuid, reason, job->dest);
-        result = VIRT_MIGRATION_SUCCEEDED;
-    }
-    if (result == VIRT_MIGRATION_SUCCEEDED) {
-        if (compute_post_live_migration(job, inst) < 0) {
-            TERN_ERROR("migration %s: post-processing failed: %s", job->uuid, tern_error_message());
-            json_t *extra = tern_json_pack("{s:s}", "error_message", tern_error_message());
-
-            report_status(job, "error", extra);
-            json_decref(extra);
-        }
-    } else {
-        compute_rollback_live_migration(
-            job, result == VIRT_MIGRATION_CANCELLED ? "cancelled" : "failed", reason);
-    }
+    compute_finish_migration(job, inst, result, reason);
 
 out:
     TERN_INFO("migration %s finished", job->uuid);
@@ -477,8 +504,8 @@ out:
     virt_instance_free(inst);
 }
 
-static void
-migration_cancelled(void *opaque)
+void
+compute_job_cancelled(void *opaque)
 {
     compute_migration_t *job = opaque;
     json_t *failed = tern_json_pack("{s:s, s:s, s:s}", "migration", job->uuid, "status",
@@ -492,8 +519,8 @@ migration_cancelled(void *opaque)
 
 static const compute_migration_job_ops_t migration_job_ops = {
     .run = migration_run,
-    .cancelled = migration_cancelled,
-    .free = job_free,
+    .cancelled = compute_job_cancelled,
+    .free = compute_job_free,
 };
 
 /* ---- RPC handlers ---- */
@@ -551,26 +578,16 @@ compute_live_migration(void *opaque, const rpc_request_t *req, json_t **ret_resu
         return refuse_handoff(mgr, req, migration);
     }
     virt_instance_free(inst);
-    job = tern_calloc(1, sizeof(*job));
-    job->mgr = mgr;
-    tern_strlcpy(job->uuid, migration, sizeof(job->uuid));
-    job->dest = tern_strdup(dest);
-    job->instance = json_deep_copy(instance);
-    job->data = typed;
-    job->context = json_deep_copy(req->context);
-
-    pthread_mutex_lock(&mgr->migrations_lock);
-    job->next = mgr->migrations;
-    mgr->migrations = job;
-    pthread_mutex_unlock(&mgr->migrations_lock);
+    job = compute_job_new(mgr, migration, dest, json_deep_copy(instance), &typed,
+                          json_deep_copy(req->context));
     if (compute_migration_queue_submit(mgr->queue, migration, &migration_job_ops, job) < 0) {
         if (tern_error_code() == TERN_ERR_CONFLICT) {
             /* A redelivered cast: the job is already here. */
-            job_free(job);
+            compute_job_free(job);
             *ret_result = NULL;
             return 0;
         }
-        job_free(job);
+        compute_job_free(job);
         return -1;
     }
     *ret_result = NULL;
@@ -677,165 +694,4 @@ compute_live_migration_shutdown(compute_manager_t *mgr)
 {
     compute_migration_queue_free(mgr->queue);
     mgr->queue = NULL;
-}
-
-/* ---- recovery after a restart of this (source) compute ---- */
-
-#define RECOVER_SETTLE_MS (10 * 60 * 1000)
-
-/* dest_state: the instance's domain on the destination (get_instance_state). */
-static int
-dest_state(compute_migration_t *job, const char *uuid, bool *ret_exists, bool *ret_running)
-{
-    json_t *args = tern_json_pack("{s:s}", "uuid", uuid), *res = NULL;
-    int rc = compute_call_compute(job->mgr, job->context, job->dest, "get_instance_state", args, 0,
-                                  &res);
-
-    json_decref(args);
-    if (rc < 0)
-        return -1;
-    *ret_exists = json_is_true(json_object_get(res, "exists"));
-    *ret_running = tern_streq(json_string_value(json_object_get(res, "state")), "running");
-    json_decref(res);
-    return 0;
-}
-
-/* recover_run: find out where the instance ended up, then finish or roll back. While the domain
- * exists on both hosts libvirt is still migrating it: wait for that to settle. */
-static void
-recover_run(void *opaque)
-{
-    compute_migration_t *job = opaque;
-    virt_instance_t *inst = compute_instance_from_json(job->mgr, job->instance);
-    int64_t deadline = tern_now_monotonic_ms() + RECOVER_SETTLE_MS;
-    const char *why = "tern-compute restarted during the migration";
-
-    tern_log_set_request_id(json_string_value(json_object_get(job->context, "request_id")));
-    while (inst && tern_now_monotonic_ms() < deadline) {
-        virt_domain_info_t here = {0};
-        bool there = false, there_running = false;
-        int rc;
-
-        rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &here);
-        if (rc == 0 && (rc = dest_state(job, inst->uuid, &there, &there_running)) == 0) {
-            if (here.exists && !there) {
-                TERN_WARN("migration %s: %s; instance %s is still here: rolling back", job->uuid,
-                          why, inst->uuid);
-                source_still_runs(job, inst); /* resumes a guest paused by force-complete */
-                compute_rollback_live_migration(job, "failed", why);
-                break;
-            }
-            if (!here.exists && there && there_running) {
-                TERN_WARN("migration %s: %s; instance %s runs on %s: finishing", job->uuid, why,
-                          inst->uuid, job->dest);
-                report_status(job, "preparing", NULL);
-                report_status(job, "running", NULL);
-                if (compute_post_live_migration(job, inst) < 0)
-                    TERN_ERROR("migration %s: could not finish after a restart: %s", job->uuid,
-                               tern_error_message());
-                break;
-            }
-            if (!here.exists && !there) {
-                json_t *extra = tern_json_pack("{s:s}", "error_message",
-                                               "instance found on neither host after a restart");
-
-                TERN_ERROR("migration %s: instance %s is on neither %s nor %s", job->uuid,
-                           inst->uuid, job->mgr->cfg.host, job->dest);
-                report_status(job, "error", extra);
-                json_decref(extra);
-                break;
-            }
-        } else {
-            TERN_WARN("migration %s: recovery waits: %s", job->uuid, tern_error_message());
-        }
-        tern_sleep_ms(1000); /* on both hosts: libvirt is still moving it */
-    }
-    if (!inst)
-        TERN_ERROR("migration %s: cannot recover: %s", job->uuid, tern_error_message());
-    tern_log_set_request_id(NULL);
-    virt_instance_free(inst);
-}
-
-static const compute_migration_job_ops_t recover_job_ops = {
-    .run = recover_run,
-    .cancelled = migration_cancelled,
-    .free = job_free,
-};
-
-int
-compute_live_migration_recover(compute_manager_t *mgr)
-{
-    json_t *args = tern_json_pack("{s:s}", "host", mgr->cfg.host), *res = NULL, *m;
-    size_t i;
-
-    if (compute_call_conductor(mgr, NULL, "migration_recover", args, &res) < 0) {
-        json_decref(args);
-        return -1;
-    }
-    json_decref(args);
-    json_array_foreach(json_object_get(res, "migrations"), i, m)
-    {
-        compute_migration_t *job;
-        compute_migrate_data_t typed;
-        const char *uuid = NULL, *status, *dest;
-        json_t *instance, *data;
-        json_error_t jerr;
-
-        if (json_unpack_ex(m, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:o, s:o}", "migration", &uuid,
-                           "status", &status, "dest", &dest, "instance", &instance, "migrate_data",
-                           &data) < 0) {
-            TERN_ERROR("cannot recover migration %zu of the conductor's answer: %s", i, jerr.text);
-            continue;
-        }
-        if (!tern_uuid_valid(uuid) ||
-            compute_migrate_data_from_json(data, "stored migrate data", &typed) < 0) {
-            TERN_ERROR("cannot recover migration \"%s\": %s", uuid,
-                       tern_uuid_valid(uuid) ? tern_error_message() : "not a uuid");
-            continue;
-        }
-        job = tern_calloc(1, sizeof(*job));
-        job->mgr = mgr;
-        tern_strlcpy(job->uuid, uuid, sizeof(job->uuid));
-        job->dest = tern_strdup(dest);
-        job->instance = json_incref(instance);
-        job->data = typed;
-        job->context = rpc_context_new(NULL, NULL, NULL, NULL);
-        TERN_INFO("migration %s was in flight when this compute stopped: recovering", job->uuid);
-        pthread_mutex_lock(&mgr->migrations_lock);
-        job->next = mgr->migrations;
-        mgr->migrations = job;
-        pthread_mutex_unlock(&mgr->migrations_lock);
-        if (compute_migration_queue_submit(mgr->queue, job->uuid, &recover_job_ops, job) < 0) {
-            TERN_ERROR("migration %s: %s", job->uuid, tern_error_message());
-            job_free(job);
-        }
-    }
-    json_decref(res);
-    return 0;
-}
-
-int
-compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_result)
-{
-    compute_manager_t *mgr = opaque;
-    const char *uuid = NULL;
-    virt_domain_info_t info = {0};
-    json_error_t jerr;
-    int rc;
-
-    static const compute_json_field_t fields[] = {{"uuid", JSON_STRING}};
-
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "uuid", &uuid) < 0)
-        return compute_json_check(req->args, "arguments to get_instance_state",
-                                  COMPUTE_JSON_FIELDS(fields), &jerr);
-    if (!tern_uuid_valid(uuid))
-        return tern_error_set(TERN_ERR_INVALID,
-                              "invalid arguments to get_instance_state: \"uuid\" is not a uuid");
-    rc = virt_get_domain_info(mgr->virt, uuid, &info);
-    if (rc < 0)
-        return -1;
-    *ret_result = tern_json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",
-                                 info.exists ? virt_state_name(info.state) : "none", "persistent",
-                                 info.persistent);
-    return 0;
 }

@@ -10,7 +10,8 @@ compute_libtern_compute_la_SOURCES = \
 	compute/migrate_data.c compute/migrate_data.h \
 	compute/json_check.c compute/json_check.h \
 	compute/destination.c \
-	compute/live_migration.c \
+	compute/live_migration.c compute/migration_job.h \
+	compute/recovery.c \
 	compute/manager.c \
 	compute/migration_queue.c compute/migration_queue.h
 compute_libtern_compute_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(RABBITMQ_CFLAGS)

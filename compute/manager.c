@@ -124,9 +124,6 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
     if (rc == 0) {
         TERN_INFO("spawned instance %s", inst->uuid);
         *ret_result = json_object();
-    } else {
-        tern_error_prefix("could not spawn instance \"%s\" on host \"%s\"", inst->uuid,
-                          mgr->cfg.host);
     }
     virt_instance_free(inst);
     return rc;

@@ -42,10 +42,10 @@ virt_guest_cpu_clear(virt_guest_cpu_t *cpu)
 json_t *
 virt_guest_cpu_to_json(const virt_guest_cpu_t *cpu)
 {
-    json_t *obj =
-        tern_json_pack("{s:s, s:s, s:s, s:s, s:s}", "mode", cpu->mode ? cpu->mode : "", "xml",
-                  cpu->xml ? cpu->xml : "", "virt_type", cpu->virt_type ? cpu->virt_type : "",
-                  "arch", cpu->arch ? cpu->arch : "", "machine", cpu->machine ? cpu->machine : "");
+    json_t *obj = tern_json_pack(
+        "{s:s, s:s, s:s, s:s, s:s}", "mode", cpu->mode ? cpu->mode : "", "xml",
+        cpu->xml ? cpu->xml : "", "virt_type", cpu->virt_type ? cpu->virt_type : "", "arch",
+        cpu->arch ? cpu->arch : "", "machine", cpu->machine ? cpu->machine : "");
 
     if (cpu->host_cpu)
         json_object_set_new(obj, "host_cpu", json_string(cpu->host_cpu));

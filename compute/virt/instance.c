@@ -291,14 +291,75 @@ parse_interface(const json_t *obj, const char *ctx, virt_interface_t *nic)
     return 0;
 }
 
+/* One item of an array field: parsed into *ret_item (zeroed), freed with the instance. */
+typedef int (*parse_item_fn)(const json_t *obj, const char *ctx, void *ret_item);
+
+static int
+parse_disk_item(const json_t *obj, const char *ctx, void *ret_item)
+{
+    return parse_disk(obj, ctx, ret_item);
+}
+
+static int
+parse_interface_item(const json_t *obj, const char *ctx, void *ret_item)
+{
+    return parse_interface(obj, ctx, ret_item);
+}
+
+/* parse_array: the array field key (at most max items) into a new array of item_size items
+ * (one zeroed item more) in *ret_items; *ret_n counts the items begun, also on failure, so
+ * that virt_instance_free releases what was parsed. */
+static int
+parse_array(const json_t *arr, const char *key, size_t max, size_t item_size, parse_item_fn parse,
+            void **ret_items, size_t *ret_n)
+{
+    char ctx[48];
+
+    if (json_array_size(arr) > max)
+        return bad_field("instance", "", key, "more than %zu %s", max, key);
+    *ret_items = tern_calloc(json_array_size(arr) + 1, item_size);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        snprintf(ctx, sizeof(ctx), "%s[%zu]", key, i);
+        (*ret_n)++;
+        if (parse(json_array_get(arr, i), ctx, (char *)*ret_items + i * item_size) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* parse_devices: inst->disks and inst->interfaces; no two disks share a target or a path. */
+static int
+parse_devices(const json_t *json, virt_instance_t *inst)
+{
+    void *disks = NULL, *nics = NULL;
+    int rc;
+
+    rc = parse_array(json_object_get(json, "disks"), "disks", VIRT_DISKS_MAX, sizeof(virt_disk_t),
+                     parse_disk_item, &disks, &inst->n_disks);
+    inst->disks = disks;
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < inst->n_disks; i++)
+        for (size_t j = 0; j < i; j++)
+            if (tern_streq(inst->disks[j].target, inst->disks[i].target) ||
+                tern_streq(inst->disks[j].path, inst->disks[i].path)) {
+                char ctx[48];
+
+                snprintf(ctx, sizeof(ctx), "disks[%zu]", i);
+                return bad_field("instance", ctx, "target", "same target or path as disks[%zu]", j);
+            }
+    rc = parse_array(json_object_get(json, "interfaces"), "interfaces", VIRT_INTERFACES_MAX,
+                     sizeof(virt_interface_t), parse_interface_item, &nics, &inst->n_interfaces);
+    inst->interfaces = nics;
+    return rc;
+}
+
 virt_instance_t *
 virt_instance_from_json(const json_t *json)
 {
     virt_instance_t *inst = NULL;
     const char *uuid, *name, *text;
-    json_t *disks, *nics;
     uint64_t n;
-    char ctx[48];
 
     if (check_object(json, "instance", "", instance_fields, TERN_N_ELEMENTS(instance_fields)) < 0)
         return NULL;
@@ -344,36 +405,8 @@ virt_instance_from_json(const json_t *json)
     }
     inst->cmdline = tern_strdup(text);
 
-    disks = json_object_get(json, "disks");
-    if (json_array_size(disks) > VIRT_DISKS_MAX) {
-        bad_field("instance", "", "disks", "more than %d disks", VIRT_DISKS_MAX);
+    if (parse_devices(json, inst) < 0)
         goto error;
-    }
-    inst->disks = tern_calloc(json_array_size(disks) + 1, sizeof(*inst->disks));
-    for (size_t i = 0; i < json_array_size(disks); i++) {
-        snprintf(ctx, sizeof(ctx), "disks[%zu]", i);
-        inst->n_disks++;
-        if (parse_disk(json_array_get(disks, i), ctx, &inst->disks[i]) < 0)
-            goto error;
-        for (size_t j = 0; j < i; j++)
-            if (tern_streq(inst->disks[j].target, inst->disks[i].target) ||
-                tern_streq(inst->disks[j].path, inst->disks[i].path)) {
-                bad_field("instance", ctx, "target", "same target or path as disks[%zu]", j);
-                goto error;
-            }
-    }
-    nics = json_object_get(json, "interfaces");
-    if (json_array_size(nics) > VIRT_INTERFACES_MAX) {
-        bad_field("instance", "", "interfaces", "more than %d interfaces", VIRT_INTERFACES_MAX);
-        goto error;
-    }
-    inst->interfaces = tern_calloc(json_array_size(nics) + 1, sizeof(*inst->interfaces));
-    for (size_t i = 0; i < json_array_size(nics); i++) {
-        snprintf(ctx, sizeof(ctx), "interfaces[%zu]", i);
-        inst->n_interfaces++;
-        if (parse_interface(json_array_get(nics, i), ctx, &inst->interfaces[i]) < 0)
-            goto error;
-    }
     return inst;
 
 error:
@@ -407,23 +440,24 @@ virt_instance_to_json(const virt_instance_t *inst)
         const virt_disk_t *d = &inst->disks[i];
 
         json_array_append_new(
-            disks, tern_json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b, s:b, s:b, s:s?}", "target", d->target,
-                             "path", d->path, "format", d->format, "backing_file", d->backing_file,
-                             "virtual_size_bytes", (json_int_t)d->virtual_size_bytes, "shared",
-                             d->shared, "readonly", d->readonly, "is_volume", d->is_volume,
-                             "volume_id", d->volume_id));
+            disks,
+            tern_json_pack("{s:s, s:s, s:s, s:s?, s:I, s:b, s:b, s:b, s:s?}", "target", d->target,
+                           "path", d->path, "format", d->format, "backing_file", d->backing_file,
+                           "virtual_size_bytes", (json_int_t)d->virtual_size_bytes, "shared",
+                           d->shared, "readonly", d->readonly, "is_volume", d->is_volume,
+                           "volume_id", d->volume_id));
     }
     for (size_t i = 0; i < inst->n_interfaces; i++) {
         const virt_interface_t *nic = &inst->interfaces[i];
 
         json_array_append_new(nics, tern_json_pack("{s:s, s:s, s:s?}", "mac", nic->mac, "bridge",
-                                              nic->bridge, "filter_name", nic->filter_name));
+                                                   nic->bridge, "filter_name", nic->filter_name));
     }
-    return tern_json_pack("{s:s, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:o, s:o}", "uuid", inst->uuid,
-                     "name", inst->name, "memory_mb", (json_int_t)inst->memory_mb, "vcpus",
-                     (json_int_t)inst->vcpus, "kernel", inst->kernel, "initrd", inst->initrd,
-                     "cmdline", inst->cmdline, "serial_log", inst->serial_log, "disks", disks,
-                     "interfaces", nics);
+    return tern_json_pack("{s:s, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:o, s:o}", "uuid",
+                          inst->uuid, "name", inst->name, "memory_mb", (json_int_t)inst->memory_mb,
+                          "vcpus", (json_int_t)inst->vcpus, "kernel", inst->kernel, "initrd",
+                          inst->initrd, "cmdline", inst->cmdline, "serial_log", inst->serial_log,
+                          "disks", disks, "interfaces", nics);
 }
 
 virt_instance_t *

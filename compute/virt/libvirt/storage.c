@@ -89,8 +89,8 @@ create_disk(virt_driver_t *drv, const virt_instance_t *inst, const virt_disk_t *
 
         if (!file_exists(local_backing))
             return tern_error_set(TERN_ERR_NOT_FOUND,
-                                  "backing file \"%s\" of disk \"%s\" does not exist on \"%s\"",
-                                  d->backing_file, d->target, drv->opts.uri);
+                                  "backing file \"%s\" of disk \"%s\" does not exist",
+                                  d->backing_file, d->target);
         if (image_info(drv, local_backing, &binfo) < 0)
             return -1;
         if (vsize == 0)
@@ -102,8 +102,7 @@ create_disk(virt_driver_t *drv, const virt_instance_t *inst, const virt_disk_t *
                 d->backing_file,    "-u",     local, size, NULL};
 
             if (virt_libvirt_run(drv, argv, NULL) < 0)
-                return tern_error_prefix("could not create disk \"%s\" of instance \"%s\"",
-                                         d->target, inst->uuid);
+                return tern_error_prefix("could not create disk \"%s\"", d->target);
         }
         return 0;
     }
@@ -113,8 +112,7 @@ create_disk(virt_driver_t *drv, const virt_instance_t *inst, const virt_disk_t *
                               d->format,          local,    size, NULL};
 
         if (virt_libvirt_run(drv, argv, NULL) < 0)
-            return tern_error_prefix("could not create disk \"%s\" of instance \"%s\"", d->target,
-                                     inst->uuid);
+            return tern_error_prefix("could not create disk \"%s\"", d->target);
     }
     return 0;
 }
@@ -131,9 +129,9 @@ check_existing(virt_driver_t *drv, const virt_instance_t *inst, const virt_disk_
     if (!tern_streq(info.format, d->format) ||
         (d->virtual_size_bytes && info.virtual_size != d->virtual_size_bytes))
         return tern_error_set(TERN_ERR_CONFLICT,
-                              "disk \"%s\" of instance \"%s\" already exists at \"%s\" as %s of "
-                              "%llu bytes, not %s of %llu bytes",
-                              d->target, inst->uuid, d->path, info.format,
+                              "disk \"%s\" already exists at \"%s\" as %s of %llu bytes, not %s "
+                              "of %llu bytes",
+                              d->target, d->path, info.format,
                               (unsigned long long)info.virtual_size, d->format,
                               (unsigned long long)d->virtual_size_bytes);
     return 0;
@@ -163,9 +161,9 @@ virt_libvirt_create_disks(virt_driver_t *drv, const virt_instance_t *inst, bool 
         if (d->readonly) {
             if (!exists)
                 return tern_error_set(TERN_ERR_NOT_FOUND,
-                                      "read-only disk \"%s\" of instance \"%s\" is missing at "
-                                      "\"%s\" and cannot be created",
-                                      d->target, inst->uuid, d->path);
+                                      "read-only disk \"%s\" is missing at \"%s\" and cannot be "
+                                      "created",
+                                      d->target, d->path);
             continue;
         }
         if (exists) {
@@ -196,8 +194,7 @@ int
 virt_libvirt_pre_create_disks(virt_driver_t *drv, const virt_instance_t *inst)
 {
     if (virt_libvirt_create_disks(drv, inst, true) < 0)
-        return tern_error_prefix("could not pre-create disks of instance \"%s\" on \"%s\"",
-                                 inst->uuid, drv->opts.uri);
+        return tern_error_prefix("could not pre-create the disks of instance \"%s\"", inst->uuid);
     return 0;
 }
 
