@@ -149,18 +149,26 @@ validate_create(const json_t *args, server_request_t *r)
     return 0;
 }
 
-/* pick_host: the named host (up and enabled), else the one with most free memory. */
+/* pick_host: the named host when it is up and has room, else the up host with the most memory
+ * left by the capacity rule (db/capacity.h, claims of migrations in flight counted); a refusal
+ * gives each host's reason. Between this preview and the instance's row another create can take
+ * the same room: creates are not claims (only migrations claim). */
 static int
 pick_host(conductor_t *cond, db_conn_t *db, const server_request_t *r, char **ret_host)
 {
+    db_resources_t want = {.memory_mb = r->memory_mb, .vcpus = r->vcpus, .disk_gb = r->disk_gb};
+    db_resources_t left;
     db_compute_node_t *nodes = NULL;
-    size_t n = 0;
-    double best = -1;
+    size_t n = 0, used = 0;
+    int64_t best = -1;
     const char *chosen = NULL;
+    char reasons[TERN_ERROR_MSG_MAX / 2] = "";
+    TERN_AUTOFREE char *what = tern_asprintf("server \"%s\"", r->name);
 
     if (r->host) {
         if (conductor_check_destination_exists(db, r->host) < 0 ||
-            conductor_check_destination_up(cond, db, r->host) < 0)
+            conductor_check_destination_up(cond, db, r->host) < 0 ||
+            db_claim_preview(db, r->host, NULL, &want, what, &left) < 0)
             return -1;
         *ret_host = tern_strdup(r->host);
         return 0;
@@ -168,24 +176,24 @@ pick_host(conductor_t *cond, db_conn_t *db, const server_request_t *r, char **re
     if (db_compute_node_list(db, NULL, &nodes, &n) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        double free_mb = (double)nodes[i].memory_mb * nodes[i].ram_allocation_ratio -
-                         (double)nodes[i].reserved_host_memory_mb - (double)nodes[i].memory_mb_used;
-
-        if (free_mb < (double)r->memory_mb ||
-            conductor_check_destination_up(cond, db, nodes[i].host) < 0)
+        if (conductor_check_destination_up(cond, db, nodes[i].host) < 0 ||
+            db_claim_preview(db, nodes[i].host, nodes[i].hypervisor_hostname, &want, what, &left) <
+                0) {
+            if (used < sizeof(reasons))
+                used += (size_t)snprintf(reasons + used, sizeof(reasons) - used, "%s%s",
+                                         used ? "; " : "", tern_error_message());
             continue;
-        if (free_mb > best) {
-            best = free_mb;
+        }
+        if (left.memory_mb > best) {
+            best = left.memory_mb;
             chosen = nodes[i].host;
         }
     }
     *ret_host = tern_strdup(chosen);
     db_compute_node_list_free(nodes, n);
     if (!*ret_host)
-        return tern_error_set(TERN_ERR_CHECK_FAILED,
-                              "no compute host can take a server of %lld "
-                              "MiB",
-                              (long long)r->memory_mb);
+        return tern_error_set(TERN_ERR_CHECK_FAILED, "no compute host can take %s: %s", what,
+                              used ? reasons : "there is no compute host");
     return 0;
 }
 

@@ -121,29 +121,6 @@ conductor_hypervisor_get(conductor_t *cond, const rpc_request_t *req, json_t **r
     return 0;
 }
 
-/* used_by_instances: memory, vcpus and disk the database places on host. */
-static int
-used_by_instances(db_conn_t *db, const char *host, int64_t *ret_mem, int *ret_vcpus,
-                  int64_t *ret_disk_gb)
-{
-    db_instance_filter_t filter = {.host = host};
-    db_instance_t *list = NULL;
-    size_t n = 0;
-
-    if (db_instance_list(db, &filter, &list, &n) < 0)
-        return -1;
-    *ret_mem = 0;
-    *ret_vcpus = 0;
-    *ret_disk_gb = 0;
-    for (size_t i = 0; i < n; i++) {
-        *ret_mem += list[i].memory_mb;
-        *ret_vcpus += list[i].vcpus;
-        *ret_disk_gb += list[i].root_gb + list[i].ephemeral_gb;
-    }
-    db_instance_list_free(list, n);
-    return 0;
-}
-
 int
 conductor_service_report(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
 {
@@ -182,10 +159,7 @@ conductor_service_report(conductor_t *cond, const rpc_request_t *req, json_t **r
     report.disk_allocation_ratio = cond->cfg.disk_allocation_ratio;
     report.reserved_host_memory_mb = cond->cfg.reserved_host_memory_mb;
     report.reserved_host_disk_gb = cond->cfg.reserved_host_disk_mb / 1024;
-    rc = used_by_instances(db, host, &report.memory_mb_used, &report.vcpus_used,
-                           &report.local_gb_used);
-    if (rc == 0)
-        rc = db_compute_node_upsert(db, &report, NULL);
+    rc = db_compute_node_upsert(db, &report, NULL);
     json_decref(report.cpu_info);
     (void)version;
     if (rc == 0)

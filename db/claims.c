@@ -10,8 +10,7 @@
 #define CLAIM_COLS                                                                          \
     "c.id, c.migration_uuid, c.instance_uuid, n.host, n.hypervisor_hostname, c.memory_mb, " \
     "c.vcpus, c.disk_gb, tern_ms(c.created_at), "                                           \
-    "(m.status NOT IN ('completed', 'failed', 'cancelled', 'error') "                       \
-    " OR (m.status = 'completed' AND m.finished_at > n.updated_at))"
+    "m.status NOT IN ('completed', 'failed', 'cancelled', 'error')"
 
 static void
 claim_from_row(const PGresult *res, int row, db_claim_t *c)
@@ -84,33 +83,59 @@ get_node(db_conn_t *conn, const char *host, const char *node, bool lock, const c
     return 0;
 }
 
-/* counted_claims: what the node's claims that still count hold (migration not final, or
- * completed after the node's report), but those of migration exclude (NULL: none). */
+/* node_usage: in one statement (one snapshot), what the node's instances use - into node's
+ * *_used, replacing what the read of the row saw - and what its claims that still count hold
+ * (migration not final), but those of migration exclude (NULL: none). A switch-over moves an
+ * instance's figures from its claim to the instances table in one transaction, so a single
+ * snapshot counts them exactly once; taken after the row lock, it sees every claim committed
+ * before. */
 static int
-counted_claims(db_conn_t *conn, const db_compute_node_t *node, const char *exclude,
-               db_resources_t *ret)
+node_usage(db_conn_t *conn, db_compute_node_t *node, const char *exclude, db_resources_t *ret)
 {
     DB_AUTOPARAMS p = DB_PARAMS_INIT;
     DB_AUTORESULT *sum = NULL;
 
     db_params_int(&p, node->id);
     db_params_text(&p, exclude);
-    sum =
-        db_exec(conn, DB_RETRY_SAFE,
-                "SELECT coalesce(sum(c.memory_mb), 0), coalesce(sum(c.vcpus), 0),"
-                " coalesce(sum(c.disk_gb), 0)"
-                " FROM resource_claims c JOIN migrations m ON m.uuid = c.migration_uuid"
-                " JOIN compute_nodes n ON n.id = c.compute_node_id"
-                " WHERE c.compute_node_id = $1"
-                " AND ($2::uuid IS NULL OR c.migration_uuid <> $2::uuid)"
-                " AND (m.status NOT IN ('completed', 'failed', 'cancelled', 'error')"
-                "      OR (m.status = 'completed' AND m.finished_at > n.updated_at))",
-                &p, "sum claims on host \"%s\" node \"%s\"", node->host, node->hypervisor_hostname);
+    sum = db_exec(
+        conn, DB_RETRY_SAFE,
+        "SELECT " DB_NODE_USED("i.vcpus") ", " DB_NODE_USED("i.memory_mb") ", " DB_NODE_USED(
+            "i.root_gb + i.ephemeral_gb") ","
+                                          " (SELECT coalesce(sum(c.memory_mb), 0) FROM "
+                                          "resource_claims c JOIN migrations m"
+                                          "  ON m.uuid = c.migration_uuid WHERE c.compute_node_id "
+                                          "= compute_nodes.id"
+                                          "  AND ($2::uuid IS NULL OR c.migration_uuid <> $2::uuid)"
+                                          "  AND m.status NOT IN ('completed', 'failed', "
+                                          "'cancelled', 'error')),"
+                                          " (SELECT coalesce(sum(c.vcpus), 0) FROM resource_claims "
+                                          "c JOIN migrations m"
+                                          "  ON m.uuid = c.migration_uuid WHERE c.compute_node_id "
+                                          "= compute_nodes.id"
+                                          "  AND ($2::uuid IS NULL OR c.migration_uuid <> $2::uuid)"
+                                          "  AND m.status NOT IN ('completed', 'failed', "
+                                          "'cancelled', 'error')),"
+                                          " (SELECT coalesce(sum(c.disk_gb), 0) FROM "
+                                          "resource_claims c JOIN migrations m"
+                                          "  ON m.uuid = c.migration_uuid WHERE c.compute_node_id "
+                                          "= compute_nodes.id"
+                                          "  AND ($2::uuid IS NULL OR c.migration_uuid <> $2::uuid)"
+                                          "  AND m.status NOT IN ('completed', 'failed', "
+                                          "'cancelled', 'error'))"
+                                          " FROM compute_nodes WHERE id = $1",
+        &p, "sum what is used and claimed on host \"%s\" node \"%s\"", node->host,
+        node->hypervisor_hostname);
     if (!sum)
         return -1;
-    ret->memory_mb = db_get_int(sum, 0, 0);
-    ret->vcpus = db_get_int(sum, 0, 1);
-    ret->disk_gb = db_get_int(sum, 0, 2);
+    if (PQntuples(sum) == 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND, "compute node \"%s\" of host \"%s\" is gone",
+                              node->hypervisor_hostname, node->host);
+    node->vcpus_used = (int)db_get_int(sum, 0, 0);
+    node->memory_mb_used = db_get_int(sum, 0, 1);
+    node->local_gb_used = db_get_int(sum, 0, 2);
+    ret->memory_mb = db_get_int(sum, 0, 3);
+    ret->vcpus = db_get_int(sum, 0, 4);
+    ret->disk_gb = db_get_int(sum, 0, 5);
     return 0;
 }
 
@@ -189,7 +214,7 @@ db_claim_take(db_conn_t *conn, const db_claim_request_t *req, db_claim_t *ret_cl
         return tern_error_prefix("could not claim resources on host \"%s\"", req->host);
     if (get_node(conn, req->host, req->node, true, what, &node) < 0 ||
         migration_exists(conn, req->host, req->migration_uuid) < 0 ||
-        counted_claims(conn, &node, req->migration_uuid, &claimed) < 0 ||
+        node_usage(conn, &node, req->migration_uuid, &claimed) < 0 ||
         db_capacity_fits(&node, &claimed, &want, what) < 0 ||
         insert_claim(conn, req, &node, ret_claim ? &claim : NULL) < 0) {
         db_txn_rollback(conn);
@@ -217,7 +242,7 @@ db_claim_preview(db_conn_t *conn, const char *host, const char *node, const db_r
     if (db_check_str(host, "host", "preview a claim") < 0)
         return -1;
     if (get_node(conn, host, node, false, for_what, &n) < 0 ||
-        counted_claims(conn, &n, NULL, &claimed) < 0) {
+        node_usage(conn, &n, NULL, &claimed) < 0) {
         db_compute_node_clear(&n);
         return -1;
     }

@@ -9,11 +9,12 @@
  *
  *   used + other claims + request > floor((total - reserved) * allocation_ratio)
  *
- * with used/total/ratio/reserved from the node's last report (db/compute_nodes.h). "Other
- * claims" are the node's claims whose migration is not final, plus claims of migrations that
- * completed after the node's last report (the report does not count that instance yet, so the
- * claim stands in for it until the next report). Claims of failed/cancelled/error migrations no
- * longer count; db_claim_release() deletes a migration's claims (clean-up).
+ * with total/ratio/reserved from the node's last report (db/compute_nodes.h) and used summed
+ * from the instances table, in the same statement (one snapshot) as the other claims, after the
+ * row lock. "Other claims" are the node's claims whose migration is not final. A completed
+ * migration's claim stops counting at the switch-over, the transaction that moves the instance
+ * (and so its figures) to the node; claims of failed/cancelled/error migrations no longer count
+ * either; db_claim_release() deletes a migration's claims (clean-up).
  *
  * Ownership: db_claim_t owns its strings (db_claim_clear()); lists are new arrays
  * (db_claim_list_free()). Inputs are borrowed.
@@ -43,8 +44,8 @@ typedef struct db_claim {
     int vcpus;
     int64_t disk_gb;
     int64_t created_ms;
-    bool counts; /* still counted by db_claim_take() (migration not final, or completed after
-                  * the node's last report); false: left over, awaiting db_claim_release() */
+    bool counts; /* still counted by db_claim_take() (migration not final); false: left over,
+                  * awaiting db_claim_release() */
 } db_claim_t;
 
 void db_claim_clear(db_claim_t *claim);

@@ -87,36 +87,30 @@ db_compute_node_upsert(db_conn_t *conn, const db_compute_node_t *r, db_compute_n
     db_params_json(&p, r->cpu_info ? r->cpu_info : empty);
     json_decref(empty);
     db_params_int(&p, r->vcpus);
-    db_params_int(&p, r->vcpus_used);
     db_params_int(&p, r->memory_mb);
-    db_params_int(&p, r->memory_mb_used); /* $10 */
     db_params_int(&p, r->free_ram_mb);
     db_params_int(&p, r->local_gb);
-    db_params_int(&p, r->local_gb_used);
     db_params_int(&p, r->free_disk_gb);
-    db_params_double(&p, r->cpu_allocation_ratio > 0 ? r->cpu_allocation_ratio : 16.0); /* $15 */
+    db_params_double(&p, r->cpu_allocation_ratio > 0 ? r->cpu_allocation_ratio : 16.0); /* $12 */
     db_params_double(&p, r->ram_allocation_ratio > 0 ? r->ram_allocation_ratio : 1.0);
     db_params_double(&p, r->disk_allocation_ratio > 0 ? r->disk_allocation_ratio : 1.0);
     db_params_int(&p, r->reserved_host_memory_mb);
     db_params_int(&p, r->reserved_host_disk_gb);
-    db_params_int(&p, r->reserved_host_cpus); /* $20 */
+    db_params_int(&p, r->reserved_host_cpus);
     db_params_int(&p, r->running_vms);
     res = db_exec(conn, DB_RETRY_SAFE,
                   "INSERT INTO compute_nodes (host, hypervisor_hostname, hypervisor_type,"
-                  " hypervisor_version, host_ip, cpu_info, vcpus, vcpus_used, memory_mb,"
-                  " memory_mb_used, free_ram_mb, local_gb, local_gb_used, free_disk_gb,"
-                  " cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio,"
-                  " reserved_host_memory_mb, reserved_host_disk_gb, reserved_host_cpus,"
-                  " running_vms) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11,"
-                  " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+                  " hypervisor_version, host_ip, cpu_info, vcpus, memory_mb, free_ram_mb,"
+                  " local_gb, free_disk_gb, cpu_allocation_ratio, ram_allocation_ratio,"
+                  " disk_allocation_ratio, reserved_host_memory_mb, reserved_host_disk_gb,"
+                  " reserved_host_cpus, running_vms) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7,"
+                  " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
                   " ON CONFLICT (host, hypervisor_hostname) DO UPDATE SET"
                   " hypervisor_type = EXCLUDED.hypervisor_type,"
                   " hypervisor_version = EXCLUDED.hypervisor_version,"
                   " host_ip = EXCLUDED.host_ip, cpu_info = EXCLUDED.cpu_info,"
-                  " vcpus = EXCLUDED.vcpus, vcpus_used = EXCLUDED.vcpus_used,"
-                  " memory_mb = EXCLUDED.memory_mb, memory_mb_used = EXCLUDED.memory_mb_used,"
+                  " vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb,"
                   " free_ram_mb = EXCLUDED.free_ram_mb, local_gb = EXCLUDED.local_gb,"
-                  " local_gb_used = EXCLUDED.local_gb_used,"
                   " free_disk_gb = EXCLUDED.free_disk_gb,"
                   " cpu_allocation_ratio = EXCLUDED.cpu_allocation_ratio,"
                   " ram_allocation_ratio = EXCLUDED.ram_allocation_ratio,"

@@ -6,7 +6,9 @@
  * the totals, ratios, reservations and "used" figures from here: usable memory is
  * (memory_mb - reserved_host_memory_mb) * ram_allocation_ratio (db/capacity.h), and
  * memory_mb_used counts what the node's instances use (excluding the reservation); likewise for
- * vcpus and local_gb.
+ * vcpus and local_gb. The *_used figures are not stored: every read sums them from the instances
+ * table (live instances whose host is the node's), so they are never staler than the database;
+ * an upsert ignores them.
  *
  * Ownership: db_compute_node_t owns its strings and one reference to cpu_info
  * (db_compute_node_clear()); db_compute_node_list() returns a new array
@@ -29,12 +31,12 @@ typedef struct db_compute_node {
     json_t *cpu_info;           /* CPU description object (arch, model, vendor, topology,
                                      * features); NULL is stored as {} */
     int vcpus;                  /* physical CPUs */
-    int vcpus_used;             /* vCPUs given to instances */
+    int vcpus_used;             /* vCPUs given to instances (read only, as below) */
     int64_t memory_mb;          /* physical memory */
-    int64_t memory_mb_used;     /* memory given to instances */
+    int64_t memory_mb_used;     /* memory given to instances (summed on read) */
     int64_t free_ram_mb;        /* memory the host reports free */
     int64_t local_gb;           /* instances' disk capacity */
-    int64_t local_gb_used;
+    int64_t local_gb_used;      /* root + ephemeral disk of instances (summed on read) */
     int64_t free_disk_gb;
     double cpu_allocation_ratio;  /* 0 in an upsert means the default 16.0 */
     double ram_allocation_ratio;  /* 0 means 1.0 */

@@ -97,12 +97,26 @@ int db_check_uuid(const char *s, const char *what);
 int db_check_str(const char *s, const char *field, const char *what);
 
 /* compute_nodes.c, shared with claims.c. */
-#define DB_COMPUTE_NODE_COLS                                                                  \
-    "id, host, hypervisor_hostname, hypervisor_type, hypervisor_version, host_ip, cpu_info, " \
-    "vcpus, vcpus_used, memory_mb, memory_mb_used, free_ram_mb, local_gb, local_gb_used, "    \
-    "free_disk_gb, cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio, "       \
-    "reserved_host_memory_mb, reserved_host_disk_gb, reserved_host_cpus, running_vms, "       \
-    "tern_ms(created_at), tern_ms(updated_at)"
+/* The *_used figures are what the instances table places on the node, summed as the row is
+ * read: one source of truth, never a figure as stale as the last resource report. */
+#define DB_NODE_USED(expr)                                                                         \
+    "(SELECT coalesce(sum(" expr "), 0) FROM instances i WHERE i.host = compute_nodes.host"        \
+    " AND coalesce(i.node, compute_nodes.hypervisor_hostname) = compute_nodes.hypervisor_hostname" \
+    " AND i.deleted_at IS NULL)"
+#define DB_COMPUTE_NODE_COLS                                                                    \
+    "id, host, hypervisor_hostname, hypervisor_type, hypervisor_version, host_ip, cpu_info, "   \
+    "vcpus, " DB_NODE_USED("i.vcpus") ", memory_mb, " DB_NODE_USED(                             \
+        "i.memory_mb") ", "                                                                     \
+                       "free_ram_mb, local_gb, " DB_NODE_USED(                                  \
+                           "i.root_gb + i.ephemeral_gb") ", "                                   \
+                                                         "free_disk_gb, cpu_allocation_ratio, " \
+                                                         "ram_allocation_ratio, "               \
+                                                         "disk_allocation_ratio, "              \
+                                                         "reserved_host_memory_mb, "            \
+                                                         "reserved_host_disk_gb, "              \
+                                                         "reserved_host_cpus, running_vms, "    \
+                                                         "tern_ms(created_at), "                \
+                                                         "tern_ms(updated_at)"
 void db_compute_node_from_row(const PGresult *res, int row, db_compute_node_t *ret_node);
 
 /* instances.c, shared with migrations.c (switch-over). */

@@ -7,7 +7,8 @@ noinst_LTLIBRARIES += db/libtern-db.la
 DB_SCHEMA_FILES = \
 	db/schema/001_initial.sql \
 	db/schema/002_migrate_data.sql \
-	db/schema/003_migration_conductor.sql
+	db/schema/003_migration_conductor.sql \
+	db/schema/004_node_usage_from_instances.sql
 
 db_libtern_db_la_SOURCES = \
 	db/db.h db/db-private.h \

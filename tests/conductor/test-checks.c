@@ -27,6 +27,22 @@ static db_instance_t inst;
                       tern_error_message(), (text));                                               \
     } while (0)
 
+/* add_resident: an instance of memory_mb MiB (no vCPU, no disk) living on host: what the
+ * host's "used" memory counts. */
+static void
+add_resident(const char *host, int64_t memory_mb)
+{
+    db_instance_t in = {0}, out = {0};
+
+    in.name = (char *)"resident";
+    in.memory_mb = memory_mb;
+    in.project_id = in.user_id = (char *)"p1";
+    CK_OK(db_instance_create(db, &in, &out));
+    CK_OK(db_instance_set_location(db, out.uuid, host, host));
+    db_instance_clear(&out);
+}
+
+/* add_host: report host's node; used_mb > 0 places a resident instance of that size there. */
 static void
 add_host(const char *host, int64_t memory_mb, int64_t used_mb, const char *type, int64_t version)
 {
@@ -39,11 +55,12 @@ add_host(const char *host, int64_t memory_mb, int64_t used_mb, const char *type,
     n.hypervisor_version = version;
     n.vcpus = 4;
     n.memory_mb = memory_mb;
-    n.memory_mb_used = used_mb;
     n.local_gb = 100;
     n.ram_allocation_ratio = 1.0;
     n.cpu_allocation_ratio = 4.0;
     CK_OK(db_compute_node_upsert(db, &n, NULL));
+    if (used_mb > 0)
+        add_resident(host, used_mb);
 }
 
 static void
@@ -216,7 +233,6 @@ START_TEST(test_check_previews_the_claim)
     n.hypervisor_version = 10000002;
     n.vcpus = 4;
     n.memory_mb = 3000;
-    n.memory_mb_used = 500;
     n.ram_allocation_ratio = 0.7;
     n.reserved_host_memory_mb = 50;
     n.cpu_allocation_ratio = 2.75;
@@ -224,6 +240,7 @@ START_TEST(test_check_previews_the_claim)
     n.disk_allocation_ratio = 0.9;
     n.reserved_host_disk_gb = 3;
     CK_OK(db_compute_node_upsert(db, &n, NULL));
+    add_resident("edge", 500);
     /* a migration in flight holds 525 MiB, 1 vCPU, 1 GiB there: 2065 - 500 used - 525 = 1040 */
     {
         db_migration_t req = {0}, mig = {0};

@@ -92,12 +92,12 @@ START_TEST(test_compute_node_report_round_trip)
     r.host_ip = (char *)"198.18.0.11";
     r.cpu_info = cpu;
     r.vcpus = 4;
-    r.vcpus_used = 1;
+    r.vcpus_used = 3; /* ignored: "used" is what the instances use */
     r.memory_mb = 8192;
-    r.memory_mb_used = 1024;
+    r.memory_mb_used = 4000;
     r.free_ram_mb = 6000;
     r.local_gb = 100;
-    r.local_gb_used = 10;
+    r.local_gb_used = 50;
     r.free_disk_gb = 90;
     r.cpu_allocation_ratio = 4.0;
     r.ram_allocation_ratio = 1.5;
@@ -118,12 +118,12 @@ START_TEST(test_compute_node_report_round_trip)
     ck_assert_str_eq(got.host_ip, "198.18.0.11");
     ck_assert_msg(json_equal(got.cpu_info, cpu), "cpu_info changed on the way");
     ck_assert_int_eq(got.vcpus, 4);
-    ck_assert_int_eq(got.vcpus_used, 1);
+    ck_assert_int_eq(got.vcpus_used, 0);
     ck_assert_int_eq(got.memory_mb, 8192);
-    ck_assert_int_eq(got.memory_mb_used, 1024);
+    ck_assert_int_eq(got.memory_mb_used, 0);
     ck_assert_int_eq(got.free_ram_mb, 6000);
     ck_assert_int_eq(got.local_gb, 100);
-    ck_assert_int_eq(got.local_gb_used, 10);
+    ck_assert_int_eq(got.local_gb_used, 0);
     ck_assert_int_eq(got.free_disk_gb, 90);
     ck_assert(got.cpu_allocation_ratio == 4.0);
     ck_assert(got.ram_allocation_ratio == 1.5);
@@ -135,13 +135,31 @@ START_TEST(test_compute_node_report_round_trip)
     ck_assert_int_gt(got.updated_ms, 0);
     db_compute_node_clear(&got);
 
+    /* "Used" is summed from the node's live instances when the row is read, with no report. */
+    {
+        char a[DB_UUID_LEN], b[DB_UUID_LEN], elsewhere[DB_UUID_LEN];
+
+        test_make_instance_of(conn, host, "node-a", 1024, a);
+        test_make_instance_of(conn, host, NULL, 512, b); /* no node yet: the host's */
+        test_make_instance_of(conn, "another-host", "node-a", 2048, elsewhere);
+        CK_OK(db_compute_node_get(conn, host, NULL, &got));
+        ck_assert_int_eq(got.memory_mb_used, 1536);
+        ck_assert_int_eq(got.vcpus_used, 2);
+        ck_assert_int_eq(got.local_gb_used, 2);
+        db_compute_node_clear(&got);
+        CK_OK(db_instance_soft_delete(conn, b));
+        CK_OK(db_compute_node_get(conn, host, NULL, &got));
+        ck_assert_int_eq(got.memory_mb_used, 1024);
+        ck_assert_int_eq(got.vcpus_used, 1);
+        db_compute_node_clear(&got);
+    }
+
     /* A new report replaces the figures in the same row. */
-    r.memory_mb_used = 2048;
     r.running_vms = 3;
     r.cpu_info = NULL;
     CK_OK(db_compute_node_upsert(conn, &r, &got));
     ck_assert_int_eq(got.id, id);
-    ck_assert_int_eq(got.memory_mb_used, 2048);
+    ck_assert_int_eq(got.memory_mb_used, 1024);
     ck_assert_int_eq(got.running_vms, 3);
     ck_assert(json_is_object(got.cpu_info) && json_object_size(got.cpu_info) == 0);
     db_compute_node_clear(&got);
@@ -192,9 +210,11 @@ START_TEST(test_claims_refuse_overcommit)
     size_t n = 0;
     int released = -1;
     char m1[DB_UUID_LEN], m2[DB_UUID_LEN], m3[DB_UUID_LEN], m4[DB_UUID_LEN];
+    char resident[DB_UUID_LEN];
 
-    /* usable = (4096 - 512) x 1.0 = 3584; used 1024: 2560 free. */
-    test_make_node(conn, dst, "dn", 4096, 1024, 512);
+    /* usable = (4096 - 512) x 1.0 = 3584; used 1024 (an instance there): 2560 free. */
+    test_make_node(conn, dst, "dn", 4096, 512);
+    test_make_instance_of(conn, dst, "dn", 1024, resident);
     running_migration(conn, "src", dst, m1);
     running_migration(conn, "src", dst, m2);
     running_migration(conn, "src", dst, m3);
@@ -290,40 +310,55 @@ START_TEST(test_claims_refuse_overcommit)
 }
 END_TEST
 
-START_TEST(test_claim_of_completed_migration_counts_until_next_report)
+START_TEST(test_switch_over_moves_usage_from_claim_to_instance)
 {
     db_conn_t *conn = test_open();
+    TERN_AUTOFREE char *src = test_name("src");
     TERN_AUTOFREE char *dst = test_name("dst");
+    db_compute_node_t node = {0};
     db_claim_t *list = NULL;
     size_t n = 0;
     char inst[DB_UUID_LEN], m1[DB_UUID_LEN], m2[DB_UUID_LEN];
 
-    test_make_node(conn, dst, "dn", 2048, 0, 0);
-    test_make_instance(conn, "src", "sn", inst);
-    test_make_migration(conn, inst, "src", dst, "dn", m1);
-    running_migration(conn, "src", dst, m2);
+    test_make_node(conn, src, "sn", 2048, 0);
+    test_make_node(conn, dst, "dn", 2048, 0);
+    test_make_instance_of(conn, src, "sn", 1536, inst);
+    test_make_migration(conn, inst, src, dst, "dn", m1);
+    running_migration(conn, src, dst, m2);
     CK_OK(db_claim_take(
         conn, &(db_claim_request_t){.migration_uuid = m1, .host = dst, .memory_mb = 1536}, NULL));
     CK_OK(db_instance_task_state_begin(conn, inst, NULL, DB_TASK_STATE_MIGRATING, NULL));
     CK_OK(db_migration_set_status(conn, m1, DB_MIGRATION_PREPARING, NULL));
     CK_OK(db_migration_set_status(conn, m1, DB_MIGRATION_RUNNING, NULL));
-    CK_OK(db_migration_switch_over(conn, m1, DB_TASK_STATE_MIGRATING, NULL));
 
-    /* The node has not reported the instance yet: the claim still stands in for it. */
+    /* In flight: the claim holds the destination's room. */
     CK_FAILS(db_claim_take(
                  conn, &(db_claim_request_t){.migration_uuid = m2, .host = dst, .memory_mb = 1024},
                  NULL),
              TERN_ERR_CHECK_FAILED);
-    CK_OK(db_claim_list(conn, dst, "dn", &list, &n));
-    ck_assert_uint_eq(n, 1);
-    ck_assert(list[0].counts);
-    db_claim_list_free(list, n);
-    /* Its next report counts the instance as used; the completed claim stops counting. */
-    test_make_node(conn, dst, "dn", 2048, 256, 0);
+    CK_MSG_HAS("0 used and 1536 claimed");
+
+    /* The switch-over moves the instance: the destination uses it, the source no longer does,
+     * the claim stops counting - at once, with no resource report in between. */
+    CK_OK(db_migration_switch_over(conn, m1, DB_TASK_STATE_MIGRATING, NULL));
+    CK_OK(db_compute_node_get(conn, dst, NULL, &node));
+    ck_assert_int_eq(node.memory_mb_used, 1536);
+    db_compute_node_clear(&node);
+    CK_OK(db_compute_node_get(conn, src, NULL, &node));
+    ck_assert_int_eq(node.memory_mb_used, 256); /* m2's instance */
+    db_compute_node_clear(&node);
     CK_OK(db_claim_list(conn, dst, "dn", &list, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert(!list[0].counts);
     db_claim_list_free(list, n);
+    CK_FAILS(db_claim_take(
+                 conn, &(db_claim_request_t){.migration_uuid = m2, .host = dst, .memory_mb = 1024},
+                 NULL),
+             TERN_ERR_CHECK_FAILED);
+    CK_MSG_HAS("1536 used and 0 claimed");
+
+    /* Deleting the instance frees its room at once. */
+    CK_OK(db_instance_soft_delete(conn, inst));
     CK_OK(db_claim_take(
         conn, &(db_claim_request_t){.migration_uuid = m2, .host = dst, .memory_mb = 1024}, NULL));
     db_close(conn);
@@ -366,7 +401,7 @@ START_TEST(test_concurrent_claims_one_fits)
         char m[2][DB_UUID_LEN];
         int wins = 0;
 
-        test_make_node(setup, dst, "dn", 3072, 0, 0); /* room for one 2048 MB claim */
+        test_make_node(setup, dst, "dn", 3072, 0); /* room for one 2048 MB claim */
         pthread_barrier_init(&barrier, NULL, 2);
         for (int i = 0; i < 2; i++) {
             running_migration(setup, "src", dst, m[i]);
@@ -414,7 +449,7 @@ test_db_case_claims(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_claims_refuse_overcommit);
-    tcase_add_test(tc, test_claim_of_completed_migration_counts_until_next_report);
+    tcase_add_test(tc, test_switch_over_moves_usage_from_claim_to_instance);
     tcase_add_test(tc, test_concurrent_claims_one_fits);
     return tc;
 }

@@ -46,6 +46,13 @@ test_name(const char *prefix)
 void
 test_make_instance(db_conn_t *conn, const char *host, const char *node, char ret_uuid[DB_UUID_LEN])
 {
+    test_make_instance_of(conn, host, node, 256, ret_uuid);
+}
+
+void
+test_make_instance_of(db_conn_t *conn, const char *host, const char *node, int64_t memory_mb,
+                      char ret_uuid[DB_UUID_LEN])
+{
     db_instance_t in = {0}, out = {0};
 
     in.name = (char *)"test-vm";
@@ -53,7 +60,7 @@ test_make_instance(db_conn_t *conn, const char *host, const char *node, char ret
     in.node = (char *)node;
     in.vm_state = (char *)DB_VM_STATE_ACTIVE;
     in.power_state = DB_POWER_RUNNING;
-    in.memory_mb = 256;
+    in.memory_mb = memory_mb;
     in.vcpus = 1;
     in.root_gb = 1;
     in.project_id = (char *)"project-a";
@@ -65,7 +72,7 @@ test_make_instance(db_conn_t *conn, const char *host, const char *node, char ret
 
 void
 test_make_node(db_conn_t *conn, const char *host, const char *node, int64_t memory_mb,
-               int64_t memory_mb_used, int64_t reserved_mb)
+               int64_t reserved_mb)
 {
     db_compute_node_t r = {0};
 
@@ -75,8 +82,7 @@ test_make_node(db_conn_t *conn, const char *host, const char *node, int64_t memo
     r.hypervisor_version = 10000002;
     r.vcpus = 8;
     r.memory_mb = memory_mb;
-    r.memory_mb_used = memory_mb_used;
-    r.free_ram_mb = memory_mb - memory_mb_used;
+    r.free_ram_mb = memory_mb;
     r.local_gb = 100;
     r.ram_allocation_ratio = 1.0;
     r.reserved_host_memory_mb = reserved_mb;
@@ -408,7 +414,7 @@ START_TEST(test_cut_connection_safe_retried_unsafe_reported)
     char uuid[DB_UUID_LEN];
 
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
-    test_make_node(setup, host, "node1", 4096, 0, 0);
+    test_make_node(setup, host, "node1", 4096, 0);
     test_make_instance(setup, host, "node1", uuid);
     v.conn = db_open(url);
     ck_assert_ptr_nonnull(v.conn);

@@ -40,13 +40,17 @@ db_conn_t *test_open(void);
  * string, caller frees). */
 char *test_name(const char *prefix);
 
-/* Create a live instance on host/node (may be NULL) and store its uuid. */
+/* Create a live instance (256 MiB, 1 vCPU, 1 GB) on host/node (may be NULL); store its uuid. */
 void test_make_instance(db_conn_t *conn, const char *host, const char *node,
                         char ret_uuid[DB_UUID_LEN]);
+/* The same with memory_mb of memory: what a node's "used" figure counts. */
+void test_make_instance_of(db_conn_t *conn, const char *host, const char *node, int64_t memory_mb,
+                           char ret_uuid[DB_UUID_LEN]);
 
-/* Report a compute node (memory_mb total, used, reserved; ratio 1.0; 8 vcpus, 100 GB). */
+/* Report a compute node (memory_mb total, reserved; ratio 1.0; 8 vcpus, 100 GB). What it uses
+ * is what its instances use (test_make_instance_of). */
 void test_make_node(db_conn_t *conn, const char *host, const char *node, int64_t memory_mb,
-                    int64_t memory_mb_used, int64_t reserved_mb);
+                    int64_t reserved_mb);
 
 /* Create a migration of instance from src to dest (status queued). */
 void test_make_migration(db_conn_t *conn, const char *instance_uuid, const char *src,
