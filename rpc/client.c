@@ -171,18 +171,12 @@ static waiter_t *
 waiter_new(rpc_client_t *client, bool is_call)
 {
     waiter_t *w = tern_calloc(1, sizeof(*w));
-    char uuid[37];
-    size_t j = 0;
 
     w->client = client;
     pthread_cond_init(&w->cond, NULL);
     w->refs = 1;
     w->is_call = is_call;
-    tern_uuid_generate(uuid);
-    for (size_t i = 0; uuid[i]; i++) {
-        if (uuid[i] != '-')
-            w->msg_id[j++] = uuid[i];
-    }
+    rpc_unique_name(w->msg_id, sizeof(w->msg_id), "");
     pthread_mutex_lock(&client->lock);
     waiter_link(client, w);
     pthread_mutex_unlock(&client->lock);
@@ -319,9 +313,7 @@ reply_setup(rpc_client_t *client)
         rpc_conn_declare_reply_queue(c, client->reply_q) == 0) {
         /* acknowledged after reading (ack_replies): a reply the broker sent as the connection
          * died is delivered again on the next one instead of being lost */
-        amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 0,
-                           0, amqp_empty_table);
-        if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") == 0) {
+        if (rpc_conn_consume(c, client->reply_q) == 0) {
             client->reply_retry_delay_ms = 0;
             set_reply_ready(client, true);
             return;
@@ -599,8 +591,6 @@ rpc_client_t *
 rpc_client_new(const rpc_config_t *cfg)
 {
     rpc_client_t *client = tern_calloc(1, sizeof(*client));
-    char uuid[37];
-    size_t j = 0;
     int rc;
 
     rpc_config_copy(cfg, &client->cfg);
@@ -614,13 +604,7 @@ rpc_client_new(const rpc_config_t *cfg)
     pthread_mutex_init(&client->lock, NULL);
     pthread_cond_init(&client->keeper_cond, NULL);
     client->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    tern_uuid_generate(uuid);
-    j = (size_t)snprintf(client->reply_q, sizeof(client->reply_q), "reply_");
-    for (size_t i = 0; uuid[i]; i++) {
-        if (uuid[i] != '-')
-            client->reply_q[j++] = uuid[i];
-    }
-    client->reply_q[j] = '\0';
+    rpc_unique_name(client->reply_q, sizeof(client->reply_q), "reply_");
     if (client->wake_fd < 0) {
         tern_error_set_errno(errno, "could not create an eventfd");
         rpc_client_free(client);

@@ -20,7 +20,6 @@
 #include <sys/time.h>
 
 #include "common/error.h"
-#include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
@@ -222,24 +221,6 @@ rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s)
     }
     conn->host_index = (conn->host_index + 1) % conn->url->n_hosts;
     return tern_error_set(TERN_ERR_UNAVAILABLE, "could not reach any broker: %s", reasons);
-}
-
-int
-rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile bool *stop)
-{
-    int64_t delay = conn->cfg->retry_interval_ms;
-
-    while (!*stop) {
-        if (rpc_conn_open(conn, confirms, heartbeat_s) == 0)
-            return 0;
-        TERN_WARN("%s; retrying in %lld ms", tern_error_message(), (long long)delay);
-        for (int64_t waited = 0; waited < delay && !*stop; waited += 100)
-            tern_sleep_ms(100);
-        delay += conn->cfg->retry_backoff_ms;
-        if (delay > conn->cfg->retry_max_ms)
-            delay = conn->cfg->retry_max_ms;
-    }
-    return tern_error_set(TERN_ERR_UNAVAILABLE, "stopped while reconnecting to the broker");
 }
 
 /* on_return: a mandatory message no queue took; its message-id property names its tag. */
@@ -716,6 +697,17 @@ rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *exch
                            const char *routing_key)
 {
     return declare_and_bind(conn, queue, false, true, true, exchange, routing_key);
+}
+
+int
+rpc_conn_consume(rpc_conn_t *conn, const char *queue)
+{
+    char what[300];
+
+    snprintf(what, sizeof(what), "consume queue \"%.255s\"", queue);
+    amqp_basic_consume(conn->state, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                       amqp_empty_table);
+    return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), what);
 }
 
 char *

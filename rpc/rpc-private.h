@@ -118,9 +118,6 @@ void rpc_conn_fini(rpc_conn_t *conn);
 
 /* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). */
 int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
-/* Keep reopening with backoff (retry_interval, +backoff per attempt, up to retry_max) until
- * open or *stop becomes true. */
-int rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile bool *stop);
 /* Close; every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
 void rpc_conn_close(rpc_conn_t *conn);
 
@@ -169,6 +166,9 @@ int rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *
  * away (a reply sent during a broker restart waits for it), expiring after 30 unused minutes
  * (oslo's rabbit_transient_queues_ttl); otherwise transient and auto-deleted. */
 int rpc_conn_declare_reply_queue(rpc_conn_t *conn, const char *queue);
+/* Consume queue on channel 1, acknowledging by hand (rpc_conn_ack, rpc_conn_ack_through): a
+ * delivery not acknowledged when the connection goes is delivered again. */
+int rpc_conn_consume(rpc_conn_t *conn, const char *queue);
 
 /* ---- message.c ---- */
 
@@ -204,6 +204,10 @@ int rpc_message_decode_reply(const char *body, size_t len, size_t max_bytes, cha
 
 /* The bytes of an amqp_bytes_t as a new NUL-terminated string. */
 char *rpc_bytes_dup(amqp_bytes_t b);
+
+/* Write prefix and the 32 hex digits of a new uuid into buf (a _unique_id, a _msg_id, a queue
+ * name), cut to size. */
+void rpc_unique_name(char *buf, size_t size, const char *prefix);
 
 /* ---- dispatch.c ---- */
 

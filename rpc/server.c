@@ -335,31 +335,6 @@ handle_job(rpc_server_t *srv, job_t *job)
 
 /* ---- the consumer ---- */
 
-static int
-consume_queue(rpc_server_t *srv, const char *queue)
-{
-    amqp_basic_consume(srv->conn.state, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
-                       amqp_empty_table);
-    return rpc_conn_check(&srv->conn, amqp_get_rpc_reply(srv->conn.state), "consume a queue");
-}
-
-/* unique_name: prefix followed by a new uuid's 32 hex digits, cut to size. */
-static void
-unique_name(char *buf, size_t size, const char *prefix)
-{
-    char uuid[37];
-    size_t j;
-
-    tern_strlcpy(buf, prefix, size);
-    j = strlen(buf);
-    tern_uuid_generate(uuid);
-    for (size_t i = 0; uuid[i] && j + 1 < size; i++) {
-        if (uuid[i] != '-')
-            buf[j++] = uuid[i];
-    }
-    buf[j] = '\0';
-}
-
 /* listener_setup: a listener's queue, exclusive to this connection (the broker deletes it with
  * the connection), bound to the control exchange with key "<topic>.<key>". Named anew on each
  * connection: the broker may not have noticed yet that the last one is gone. */
@@ -368,10 +343,10 @@ listener_setup(rpc_server_t *srv, const char *key)
 {
     TERN_AUTOFREE char *prefix = tern_asprintf("%.200s_listener_", key);
 
-    unique_name(srv->listen_q, sizeof(srv->listen_q), prefix);
+    rpc_unique_name(srv->listen_q, sizeof(srv->listen_q), prefix);
     if (rpc_conn_declare_own_queue(&srv->conn, srv->listen_q, srv->cfg.control_exchange, key) < 0)
         return -1;
-    return consume_queue(srv, srv->listen_q);
+    return rpc_conn_consume(&srv->conn, srv->listen_q);
 }
 
 /* consumer_setup: connect, declare exchanges and queues, start consuming (conn.lock held). */
@@ -394,8 +369,9 @@ consumer_setup(rpc_server_t *srv)
         rpc_conn_declare_queue(c, srv->topic, false, srv->cfg.control_exchange, srv->topic) < 0 ||
         rpc_conn_declare_queue(c, server_q, false, srv->cfg.control_exchange, server_q) < 0 ||
         rpc_conn_declare_queue(c, srv->fanout_q, true, fanout_x, srv->topic) < 0 ||
-        consume_queue(srv, srv->topic) < 0 || consume_queue(srv, server_q) < 0 ||
-        consume_queue(srv, srv->fanout_q) < 0)
+        rpc_conn_consume(&srv->conn, srv->topic) < 0 ||
+        rpc_conn_consume(&srv->conn, server_q) < 0 ||
+        rpc_conn_consume(&srv->conn, srv->fanout_q) < 0)
         return -1;
     return 0;
 }
@@ -669,7 +645,7 @@ server_new(const rpc_config_t *cfg, const char *topic, const char *server_name, 
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
     pthread_cond_init(&srv->keeper_cond, NULL);
-    unique_name(srv->fanout_q, sizeof(srv->fanout_q), fanout_prefix);
+    rpc_unique_name(srv->fanout_q, sizeof(srv->fanout_q), fanout_prefix);
     return srv;
 }
 
