@@ -13,10 +13,10 @@
  * consume-ok sit in rabbitmq-c's buffer, where poll() cannot see them.
  *
  * Confirms nobody waits for are not worth a wake-up of their own: out is pumped confirm_lag_ms
- * after its last pump at the latest, and polled at once while a thread waits for a confirm
- * (confirm_waiters) or watch_unconfirmed publishes wait for theirs.
+ * after its last pump at the latest (PUMP_PERIOD_MS when none is due), and polled at once while
+ * a thread waits for a confirm (confirm_waiters) or watch_unconfirmed publishes wait for theirs.
  *
- * The keeper reads when nobody does, every KEEPER_IDLE_MS, so that heartbeats are sent and
+ * The keeper reads when nobody does, every PUMP_PERIOD_MS, so that heartbeats are sent and
  * checked on every connection, idle or not; an owner may have it wake one of its own threads to
  * read instead (a server's idle worker), at a pace the owner sets.
  *
@@ -36,8 +36,10 @@
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
-/* How often the keeper reads when nobody does (heartbeats are sent then). */
-#define KEEPER_IDLE_MS 1000
+/* Every connection is pumped at least this often, heartbeats are sent then: by the keeper when
+ * nobody reads, and out by the reader too (its socket is not polled unless a confirm is awaited:
+ * a server's idle worker holds the role for good, so its keeper never reads). */
+#define PUMP_PERIOD_MS 1000
 
 int
 rpc_reader_init(rpc_reader_t *r, const rpc_reader_ops_t *ops, void *owner, pthread_mutex_t *lock,
@@ -163,7 +165,7 @@ rpc_reader_read(rpc_reader_t *r, int timeout_ms, bool force)
                             {.fd = rpc_conn_fd(r->in), .events = POLLIN},
                             {.fd = -1, .events = POLLIN}};
     int64_t now = tern_now_monotonic_ms();
-    int64_t out_due = r->out_pumped_ms + r->ops->confirm_lag_ms;
+    int64_t out_due;
     int unconfirmed, waiters;
     bool woken, fresh;
 
@@ -179,9 +181,10 @@ rpc_reader_read(rpc_reader_t *r, int timeout_ms, bool force)
     unconfirmed = r->unconfirmed;
     waiters = r->confirm_waiters;
     pthread_mutex_unlock(r->lock);
+    out_due = r->out_pumped_ms + (unconfirmed > 0 ? r->ops->confirm_lag_ms : PUMP_PERIOD_MS);
     if (waiters > 0 || unconfirmed >= r->watch_unconfirmed)
         pfd[2].fd = rpc_conn_fd(r->out);
-    else if (unconfirmed > 0 && timeout_ms > out_due - now)
+    else if (timeout_ms > out_due - now)
         timeout_ms = (int)(out_due - now);
     if (poll(pfd, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
         TERN_WARN("could not poll the connections to the broker: %s", strerror(errno));
@@ -195,7 +198,7 @@ rpc_reader_read(rpc_reader_t *r, int timeout_ms, bool force)
     if (force || fresh || pfd[1].revents)
         pump(r->in, pfd[1].revents & POLLIN, r->ops->on_delivery, r->owner);
     now = tern_now_monotonic_ms();
-    if (force || woken || pfd[2].revents || (unconfirmed > 0 && now >= out_due)) {
+    if (force || woken || pfd[2].revents || now >= out_due) {
         pump(r->out, pfd[2].revents & POLLIN, NULL, NULL);
         r->out_pumped_ms = now;
     }
@@ -217,7 +220,7 @@ rpc_reader_turn(rpc_reader_t *r, int timeout_ms, bool force)
     return true;
 }
 
-/* keeper_thread: reads every KEEPER_IDLE_MS when nobody does, unless the owner's keeper_tick
+/* keeper_thread: reads every PUMP_PERIOD_MS when nobody does, unless the owner's keeper_tick
  * woke one of its threads to read instead; ticks at the owner's pace. */
 static void *
 keeper_thread(void *arg)
@@ -228,11 +231,11 @@ keeper_thread(void *arg)
     pthread_mutex_lock(r->lock);
     while (!r->stop) {
         int64_t now = tern_now_monotonic_ms();
-        int next_ms = KEEPER_IDLE_MS;
+        int next_ms = PUMP_PERIOD_MS;
         bool delegated = r->ops->keeper_tick && r->ops->keeper_tick(r->owner, now, &next_ms);
         struct timespec ts;
 
-        if (!delegated && now - read_ms >= KEEPER_IDLE_MS && rpc_reader_turn(r, 0, true)) {
+        if (!delegated && now - read_ms >= PUMP_PERIOD_MS && rpc_reader_turn(r, 0, true)) {
             read_ms = now;
             if (r->ops->handoff)
                 r->ops->handoff(r->owner);
