@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
@@ -65,6 +64,7 @@ struct rpc_client {
     int reply_unacked;      /* reader only: replies read since the last ack */
     int64_t reply_acked_ms; /* reader only: when replies were last acknowledged */
     waiter_t *waiters;      /* guarded by lock */
+    rpc_stats_t stats;      /* counted by any thread (RPC_COUNT), read by rpc_client_stats */
 };
 
 void
@@ -238,7 +238,7 @@ on_reply(void *opaque, const rpc_delivery_t *d)
     client->reply_ack_tag = d->tag; /* every reply read is acknowledged, malformed or not */
     client->reply_unacked++;
     if (rc < 0) {
-        TERN_WARN("dropped a malformed reply: %s", tern_error_message());
+        RPC_COUNT(client->stats.malformed_dropped);
         return;
     }
     pthread_mutex_lock(&client->lock);
@@ -259,7 +259,7 @@ on_reply(void *opaque, const rpc_delivery_t *d)
         if (w->done)
             pthread_cond_signal(&w->cond);
     } else {
-        TERN_DEBUG("dropped a reply for %s: no call waits for it (timed out?)", msg_id);
+        RPC_COUNT(client->stats.replies_unclaimed); /* its call timed out, or it came again */
     }
     pthread_mutex_unlock(&client->lock);
     json_decref(result);
@@ -308,8 +308,9 @@ ack_replies(void *opaque, bool anyway)
         client->reply_unacked = 0;
     } else if (client->reply_ack_tag && (anyway || client->reply_unacked >= REPLY_ACK_BATCH ||
                                          now - client->reply_acked_ms >= REPLY_ACK_LAG_MS)) {
-        if (rpc_conn_ack_through(&client->reply, client->reply_ack_tag) < 0)
-            TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
+        /* a failed ack closed the connection (counted): the reader opens it again, the broker
+         * delivers those replies again, to nobody (unclaimed) */
+        (void)rpc_conn_ack_through(&client->reply, client->reply_ack_tag);
         client->reply_ack_tag = 0;
         client->reply_unacked = 0;
         client->reply_acked_ms = now;
@@ -410,9 +411,8 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
     retry:
         rpc_conn_close(pub);
         if (tern_now_monotonic_ms() + delay >= deadline_ms || client->reader.stop)
-            break;
-        TERN_WARN("could not publish to \"%s\": %s; retrying in %lld ms", routing_key,
-                  tern_error_message(), (long long)delay);
+            break; /* the caller hears the error */
+        RPC_COUNT(client->stats.publishes_retried);
         pthread_mutex_unlock(&pub->lock);
         tern_sleep_ms(delay);
         pthread_mutex_lock(&pub->lock);
@@ -438,9 +438,9 @@ send_and_wait(rpc_client_t *client, waiter_t *w, const char *exchange, const cha
             return -1;
         pthread_mutex_lock(&client->lock);
         answered = wait_progress(client, w, deadline_ms, false);
-        if (answered && !w->done) {
+        if (answered && !w->done) { /* lost with its connection: send it again */
             pthread_mutex_unlock(&client->lock);
-            TERN_WARN("request to \"%s\" lost with its connection; sending it again", key);
+            RPC_COUNT(client->stats.publishes_retried);
             continue;
         }
         pthread_mutex_unlock(&client->lock);
@@ -480,8 +480,8 @@ rpc_client_new(const rpc_config_t *cfg)
         free(client);
         return NULL;
     }
-    rpc_conn_init(&client->pub, &client->cfg, &client->url);
-    rpc_conn_init(&client->reply, &client->cfg, &client->url);
+    rpc_conn_init(&client->pub, &client->cfg, &client->url, &client->stats);
+    rpc_conn_init(&client->reply, &client->cfg, &client->url, &client->stats);
     pthread_mutex_init(&client->lock, NULL);
     rpc_unique_name(client->reply_q, sizeof(client->reply_q), "reply_");
     if (rpc_reader_init(&client->reader, &client_reader_ops, client, &client->lock, &client->reply,
@@ -523,6 +523,12 @@ rpc_client_free(rpc_client_t *client)
     rpc_url_clear(&client->url);
     rpc_config_free_strings(&client->cfg);
     free(client);
+}
+
+void
+rpc_client_stats(const rpc_client_t *client, rpc_stats_t *ret)
+{
+    rpc_stats_copy(&client->stats, ret);
 }
 
 int

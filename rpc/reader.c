@@ -22,6 +22,8 @@
  *
  * Owns the eventfd, the keeper thread and its condition, and the reader's own state (backoff,
  * last pumps). The role (busy), stop and the confirm counts are guarded by the owner's lock.
+ * Logs nothing: what goes wrong while reading is counted in the owner's rpc_stats_t (a poll
+ * error here; a lost connection or a failed reconnect by conn.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -32,7 +34,6 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
@@ -79,7 +80,7 @@ rpc_reader_wake(rpc_reader_t *r)
     uint64_t one = 1;
 
     if (write(r->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        TERN_WARN("could not wake the reader: %s", strerror(errno));
+        RPC_COUNT(r->in->stats->poll_errors);
 }
 
 /* note_in: tell the owner when in came up or was found lost. Reader only. */
@@ -131,8 +132,7 @@ reopen_in(rpc_reader_t *r)
                                                      : r->in_retry_delay_ms + cfg->retry_backoff_ms;
     if (r->in_retry_delay_ms > cfg->retry_max_ms)
         r->in_retry_delay_ms = cfg->retry_max_ms;
-    r->in_retry_at_ms = now + r->in_retry_delay_ms;
-    TERN_WARN("%s; retrying in %lld ms", tern_error_message(), (long long)r->in_retry_delay_ms);
+    r->in_retry_at_ms = now + r->in_retry_delay_ms; /* conn.c counted the failed reconnect */
 }
 
 int
@@ -146,15 +146,16 @@ rpc_reader_open_out(rpc_reader_t *r)
     return 0;
 }
 
-/* pump: take what c has ready (deliveries to on_delivery); readable: poll() said so. */
+/* pump: take what c has ready (deliveries to on_delivery); readable: poll() said so. A broken
+ * connection is closed and counted by conn.c, and opened again by its owner or the reader. */
 static void
 pump(rpc_conn_t *c, bool readable, rpc_delivery_fn on_delivery, void *opaque)
 {
     pthread_mutex_lock(&c->lock);
     if (readable)
         rpc_conn_note_readable(c);
-    if (c->state && rpc_conn_pump(c, on_delivery, opaque) < 0)
-        TERN_WARN("%s; reconnecting", tern_error_message());
+    if (c->state)
+        (void)rpc_conn_pump(c, on_delivery, opaque);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -187,13 +188,13 @@ rpc_reader_read(rpc_reader_t *r, int timeout_ms, bool force)
     else if (timeout_ms > out_due - now)
         timeout_ms = (int)(out_due - now);
     if (poll(pfd, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
-        TERN_WARN("could not poll the connections to the broker: %s", strerror(errno));
+        RPC_COUNT(r->in->stats->poll_errors);
     woken = pfd[0].revents & POLLIN;
     if (woken) {
         uint64_t n;
 
         if (read(r->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-            TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
+            RPC_COUNT(r->in->stats->poll_errors);
     }
     if (force || fresh || pfd[1].revents)
         pump(r->in, pfd[1].revents & POLLIN, r->ops->on_delivery, r->owner);
@@ -283,4 +284,22 @@ rpc_reader_stop(rpc_reader_t *r)
     if (r->keeper_running)
         pthread_join(r->keeper, NULL);
     r->keeper_running = false;
+}
+
+void
+rpc_stats_copy(const rpc_stats_t *live, rpc_stats_t *ret)
+{
+#define LOAD(counter) ret->counter = __atomic_load_n(&live->counter, __ATOMIC_RELAXED)
+    LOAD(connections_lost);
+    LOAD(reconnects);
+    LOAD(reconnects_failed);
+    LOAD(publishes_retried);
+    LOAD(replies_unclaimed);
+    LOAD(malformed_dropped);
+    LOAD(duplicates_dropped);
+    LOAD(replies_retried);
+    LOAD(replies_dropped);
+    LOAD(casts_failed);
+    LOAD(poll_errors);
+#undef LOAD
 }

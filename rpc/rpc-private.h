@@ -110,15 +110,22 @@ typedef struct rpc_conn {
     unsigned generation; /* counts opens: a delivery tag is only valid in its generation */
     uint8_t *out;        /* frames being written in one piece (owned) */
     size_t out_len, out_cap;
-    char *declared; /* "\n"-separated exchanges declared on this connection (owned), so that a
+    char *declared;     /* "\n"-separated exchanges declared on this connection (owned), so that a
                      * publish does not declare its exchange again (as oslo caches them) */
+    rpc_stats_t *stats; /* the owner's counters (borrowed): losses and reconnects counted here */
 } rpc_conn_t;
 
-void rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url);
+/* Count one event in a counter of an rpc_stats_t: atomic, from any thread, under any lock. */
+#define RPC_COUNT(counter) ((void)__atomic_add_fetch(&(counter), 1, __ATOMIC_RELAXED))
+
+/* cfg, url and stats are borrowed: the owner's, for as long as conn. */
+void rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url,
+                   rpc_stats_t *stats);
 /* Close and free what conn owns (not conn itself). */
 void rpc_conn_fini(rpc_conn_t *conn);
 
-/* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). */
+/* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). Once conn
+ * has been open, counts a reconnect, or a failed one. */
 int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
 /* Close; every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
 void rpc_conn_close(rpc_conn_t *conn);
@@ -141,7 +148,8 @@ int rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing
 /* Take every frame the connection has ready, without blocking: confirms and returns go to the
  * publishes' rpc_confirm_fn, deliveries to on_delivery (may be NULL when nothing is consumed);
  * heartbeats are sent when due, and a broker silent for two heartbeat intervals is taken as
- * gone. 0, or -1 when the connection broke (it is closed then). */
+ * gone. 0, or -1 when the connection broke (it is closed then, and counted as lost: so is a
+ * connection whose publish or ack could not be written). */
 int rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque);
 /* poll() saw the socket readable: the broker is alive (heartbeats are read inside rabbitmq-c,
  * unseen by the pump). */
@@ -248,6 +256,9 @@ int rpc_reader_open_in(rpc_reader_t *r);
 /* Open out when it is closed (out->lock held), and wake the reader to poll its socket. 0 or -1
  * with the error. */
 int rpc_reader_open_out(rpc_reader_t *r);
+
+/* Copy the counters of live into *ret, each read atomically. */
+void rpc_stats_copy(const rpc_stats_t *live, rpc_stats_t *ret);
 
 /* ---- message.c ---- */
 

@@ -102,6 +102,7 @@ struct rpc_server {
     bool keeper_fast;         /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
     bool draining;            /* guarded by lock: workers exit when jobs is empty */
     rpc_seen_t seen;          /* guarded by lock: the messages taken (dispatch.c) */
+    rpc_stats_t stats;        /* counted by any thread (RPC_COUNT), read by rpc_server_stats */
 };
 
 static void
@@ -118,12 +119,14 @@ job_free(job_t *job)
 /* ---- replies ---- */
 
 /* ack_job: acknowledge job's message (with more, perhaps only with the next ack_job without
- * more: conn.lock is held from the first to the last of such a batch) and free it. */
+ * more: conn.lock is held from the first to the last of such a batch) and free it. An ack that
+ * cannot be written closed the connection (counted as lost): the broker delivers the message
+ * again, and it is dropped as a duplicate. */
 static void
 ack_job(rpc_server_t *srv, job_t *job, bool more)
 {
-    if (srv->conn.state && rpc_conn_ack(&srv->conn, job->tag, job->gen, more) < 0)
-        TERN_WARN("topic \"%s\": %s", srv->topic, tern_error_message());
+    if (srv->conn.state)
+        (void)rpc_conn_ack(&srv->conn, job->tag, job->gen, more);
     job_free(job);
 }
 
@@ -151,19 +154,20 @@ ack_list(rpc_server_t *srv, job_t *list)
 }
 
 /* retry_later: job's reply was lost (or returned: missing) - publish it again later, or give
- * up when its time is over (then its message is acknowledged: this was its only answer). Lock
- * held. false when given up (the caller acknowledges). */
+ * up when its time is over (then its message is acknowledged: this was its only answer; its
+ * caller times out). Lock held. false when given up (the caller acknowledges). */
 static bool
-retry_later(rpc_server_t *srv, job_t *job, bool missing, const char *why)
+retry_later(rpc_server_t *srv, job_t *job, bool missing)
 {
     int64_t now = tern_now_monotonic_ms();
     int64_t delay = missing ? REPLY_MISSING_RETRY_MS : job->retry_delay_ms;
 
     if (now + delay >= job->reply_deadline_ms ||
         (missing && now + delay >= job->missing_deadline_ms) || srv->reader.stop) {
-        TERN_WARN("could not reply to %s on \"%s\": %s", job->msg_id, job->reply_q, why);
+        RPC_COUNT(srv->stats.replies_dropped);
         return false;
     }
+    RPC_COUNT(srv->stats.replies_retried);
     if (!missing) {
         job->retry_delay_ms += srv->cfg.retry_backoff_ms;
         if (job->retry_delay_ms > srv->cfg.retry_max_ms)
@@ -188,14 +192,12 @@ on_reply_confirm(void *opaque, rpc_outcome_t outcome)
     switch (outcome) {
     case RPC_OUTCOME_ACK:
         break;
-    case RPC_OUTCOME_RETURNED:
-        keep = retry_later(srv, job, true, "no such reply queue");
+    case RPC_OUTCOME_RETURNED: /* no such reply queue (yet?) */
+        keep = retry_later(srv, job, true);
         break;
     case RPC_OUTCOME_NACK:
-        keep = retry_later(srv, job, false, "the broker refused it");
-        break;
     case RPC_OUTCOME_LOST:
-        keep = retry_later(srv, job, false, "the connection to the broker was lost");
+        keep = retry_later(srv, job, false);
         break;
     }
     if (!keep) {
@@ -227,7 +229,7 @@ publish_reply(rpc_server_t *srv, job_t *job)
         bool keep;
 
         pthread_mutex_lock(&srv->lock);
-        keep = retry_later(srv, job, false, tern_error_message());
+        keep = retry_later(srv, job, false);
         pthread_mutex_unlock(&srv->lock);
         if (!keep)
             ack_one(srv, job);
@@ -277,7 +279,7 @@ handle_job(rpc_server_t *srv, job_t *job)
         char *msg_id = NULL, *reply_q = NULL;
 
         tern_error_copy(&err);
-        TERN_WARN("dropped a malformed message on topic \"%s\": %s", srv->topic, err.message);
+        RPC_COUNT(srv->stats.malformed_dropped);
         reply_address(job->body, job->len, &msg_id, &reply_q);
         if (msg_id && reply_q)
             set_reply(srv, job, reply_q, msg_id, NULL, &err);
@@ -289,8 +291,7 @@ handle_job(rpc_server_t *srv, job_t *job)
     duplicate = rpc_seen_before(&srv->seen, in.unique_id);
     pthread_mutex_unlock(&srv->lock);
     if (duplicate) {
-        TERN_WARN("dropped a redelivered message %s (\"%s\" on topic \"%s\"): already taken",
-                  in.unique_id, in.method, srv->topic);
+        RPC_COUNT(srv->stats.duplicates_dropped);
         rpc_incoming_clear(&in);
         return;
     }
@@ -300,11 +301,13 @@ handle_job(rpc_server_t *srv, job_t *job)
         tern_error_copy(&err);
         if (err.code == TERN_ERR_NONE)
             err.code = TERN_ERR_INTERNAL;
-        TERN_DEBUG("\"%s\" from \"%s\" failed: %s", in.method, job->user_id, err.message);
-        if (in.msg_id)
-            set_reply(srv, job, in.reply_q, in.msg_id, NULL, &err);
-        else
-            TERN_WARN("cast \"%s\" failed: %s", in.method, err.message);
+        if (in.msg_id) {
+            set_reply(srv, job, in.reply_q, in.msg_id, NULL, &err); /* the caller reports it */
+        } else {
+            /* The one thing rpc/ logs (rpc/README.md): nobody else ever hears this error. */
+            RPC_COUNT(srv->stats.casts_failed);
+            TERN_WARN("cast \"%s\" on topic \"%s\" failed: %s", in.method, srv->topic, err.message);
+        }
     } else if (in.msg_id) {
         set_reply(srv, job, in.reply_q, in.msg_id, result, NULL);
     }
@@ -373,7 +376,6 @@ on_delivery(void *opaque, const rpc_delivery_t *d)
     job->user_id[d->user_id_len] = '\0';
     job->tag = d->tag;
     job->gen = srv->conn.generation;
-    TERN_DEBUG("delivery %llu on topic \"%s\"", (unsigned long long)d->tag, srv->topic);
     pthread_mutex_lock(&srv->lock);
     *srv->jobs_tail = job;
     srv->jobs_tail = &job->next;
@@ -522,8 +524,8 @@ server_new(const rpc_config_t *cfg, const char *topic, const char *server_name, 
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
     srv->prefetch = srv->n_workers * 2 > MIN_PREFETCH ? srv->n_workers * 2 : MIN_PREFETCH;
-    rpc_conn_init(&srv->conn, &srv->cfg, &srv->url);
-    rpc_conn_init(&srv->pub, &srv->cfg, &srv->url);
+    rpc_conn_init(&srv->conn, &srv->cfg, &srv->url, &srv->stats);
+    rpc_conn_init(&srv->pub, &srv->cfg, &srv->url, &srv->stats);
     srv->jobs_tail = &srv->jobs;
     rpc_seen_init(&srv->seen);
     pthread_mutex_init(&srv->lock, NULL);
@@ -649,4 +651,10 @@ rpc_server_free(rpc_server_t *srv)
     free(srv->topic);
     free(srv->server_name);
     free(srv);
+}
+
+void
+rpc_server_stats(const rpc_server_t *srv, rpc_stats_t *ret)
+{
+    rpc_stats_copy(&srv->stats, ret);
 }
