@@ -6,31 +6,25 @@
  * reply, the consumer of the reply queue "reply_<uuid>". Each call and cast is a waiter in the
  * table guarded by lock; its publish's confirm and its reply are matched to it as they are read.
  *
- * Reading is done by the waiting threads themselves (leader/followers): whichever waiting
+ * Reading is done by the waiting threads themselves, by turns (rpc/reader.c): whichever waiting
  * thread finds no reader becomes it, polls both sockets, pumps them (handing replies and
  * confirms to their waiters) and, once its own call is answered, hands the role to another
- * waiter. So a lone caller reads its own reply, with no thread in between. The keeper thread
- * takes the role when nobody waits, so heartbeats flow and the reply queue is consumed again
- * after the broker comes back. A reply that no call waits for any more (it timed out) is
- * dropped. A waiter is freed by whoever drops its last reference: its caller and, while its
- * publish waits for the confirm, the connection.
+ * waiter. So a lone caller reads its own reply, with no thread in between. The reader's keeper
+ * thread takes the role when nobody waits, so heartbeats flow and the reply queue is consumed
+ * again after the broker comes back. Replies read are acknowledged in batches, by the reader.
+ * A reply that no call waits for any more (it timed out) is dropped. A waiter is freed by
+ * whoever drops its last reference: its caller and, while its publish waits for the confirm,
+ * the connection.
  */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "common/error.h"
-#include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
 /* How long a reader polls before looking at its own waiter and the clock again. */
 #define READ_SLICE_MS 100
-/* How often the keeper pumps the connections when no call does (heartbeats are sent then). */
-#define KEEPER_PERIOD_MS 1000
 /* A call needs no confirm (its reply says more), so the confirms of calls are read without a
  * wake-up of their own: along with the next reply, or after this long at the latest. A cast
  * waits for its confirm: while one does, the request socket is polled too. */
@@ -59,25 +53,18 @@ typedef struct waiter {
 struct rpc_client {
     rpc_config_t cfg; /* strings owned (copies) */
     rpc_url_t url;
-    rpc_conn_t pub;   /* requests; pub.lock */
-    rpc_conn_t reply; /* the reply queue's consumer: used by the reader only */
+    rpc_conn_t pub;      /* requests; pub.lock */
+    rpc_conn_t reply;    /* the reply queue's consumer: the reader's (reply.lock) */
+    rpc_reader_t reader; /* reads reply and pub by turns; its role, stop and confirm counts are
+                          * guarded by lock */
     char reply_q[48];
-    int wake_fd; /* eventfd: interrupts the reader's poll (new pub socket, queued frames, stop) */
-    pthread_t keeper;
-    volatile bool stop;
     pthread_mutex_t lock;
-    pthread_cond_t keeper_cond;   /* with lock: stop */
-    bool reader_busy;             /* guarded by lock: a thread is the reader */
-    bool reply_ready;             /* guarded by lock: the reply queue is declared and consumed */
-    int64_t reply_retry_at_ms;    /* reader only: when to try the reply connection again */
-    int64_t reply_retry_delay_ms; /* reader only */
-    int64_t pub_pumped_ms;        /* reader only: when pub was last pumped */
-    uint64_t reply_ack_tag;       /* reader only: the last reply read, not acknowledged */
-    int reply_unacked;            /* reader only: replies read since the last ack */
-    int64_t reply_acked_ms;       /* reader only: when replies were last acknowledged */
-    int unconfirmed;              /* guarded by lock: publishes waiting for their confirm */
-    int casts;                    /* guarded by lock: casts waiting for their confirm */
-    waiter_t *waiters;            /* guarded by lock */
+    bool reply_ready;       /* guarded by lock: the reply queue is declared and consumed */
+    uint64_t reply_ack_tag; /* reader only: the last reply read, not acknowledged */
+    int reply_unacked;      /* reader only: replies read since the last ack */
+    int64_t reply_acked_ms; /* reader only: when replies were last acknowledged */
+    waiter_t *waiters;      /* guarded by lock */
+    rpc_stats_t stats;      /* counted by any thread (RPC_COUNT), read by rpc_client_stats */
 };
 
 void
@@ -171,18 +158,12 @@ static waiter_t *
 waiter_new(rpc_client_t *client, bool is_call)
 {
     waiter_t *w = tern_calloc(1, sizeof(*w));
-    char uuid[37];
-    size_t j = 0;
 
     w->client = client;
     pthread_cond_init(&w->cond, NULL);
     w->refs = 1;
     w->is_call = is_call;
-    tern_uuid_generate(uuid);
-    for (size_t i = 0; uuid[i]; i++) {
-        if (uuid[i] != '-')
-            w->msg_id[j++] = uuid[i];
-    }
+    rpc_unique_name(w->msg_id, sizeof(w->msg_id), "");
     pthread_mutex_lock(&client->lock);
     waiter_link(client, w);
     pthread_mutex_unlock(&client->lock);
@@ -220,7 +201,7 @@ on_confirm(void *opaque, rpc_outcome_t outcome)
     rpc_client_t *client = w->client;
 
     pthread_mutex_lock(&client->lock);
-    client->unconfirmed--;
+    client->reader.unconfirmed--;
     switch (outcome) {
     case RPC_OUTCOME_ACK:
         if (!w->is_call)
@@ -257,7 +238,7 @@ on_reply(void *opaque, const rpc_delivery_t *d)
     client->reply_ack_tag = d->tag; /* every reply read is acknowledged, malformed or not */
     client->reply_unacked++;
     if (rc < 0) {
-        TERN_WARN("dropped a malformed reply: %s", tern_error_message());
+        RPC_COUNT(client->stats.malformed_dropped);
         return;
     }
     pthread_mutex_lock(&client->lock);
@@ -278,27 +259,21 @@ on_reply(void *opaque, const rpc_delivery_t *d)
         if (w->done)
             pthread_cond_signal(&w->cond);
     } else {
-        TERN_DEBUG("dropped a reply for %s: no call waits for it (timed out?)", msg_id);
+        RPC_COUNT(client->stats.replies_unclaimed); /* its call timed out, or it came again */
     }
     pthread_mutex_unlock(&client->lock);
     json_decref(result);
     free(msg_id);
 }
 
-/* ---- the reader ---- */
+/* ---- the reader's part ---- */
 
+/* set_reply_ready: the reply queue is consumed, or was lost (the reader reopens it). */
 static void
-wake_reader(rpc_client_t *client)
+set_reply_ready(void *opaque, bool ready)
 {
-    uint64_t one = 1;
+    rpc_client_t *client = opaque;
 
-    if (write(client->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        TERN_WARN("could not wake the reader: %s", strerror(errno));
-}
-
-static void
-set_reply_ready(rpc_client_t *client, bool ready)
-{
     pthread_mutex_lock(&client->lock);
     client->reply_ready = ready;
     for (waiter_t *w = client->waiters; w && ready; w = w->next)
@@ -306,128 +281,48 @@ set_reply_ready(rpc_client_t *client, bool ready)
     pthread_mutex_unlock(&client->lock);
 }
 
-/* reply_setup: (re)open the reply connection, declare and consume the reply queue. */
-static void
-reply_setup(rpc_client_t *client)
+/* reply_subscribe: declare the reply queue and consume it, acknowledged after reading
+ * (ack_replies): a reply the broker sent as the connection died is delivered again on the next
+ * one instead of being lost. reply.lock held. */
+static int
+reply_subscribe(void *opaque)
 {
-    rpc_conn_t *c = &client->reply;
-    int64_t now = tern_now_monotonic_ms();
+    rpc_client_t *client = opaque;
 
-    if (now < client->reply_retry_at_ms)
-        return;
-    if (rpc_conn_open(c, false, client->cfg.heartbeat_timeout_s) == 0 &&
-        rpc_conn_declare_reply_queue(c, client->reply_q) == 0) {
-        /* acknowledged after reading (ack_replies): a reply the broker sent as the connection
-         * died is delivered again on the next one instead of being lost */
-        amqp_basic_consume(c->state, 1, amqp_cstring_bytes(client->reply_q), amqp_empty_bytes, 0, 0,
-                           0, amqp_empty_table);
-        if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "consume the reply queue") == 0) {
-            client->reply_retry_delay_ms = 0;
-            set_reply_ready(client, true);
-            return;
-        }
-    }
-    if (!client->stop)
-        TERN_WARN("reply queue unavailable: %s; retrying in %lld ms", tern_error_message(),
-                  (long long)client->reply_retry_delay_ms);
-    rpc_conn_close(c);
-    client->reply_retry_at_ms = now + client->reply_retry_delay_ms;
-    client->reply_retry_delay_ms =
-        client->reply_retry_delay_ms == 0
-            ? client->cfg.retry_interval_ms
-            : client->reply_retry_delay_ms + client->cfg.retry_backoff_ms;
-    if (client->reply_retry_delay_ms > client->cfg.retry_max_ms)
-        client->reply_retry_delay_ms = client->cfg.retry_max_ms;
+    if (rpc_conn_declare_reply_queue(&client->reply, client->reply_q) < 0)
+        return -1;
+    return rpc_conn_consume(&client->reply, client->reply_q);
 }
 
 /* ack_replies: acknowledge the replies read so far when enough of them wait, or when they have
  * waited long enough, or anyway (the keeper, on an idle client). Reader only. */
 static void
-ack_replies(rpc_client_t *client, bool anyway)
+ack_replies(void *opaque, bool anyway)
 {
+    rpc_client_t *client = opaque;
     int64_t now = tern_now_monotonic_ms();
 
+    pthread_mutex_lock(&client->reply.lock);
     if (!client->reply.state) {
         client->reply_ack_tag = 0; /* their connection is gone: the broker delivers them again */
         client->reply_unacked = 0;
-        return;
+    } else if (client->reply_ack_tag && (anyway || client->reply_unacked >= REPLY_ACK_BATCH ||
+                                         now - client->reply_acked_ms >= REPLY_ACK_LAG_MS)) {
+        /* a failed ack closed the connection (counted): the reader opens it again, the broker
+         * delivers those replies again, to nobody (unclaimed) */
+        (void)rpc_conn_ack_through(&client->reply, client->reply_ack_tag);
+        client->reply_ack_tag = 0;
+        client->reply_unacked = 0;
+        client->reply_acked_ms = now;
     }
-    if (!client->reply_ack_tag || (!anyway && client->reply_unacked < REPLY_ACK_BATCH &&
-                                   now - client->reply_acked_ms < REPLY_ACK_LAG_MS))
-        return;
-    if (rpc_conn_ack_through(&client->reply, client->reply_ack_tag) < 0) {
-        TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
-        set_reply_ready(client, false);
-    }
-    client->reply_ack_tag = 0;
-    client->reply_unacked = 0;
-    client->reply_acked_ms = now;
+    pthread_mutex_unlock(&client->reply.lock);
 }
 
-/* read_once: the reader's turn - poll the sockets up to timeout_ms and pump what is ready
- * (everything when force). */
+/* pass_role: after a turn as the reader (lock held), wake a waiter still waiting, to take the
+ * role should it want it. */
 static void
-read_once(rpc_client_t *client, int timeout_ms, bool force)
+pass_role(rpc_client_t *client, waiter_t *self)
 {
-    struct pollfd pfd[3] = {{.fd = client->wake_fd, .events = POLLIN},
-                            {.fd = -1, .events = POLLIN},
-                            {.fd = rpc_conn_fd(&client->reply), .events = POLLIN}};
-    int64_t now = tern_now_monotonic_ms();
-    int unconfirmed, casts;
-    bool woken, opened = false;
-
-    if (!client->reply.state) {
-        reply_setup(client);
-        pfd[2].fd = rpc_conn_fd(&client->reply);
-        /* replies may have come in with consume-ok, into rabbitmq-c's buffer: poll won't tell */
-        opened = pfd[2].fd >= 0;
-        if (opened)
-            timeout_ms = 0; /* a caller waiting for the queue may go on at once */
-    }
-    pthread_mutex_lock(&client->lock);
-    unconfirmed = client->unconfirmed;
-    casts = client->casts;
-    pthread_mutex_unlock(&client->lock);
-    if (casts > 0 || unconfirmed >= RPC_MAX_UNCONFIRMED / 2)
-        pfd[1].fd = rpc_conn_fd(&client->pub);
-    else if (unconfirmed > 0 && timeout_ms > client->pub_pumped_ms + CONFIRM_LAG_MS - now)
-        timeout_ms = (int)(client->pub_pumped_ms + CONFIRM_LAG_MS - now);
-    if (poll(pfd, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
-        TERN_WARN("poll: %s", strerror(errno));
-    woken = pfd[0].revents & POLLIN;
-    if (woken) {
-        uint64_t n;
-
-        if (read(client->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-            TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
-    }
-    if (client->reply.state && (force || opened || pfd[2].revents)) {
-        if (pfd[2].revents & POLLIN)
-            rpc_conn_note_readable(&client->reply);
-        if (rpc_conn_pump(&client->reply, on_reply, client) < 0) {
-            TERN_WARN("reply connection lost: %s; reconnecting", tern_error_message());
-            set_reply_ready(client, false);
-        }
-    }
-    ack_replies(client, force);
-    now = tern_now_monotonic_ms();
-    if (force || woken || pfd[1].revents ||
-        (unconfirmed > 0 && now >= client->pub_pumped_ms + CONFIRM_LAG_MS)) {
-        pthread_mutex_lock(&client->pub.lock);
-        if (pfd[1].revents & POLLIN)
-            rpc_conn_note_readable(&client->pub);
-        if (client->pub.state && rpc_conn_pump(&client->pub, NULL, NULL) < 0)
-            TERN_WARN("request connection lost: %s", tern_error_message());
-        pthread_mutex_unlock(&client->pub.lock);
-        client->pub_pumped_ms = now;
-    }
-}
-
-/* release_reader: give up the reader role (lock held) and pass it to a waiter still waiting. */
-static void
-release_reader(rpc_client_t *client, waiter_t *self)
-{
-    client->reader_busy = false;
     for (waiter_t *w = client->waiters; w; w = w->next) {
         if (w != self && !w->done && !w->lost && w->refs > 0) {
             pthread_cond_signal(&w->cond);
@@ -435,6 +330,21 @@ release_reader(rpc_client_t *client, waiter_t *self)
         }
     }
 }
+
+static void
+keeper_handoff(void *opaque)
+{
+    pass_role(opaque, NULL);
+}
+
+static const rpc_reader_ops_t client_reader_ops = {
+    .confirm_lag_ms = CONFIRM_LAG_MS,
+    .subscribe = reply_subscribe,
+    .on_delivery = on_reply,
+    .in_changed = set_reply_ready,
+    .after_read = ack_replies,
+    .handoff = keeper_handoff,
+};
 
 /* wait_progress: with lock held, wait until w is answered or lost (or, for_queue, until the
  * reply queue is ready), at most until deadline_ms; reads the sockets itself when no other
@@ -446,18 +356,15 @@ wait_progress(rpc_client_t *client, waiter_t *w, int64_t deadline_ms, bool for_q
         int64_t left = deadline_ms - tern_now_monotonic_ms();
 
         if (for_queue ? client->reply_ready : (w->done || w->lost)) {
-            if (!client->reader_busy)
-                release_reader(client, w); /* in case w was woken to take the role */
+            if (!client->reader.busy)
+                pass_role(client, w); /* in case w was woken to take the role */
             return true;
         }
-        if (left <= 0 || client->stop)
+        if (left <= 0 || client->reader.stop)
             return false;
-        if (!client->reader_busy) {
-            client->reader_busy = true;
-            pthread_mutex_unlock(&client->lock);
-            read_once(client, (int)(left < READ_SLICE_MS ? left : READ_SLICE_MS), false);
-            pthread_mutex_lock(&client->lock);
-            release_reader(client, w);
+        if (rpc_reader_turn(&client->reader, (int)(left < READ_SLICE_MS ? left : READ_SLICE_MS),
+                            false)) {
+            pass_role(client, w);
         } else {
             int64_t wake = tern_now_realtime_ms() + (left < 1000 ? left : 1000);
             struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
@@ -465,31 +372,6 @@ wait_progress(rpc_client_t *client, waiter_t *w, int64_t deadline_ms, bool for_q
             pthread_cond_timedwait(&w->cond, &client->lock, &ts);
         }
     }
-}
-
-/* keeper_thread: pumps both connections when no call does - heartbeats, the reply queue after
- * a broker restart, replies nobody waits for. */
-static void *
-keeper_thread(void *arg)
-{
-    rpc_client_t *client = arg;
-
-    pthread_mutex_lock(&client->lock);
-    while (!client->stop) {
-        int64_t wake = tern_now_realtime_ms() + KEEPER_PERIOD_MS;
-        struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
-
-        if (!client->reader_busy) {
-            client->reader_busy = true;
-            pthread_mutex_unlock(&client->lock);
-            read_once(client, 0, true);
-            pthread_mutex_lock(&client->lock);
-            release_reader(client, NULL);
-        }
-        pthread_cond_timedwait(&client->keeper_cond, &client->lock, &ts);
-    }
-    pthread_mutex_unlock(&client->lock);
-    return NULL;
 }
 
 /* ---- publishing ---- */
@@ -507,28 +389,20 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
 
     pthread_mutex_lock(&pub->lock);
     for (;;) {
-        bool opened = false;
-
-        if (!pub->state) {
-            if (rpc_conn_open(pub, true, client->cfg.heartbeat_timeout_s) < 0)
-                goto retry;
-            opened = true;
-        }
-        if (exchange[0] != '\0' && rpc_conn_declare_exchange(pub, exchange, exchange_type) < 0)
+        if (rpc_reader_open_out(&client->reader) < 0 ||
+            (exchange[0] != '\0' && rpc_conn_declare_exchange(pub, exchange, exchange_type) < 0))
             goto retry;
         pthread_mutex_lock(&client->lock);
         w->refs++;
         w->lost = false;
-        client->unconfirmed++;
+        client->reader.unconfirmed++;
         pthread_mutex_unlock(&client->lock);
         rc = rpc_conn_publish(pub, exchange, routing_key, body, strlen(body), mandatory, on_confirm,
                               w);
-        if (opened)
-            wake_reader(client); /* a new socket to poll, and frames the open may have queued */
         if (rc == 0)
             break;
         pthread_mutex_lock(&client->lock);
-        client->unconfirmed--;
+        client->reader.unconfirmed--;
         waiter_unref(w);
         pthread_mutex_unlock(&client->lock);
         if (tern_error_code() == TERN_ERR_INVALID)
@@ -536,10 +410,9 @@ publish(rpc_client_t *client, waiter_t *w, const char *exchange, const char *exc
 
     retry:
         rpc_conn_close(pub);
-        if (tern_now_monotonic_ms() + delay >= deadline_ms || client->stop)
-            break;
-        TERN_WARN("could not publish to \"%s\": %s; retrying in %lld ms", routing_key,
-                  tern_error_message(), (long long)delay);
+        if (tern_now_monotonic_ms() + delay >= deadline_ms || client->reader.stop)
+            break; /* the caller hears the error */
+        RPC_COUNT(client->stats.publishes_retried);
         pthread_mutex_unlock(&pub->lock);
         tern_sleep_ms(delay);
         pthread_mutex_lock(&pub->lock);
@@ -565,9 +438,9 @@ send_and_wait(rpc_client_t *client, waiter_t *w, const char *exchange, const cha
             return -1;
         pthread_mutex_lock(&client->lock);
         answered = wait_progress(client, w, deadline_ms, false);
-        if (answered && !w->done) {
+        if (answered && !w->done) { /* lost with its connection: send it again */
             pthread_mutex_unlock(&client->lock);
-            TERN_WARN("request to \"%s\" lost with its connection; sending it again", key);
+            RPC_COUNT(client->stats.publishes_retried);
             continue;
         }
         pthread_mutex_unlock(&client->lock);
@@ -599,8 +472,6 @@ rpc_client_t *
 rpc_client_new(const rpc_config_t *cfg)
 {
     rpc_client_t *client = tern_calloc(1, sizeof(*client));
-    char uuid[37];
-    size_t j = 0;
     int rc;
 
     rpc_config_copy(cfg, &client->cfg);
@@ -609,20 +480,12 @@ rpc_client_new(const rpc_config_t *cfg)
         free(client);
         return NULL;
     }
-    rpc_conn_init(&client->pub, &client->cfg, &client->url);
-    rpc_conn_init(&client->reply, &client->cfg, &client->url);
+    rpc_conn_init(&client->pub, &client->cfg, &client->url, &client->stats);
+    rpc_conn_init(&client->reply, &client->cfg, &client->url, &client->stats);
     pthread_mutex_init(&client->lock, NULL);
-    pthread_cond_init(&client->keeper_cond, NULL);
-    client->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    tern_uuid_generate(uuid);
-    j = (size_t)snprintf(client->reply_q, sizeof(client->reply_q), "reply_");
-    for (size_t i = 0; uuid[i]; i++) {
-        if (uuid[i] != '-')
-            client->reply_q[j++] = uuid[i];
-    }
-    client->reply_q[j] = '\0';
-    if (client->wake_fd < 0) {
-        tern_error_set_errno(errno, "could not create an eventfd");
+    rpc_unique_name(client->reply_q, sizeof(client->reply_q), "reply_");
+    if (rpc_reader_init(&client->reader, &client_reader_ops, client, &client->lock, &client->reply,
+                        &client->pub, RPC_MAX_UNCONFIRMED / 2) < 0) {
         rpc_client_free(client);
         return NULL;
     }
@@ -630,11 +493,10 @@ rpc_client_new(const rpc_config_t *cfg)
     pthread_mutex_lock(&client->pub.lock);
     rc = rpc_conn_open(&client->pub, true, client->cfg.heartbeat_timeout_s);
     pthread_mutex_unlock(&client->pub.lock);
-    if (rc < 0) {
+    if (rc < 0 || rpc_reader_start(&client->reader) < 0) {
         rpc_client_free(client);
         return NULL;
     }
-    pthread_create(&client->keeper, NULL, keeper_thread, client);
     return client;
 }
 
@@ -643,12 +505,7 @@ rpc_client_free(rpc_client_t *client)
 {
     if (!client)
         return;
-    pthread_mutex_lock(&client->lock);
-    client->stop = true;
-    pthread_cond_signal(&client->keeper_cond);
-    pthread_mutex_unlock(&client->lock);
-    if (client->keeper)
-        pthread_join(client->keeper, NULL);
+    rpc_reader_stop(&client->reader);
     ack_replies(client, true); /* nobody reads any more: else they would be queued again */
     pthread_mutex_lock(&client->pub.lock);
     rpc_conn_close(&client->pub); /* unconfirmed publishes drop their waiter references */
@@ -661,13 +518,17 @@ rpc_client_free(rpc_client_t *client)
         pthread_cond_destroy(&w->cond);
         free(w);
     }
-    if (client->wake_fd >= 0)
-        close(client->wake_fd);
-    pthread_cond_destroy(&client->keeper_cond);
+    rpc_reader_fini(&client->reader);
     pthread_mutex_destroy(&client->lock);
     rpc_url_clear(&client->url);
     rpc_config_free_strings(&client->cfg);
     free(client);
+}
+
+void
+rpc_client_stats(const rpc_client_t *client, rpc_stats_t *ret)
+{
+    rpc_stats_copy(&client->stats, ret);
 }
 
 int
@@ -740,7 +601,7 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     body = rpc_message_encode_request(method, args, context, target->version, target->namespace,
                                       NULL, NULL);
     pthread_mutex_lock(&client->lock);
-    client->casts++;
+    client->reader.confirm_waiters++;
     pthread_mutex_unlock(&client->lock);
     rc = send_and_wait(client, w, exchange, type, key, !target->unrouted_ok, body, deadline);
     if (rc == 1)
@@ -750,7 +611,7 @@ rpc_cast(rpc_client_t *client, const rpc_target_t *target, json_t *context, cons
     if (rc < 0)
         tern_error_prefix("could not cast \"%s\" to \"%s\"", method, key);
     pthread_mutex_lock(&client->lock);
-    client->casts--;
+    client->reader.confirm_waiters--;
     waiter_unref(w);
     pthread_mutex_unlock(&client->lock);
     return rc;

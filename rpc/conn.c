@@ -20,7 +20,6 @@
 #include <sys/time.h>
 
 #include "common/error.h"
-#include "common/log.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
@@ -28,12 +27,13 @@
 #define WINDOW_TIMEOUT_MS 30000
 
 void
-rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url)
+rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url, rpc_stats_t *stats)
 {
     memset(conn, 0, sizeof(*conn));
     pthread_mutex_init(&conn->lock, NULL);
     conn->cfg = cfg;
     conn->url = url;
+    conn->stats = stats;
     conn->pending = tern_calloc(RPC_MAX_UNCONFIRMED, sizeof(rpc_pending_t));
     conn->fd = -1;
 }
@@ -144,6 +144,14 @@ rpc_conn_close(rpc_conn_t *conn)
     conn->confirms = false;
 }
 
+/* broken: the connection failed under us (not closed on purpose): count it, close it. */
+static void
+broken(rpc_conn_t *conn)
+{
+    RPC_COUNT(conn->stats->connections_lost);
+    rpc_conn_close(conn);
+}
+
 /* open_host: connect, log in and open channel 1 on one host of the URL. */
 static int
 open_host(rpc_conn_t *conn, const rpc_url_host_t *h, int heartbeat_s)
@@ -211,7 +219,8 @@ rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s)
                 conn->next_tag = conn->confirm_floor = 1;
             }
             conn->last_rx_ms = tern_now_monotonic_ms();
-            conn->generation++;
+            if (conn->generation++ > 0)
+                RPC_COUNT(conn->stats->reconnects);
             __atomic_store_n(&conn->fd, amqp_get_sockfd(conn->state), __ATOMIC_RELEASE);
             return 0;
         }
@@ -221,25 +230,9 @@ rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s)
         rpc_conn_close(conn);
     }
     conn->host_index = (conn->host_index + 1) % conn->url->n_hosts;
+    if (conn->generation > 0)
+        RPC_COUNT(conn->stats->reconnects_failed);
     return tern_error_set(TERN_ERR_UNAVAILABLE, "could not reach any broker: %s", reasons);
-}
-
-int
-rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile bool *stop)
-{
-    int64_t delay = conn->cfg->retry_interval_ms;
-
-    while (!*stop) {
-        if (rpc_conn_open(conn, confirms, heartbeat_s) == 0)
-            return 0;
-        TERN_WARN("%s; retrying in %lld ms", tern_error_message(), (long long)delay);
-        for (int64_t waited = 0; waited < delay && !*stop; waited += 100)
-            tern_sleep_ms(100);
-        delay += conn->cfg->retry_backoff_ms;
-        if (delay > conn->cfg->retry_max_ms)
-            delay = conn->cfg->retry_max_ms;
-    }
-    return tern_error_set(TERN_ERR_UNAVAILABLE, "stopped while reconnecting to the broker");
 }
 
 /* on_return: a mandatory message no queue took; its message-id property names its tag. */
@@ -356,24 +349,24 @@ rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
         if (rc != AMQP_STATUS_OK) {
             tern_error_set(TERN_ERR_RPC, "connection to the broker lost: %s",
                            amqp_error_string2(rc));
-            goto broken;
+            goto fail;
         }
         conn->last_rx_ms = tern_now_monotonic_ms();
         if (frame.frame_type == AMQP_FRAME_METHOD &&
             on_method(conn, &frame, on_delivery, opaque) < 0)
-            goto broken;
+            goto fail;
     }
     amqp_maybe_release_buffers(conn->state);
     silent = tern_now_monotonic_ms() - conn->last_rx_ms;
     if (conn->heartbeat_s > 0 && silent > 2000 * (int64_t)conn->heartbeat_s) {
         tern_error_set(TERN_ERR_RPC, "the broker sent nothing for %lld s (missed heartbeats)",
                        (long long)(silent / 1000));
-        goto broken;
+        goto fail;
     }
     return 0;
 
-broken:
-    rpc_conn_close(conn);
+fail:
+    broken(conn);
     return -1;
 }
 
@@ -527,19 +520,19 @@ out_flush(rpc_conn_t *conn)
 
             if (poll(&pfd, 1, WINDOW_TIMEOUT_MS) <= 0) {
                 tern_error_set(TERN_ERR_RPC, "the broker takes no data (send buffer full)");
-                goto broken;
+                goto fail;
             }
         } else if (n < 0 && errno != EINTR) {
             tern_error_set_errno(errno, "could not write to the broker");
-            goto broken;
+            goto fail;
         }
     }
     conn->out_len = 0;
     return 0;
 
-broken:
+fail:
     conn->out_len = 0;
-    rpc_conn_close(conn);
+    broken(conn);
     return -1;
 }
 
@@ -587,7 +580,7 @@ rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing_key
         if (rc != AMQP_STATUS_OK) {
             tern_error_set(TERN_ERR_RPC, "could not write to the broker: %s",
                            amqp_error_string2(rc));
-            rpc_conn_close(conn);
+            broken(conn);
             return -1;
         }
     }
@@ -616,7 +609,7 @@ rpc_conn_ack(rpc_conn_t *conn, uint64_t tag, unsigned gen, bool more)
     } else if (gen == conn->generation &&
                amqp_basic_ack(conn->state, 1, tag, 0) != AMQP_STATUS_OK) {
         tern_error_set(TERN_ERR_RPC, "could not acknowledge a message: connection lost");
-        rpc_conn_close(conn);
+        broken(conn);
         return -1;
     }
     if (!more && conn->out_len > 0 && out_flush(conn) < 0)
@@ -638,7 +631,7 @@ rpc_conn_ack_through(rpc_conn_t *conn, uint64_t tag)
         }
     } else if (amqp_basic_ack(conn->state, 1, tag, 1) != AMQP_STATUS_OK) {
         tern_error_set(TERN_ERR_RPC, "could not acknowledge messages: connection lost");
-        rpc_conn_close(conn);
+        broken(conn);
         return -1;
     }
     return 0;
@@ -716,6 +709,17 @@ rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *exch
                            const char *routing_key)
 {
     return declare_and_bind(conn, queue, false, true, true, exchange, routing_key);
+}
+
+int
+rpc_conn_consume(rpc_conn_t *conn, const char *queue)
+{
+    char what[300];
+
+    snprintf(what, sizeof(what), "consume queue \"%.255s\"", queue);
+    amqp_basic_consume(conn->state, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                       amqp_empty_table);
+    return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), what);
 }
 
 char *

@@ -5,6 +5,7 @@ rpc_libtern_rpc_la_SOURCES = \
 	rpc/url.c \
 	rpc/conn.c \
 	rpc/message.c \
+	rpc/reader.c \
 	rpc/client.c \
 	rpc/dispatch.c \
 	rpc/server.c

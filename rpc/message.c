@@ -194,19 +194,28 @@ wrap(json_t *msg)
     return text;
 }
 
+void
+rpc_unique_name(char *buf, size_t size, const char *prefix)
+{
+    char uuid[37];
+    size_t j;
+
+    tern_strlcpy(buf, prefix, size);
+    j = strlen(buf);
+    tern_uuid_generate(uuid);
+    for (size_t i = 0; uuid[i] && j + 1 < size; i++) {
+        if (uuid[i] != '-')
+            buf[j++] = uuid[i];
+    }
+    buf[j] = '\0';
+}
+
 static json_t *
 unique_id(void)
 {
-    char uuid[37];
     char hex[33];
-    size_t j = 0;
 
-    tern_uuid_generate(uuid);
-    for (size_t i = 0; uuid[i]; i++) {
-        if (uuid[i] != '-')
-            hex[j++] = uuid[i];
-    }
-    hex[j] = '\0';
+    rpc_unique_name(hex, sizeof(hex), "");
     return json_string(hex);
 }
 

@@ -6,10 +6,12 @@
  *                  waiting (confirms reach callbacks), the pump, error translation (amqp_*
  *                  stays in rpc/)
  *   rpc/message.c  the oslo.messaging envelope: encode, decode and validate, remote errors
- *   rpc/client.c   call / cast / fanout, the reply queue, callers reading for each other
+ *   rpc/reader.c   reading a client's or a server's two connections by turns (leader/followers),
+ *                  the eventfd, confirm lag, reopening the consumer, the keeper thread
+ *   rpc/client.c   call / cast / fanout, waiters, the reply queue and its acks
  *   rpc/dispatch.c endpoint, version and method of a request; duplicate detection
- *   rpc/server.c   topic / topic.server / fanout queues (or a listener's own), workers
- *                  reading for themselves, replies, acks
+ *   rpc/server.c   topic / topic.server / fanout queues (or a listener's own), jobs, workers,
+ *                  replies and their retries, acks
  */
 #ifndef TERN_RPC_PRIVATE_H
 #define TERN_RPC_PRIVATE_H
@@ -108,19 +110,23 @@ typedef struct rpc_conn {
     unsigned generation; /* counts opens: a delivery tag is only valid in its generation */
     uint8_t *out;        /* frames being written in one piece (owned) */
     size_t out_len, out_cap;
-    char *declared; /* "\n"-separated exchanges declared on this connection (owned), so that a
+    char *declared;     /* "\n"-separated exchanges declared on this connection (owned), so that a
                      * publish does not declare its exchange again (as oslo caches them) */
+    rpc_stats_t *stats; /* the owner's counters (borrowed): losses and reconnects counted here */
 } rpc_conn_t;
 
-void rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url);
+/* Count one event in a counter of an rpc_stats_t: atomic, from any thread, under any lock. */
+#define RPC_COUNT(counter) ((void)__atomic_add_fetch(&(counter), 1, __ATOMIC_RELAXED))
+
+/* cfg, url and stats are borrowed: the owner's, for as long as conn. */
+void rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url,
+                   rpc_stats_t *stats);
 /* Close and free what conn owns (not conn itself). */
 void rpc_conn_fini(rpc_conn_t *conn);
 
-/* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). */
+/* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). Once conn
+ * has been open, counts a reconnect, or a failed one. */
 int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
-/* Keep reopening with backoff (retry_interval, +backoff per attempt, up to retry_max) until
- * open or *stop becomes true. */
-int rpc_conn_open_retry(rpc_conn_t *conn, bool confirms, int heartbeat_s, volatile bool *stop);
 /* Close; every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
 void rpc_conn_close(rpc_conn_t *conn);
 
@@ -142,7 +148,8 @@ int rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing
 /* Take every frame the connection has ready, without blocking: confirms and returns go to the
  * publishes' rpc_confirm_fn, deliveries to on_delivery (may be NULL when nothing is consumed);
  * heartbeats are sent when due, and a broker silent for two heartbeat intervals is taken as
- * gone. 0, or -1 when the connection broke (it is closed then). */
+ * gone. 0, or -1 when the connection broke (it is closed then, and counted as lost: so is a
+ * connection whose publish or ack could not be written). */
 int rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque);
 /* poll() saw the socket readable: the broker is alive (heartbeats are read inside rabbitmq-c,
  * unseen by the pump). */
@@ -169,6 +176,89 @@ int rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *
  * away (a reply sent during a broker restart waits for it), expiring after 30 unused minutes
  * (oslo's rabbit_transient_queues_ttl); otherwise transient and auto-deleted. */
 int rpc_conn_declare_reply_queue(rpc_conn_t *conn, const char *queue);
+/* Consume queue on channel 1, acknowledging by hand (rpc_conn_ack, rpc_conn_ack_through): a
+ * delivery not acknowledged when the connection goes is delivered again. */
+int rpc_conn_consume(rpc_conn_t *conn, const char *queue);
+
+/* ---- reader.c: reading by turns, the keeper ---- */
+
+/* What the owner of a reader (a client, a server) does with what is read. Called by the reader
+ * of the moment, without the owner's lock unless said. */
+typedef struct rpc_reader_ops {
+    int confirm_lag_ms; /* out is pumped this long after its last pump at the latest */
+    /* Declare and consume the owner's queues on in, just opened (in->lock held): 0 or -1. */
+    int (*subscribe)(void *owner);
+    /* A message delivered on in (in->lock held). */
+    rpc_delivery_fn on_delivery;
+    /* in is consumed (up) or was found lost; NULL when the owner does not care. */
+    void (*in_changed)(void *owner, bool up);
+    /* After each read: the owner's own part (acks, retries), all of it now when force. */
+    void (*after_read)(void *owner, bool force);
+    /* The keeper's tick (owner's lock held): true when it woke one of the owner's threads to
+     * read instead of the keeper; may set *ret_next_ms, the wait until the next tick (default
+     * 1000 ms). NULL: the keeper reads whenever nobody does. */
+    bool (*keeper_tick)(void *owner, int64_t now_ms, int *ret_next_ms);
+    /* After the keeper read (owner's lock held): wake a thread that may want the role. */
+    void (*handoff)(void *owner);
+} rpc_reader_ops_t;
+
+/* The reading of one owner's two connections. Threads: the fields marked "reader only" belong
+ * to whoever holds the role (busy), or to the owner's only thread (start, stop). */
+typedef struct rpc_reader {
+    const rpc_reader_ops_t *ops; /* borrowed (static) */
+    void *owner;                 /* passed to ops */
+    pthread_mutex_t *lock;       /* the owner's lock: guards busy, stop, the counts below and
+                                  * keeper_cond */
+    rpc_conn_t *in;              /* the consumer (borrowed): pumped under in->lock */
+    rpc_conn_t *out;             /* publishes (borrowed): pumped under out->lock */
+    int watch_unconfirmed;       /* out is polled at once when this many wait for their confirm */
+    int wake_fd;                 /* eventfd: interrupts the reader's poll (owned) */
+    pthread_t keeper;
+    bool keeper_running;        /* start/stop only */
+    pthread_cond_t keeper_cond; /* with *lock: stop, or the owner's kick (CLOCK_MONOTONIC) */
+    bool busy;                  /* guarded by *lock: a thread is the reader */
+    volatile bool stop;         /* set under *lock; read anywhere: no reader reopens in then */
+    int unconfirmed;            /* guarded by *lock: publishes on out waiting for their confirm */
+    int confirm_waiters;        /* guarded by *lock: threads waiting for a confirm (casts) */
+    bool in_up, in_fresh;       /* reader only: in consumed; just opened, not read yet */
+    int64_t in_retry_at_ms;     /* reader only: when to open in again */
+    int64_t in_retry_delay_ms;  /* reader only: the backoff */
+    int64_t out_pumped_ms;      /* reader only: when out was last pumped */
+} rpc_reader_t;
+
+/* Set up r for owner, whose lock is lock (in, out and ops borrowed; nothing started). 0, or -1
+ * when no eventfd could be had (rpc_reader_fini is still due). */
+int rpc_reader_init(rpc_reader_t *r, const rpc_reader_ops_t *ops, void *owner,
+                    pthread_mutex_t *lock, rpc_conn_t *in, rpc_conn_t *out, int watch_unconfirmed);
+/* After rpc_reader_stop: free what r owns (not r). */
+void rpc_reader_fini(rpc_reader_t *r);
+
+/* Start the keeper (stop false again). 0 or -1 with the error. */
+int rpc_reader_start(rpc_reader_t *r);
+/* Stop: set stop, wake the reader and the keeper, join the keeper. Owner's lock not held. */
+void rpc_reader_stop(rpc_reader_t *r);
+/* Have the keeper tick now (owner's lock held): its pace changed. */
+void rpc_reader_kick_keeper(rpc_reader_t *r);
+
+/* With the owner's lock held: when nobody reads, become the reader and read once (the lock
+ * released meanwhile), then give up the role. false when another thread reads. */
+bool rpc_reader_turn(rpc_reader_t *r, int timeout_ms, bool force);
+/* Read once, as the reader (the role held, or no other thread left): poll up to timeout_ms,
+ * pump what is ready (both connections when force), then ops->after_read. Reopens a lost in
+ * unless stopped. Owner's lock not held. */
+void rpc_reader_read(rpc_reader_t *r, int timeout_ms, bool force);
+/* Interrupt the reader's poll. */
+void rpc_reader_wake(rpc_reader_t *r);
+
+/* Open in and subscribe (ops->subscribe), closing it again on failure. 0 or -1 with the error.
+ * The reader, or the owner before anyone reads. */
+int rpc_reader_open_in(rpc_reader_t *r);
+/* Open out when it is closed (out->lock held), and wake the reader to poll its socket. 0 or -1
+ * with the error. */
+int rpc_reader_open_out(rpc_reader_t *r);
+
+/* Copy the counters of live into *ret, each read atomically. */
+void rpc_stats_copy(const rpc_stats_t *live, rpc_stats_t *ret);
 
 /* ---- message.c ---- */
 
@@ -204,6 +294,10 @@ int rpc_message_decode_reply(const char *body, size_t len, size_t max_bytes, cha
 
 /* The bytes of an amqp_bytes_t as a new NUL-terminated string. */
 char *rpc_bytes_dup(amqp_bytes_t b);
+
+/* Write prefix and the 32 hex digits of a new uuid into buf (a _unique_id, a _msg_id, a queue
+ * name), cut to size. */
+void rpc_unique_name(char *buf, size_t size, const char *prefix);
 
 /* ---- dispatch.c ---- */
 

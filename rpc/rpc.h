@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Transport settings, filled by the daemon from its configuration (conf/). Strings borrowed for
  * the duration of rpc_client_new()/rpc_server_new(), which copy what they keep. */
@@ -99,6 +100,32 @@ typedef struct rpc_endpoint {
 typedef struct rpc_client rpc_client_t;
 typedef struct rpc_server rpc_server_t;
 
+/* What a client or a server got over on its own, which its callers never hear of as an error:
+ * counters since rpc_client_new()/rpc_server_new(), for a daemon to log or export (the library
+ * logs none of it). A counter that does not apply to a side stays 0. */
+typedef struct rpc_stats {
+    uint64_t connections_lost;   /* connections found broken: broker gone, heartbeats missed, a
+                                  * write failed (each is opened again) */
+    uint64_t reconnects;         /* connections opened again after they had been open */
+    uint64_t reconnects_failed;  /* attempts to open such a connection again that reached no
+                                  * broker (tried again with backoff) */
+    uint64_t publishes_retried;  /* client: requests published again (the publish failed, or its
+                                  * connection went before the broker confirmed it) */
+    uint64_t replies_unclaimed;  /* client: replies no call waited for (it had timed out, or the
+                                  * reply came again after a reconnect): dropped */
+    uint64_t malformed_dropped;  /* messages that could not be decoded, dropped (a server still
+                                  * answers a call whose reply address it can read) */
+    uint64_t duplicates_dropped; /* server: redeliveries of messages already taken (_unique_id):
+                                  * dropped, their handler not run again */
+    uint64_t replies_retried;    /* server: replies published again (the broker away, or their
+                                  * reply queue missing) */
+    uint64_t replies_dropped;    /* server: replies given up (their queue missing for 10 s, or the
+                                  * broker away past response_timeout_ms): the caller times out */
+    uint64_t casts_failed;       /* server: casts whose handler failed (nobody to answer: also
+                                  * logged, see rpc/README.md) */
+    uint64_t poll_errors;        /* poll() or the reader's eventfd failed (reading went on) */
+} rpc_stats_t;
+
 /* Build a request context object: new reference. Any argument may be NULL (omitted), except
  * request_id: NULL generates "req-<uuid>". roles: NULL-terminated array or NULL. */
 json_t *rpc_context_new(const char *user_id, const char *project_id, const char *const *roles,
@@ -108,6 +135,9 @@ json_t *rpc_context_new(const char *user_id, const char *project_id, const char 
  * no broker host can be reached. Free with rpc_client_free(). */
 rpc_client_t *rpc_client_new(const rpc_config_t *cfg);
 void rpc_client_free(rpc_client_t *client);
+
+/* The client's counters, now (any thread, at any time; each counter read atomically). */
+void rpc_client_stats(const rpc_client_t *client, rpc_stats_t *ret);
 
 /* Call method on target and wait for its result. context and args are borrowed (args NULL means
  * {}). timeout_ms <= 0 uses the configured response timeout. On success *ret_result is a new
@@ -134,6 +164,9 @@ rpc_server_t *rpc_server_new(const rpc_config_t *cfg, const char *topic, const c
 int rpc_server_start(rpc_server_t *server);
 void rpc_server_stop(rpc_server_t *server);
 void rpc_server_free(rpc_server_t *server);
+
+/* The server's (or listener's) counters, now (any thread, at any time, started or not). */
+void rpc_server_stats(const rpc_server_t *server, rpc_stats_t *ret);
 
 /* A listener: a server (start, stop and free it with rpc_server_*()) that takes the casts sent
  * to {.topic = topic, .server = key} on a queue of its own, so that every listener of a key gets

@@ -3,19 +3,22 @@
  *
  * Owns two connections: conn, the consumer of the server's queues (deliveries in, acks out),
  * and pub, on which the workers publish replies (publisher confirms on; nobody waits for them
- * while publishing). Both are guarded by their own lock. Owns the worker threads, the keeper
- * thread, and the jobs (messages taken off the broker), which live in one of the lists guarded
- * by lock: jobs (waiting for a worker), retries (a reply to publish again later) and confirmed
- * (the reply is confirmed: the message is to be acknowledged), or with the worker handling
- * them, or with pub while their reply waits for its confirm.
+ * while publishing). Both are guarded by their own lock. Owns the reader of both (and so its
+ * keeper thread), the worker threads, and the jobs (messages taken off the broker), which live
+ * in one of the lists guarded by lock: jobs (waiting for a worker), retries (a reply to publish
+ * again later) and confirmed (the reply is confirmed: the message is to be acknowledged), or
+ * with the worker handling them, or with pub while their reply waits for its confirm.
  *
  * What a request means (endpoint, version, method) and which messages were taken already is
  * rpc/dispatch.c's.
  *
- * Reading is done by the workers themselves (leader/followers): an idle worker that finds no
- * reader becomes it, polls both sockets, pumps them - deliveries become jobs, confirms move
- * jobs on - and then takes a job itself, waking another idle worker to read. The keeper thread
- * pumps both connections when no worker reads (all busy, or idle), so heartbeats always flow.
+ * Reading is done by the workers themselves, by turns (rpc/reader.c): an idle worker that finds
+ * no reader becomes it, polls both sockets, pumps them - deliveries become jobs, confirms move
+ * jobs on - and then takes a job itself. The reader's keeper thread wakes an idle worker when
+ * jobs wait or nobody reads, and pumps both connections itself when every worker is busy, so
+ * heartbeats always flow. After each read, the reader publishes the replies due again and
+ * acknowledges the messages whose replies were confirmed (after_read).
+ *
  * A message is acknowledged after its handler ran and its reply was confirmed by the broker; a
  * message whose handler never finished (the process died) is redelivered by the broker.
  *
@@ -25,12 +28,8 @@
  * is the same machinery with one queue instead: "<topic>.<key>_listener_<uuid>", exclusive to
  * its consumer connection, bound to the control exchange with key "<topic>.<key>".
  */
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -44,10 +43,10 @@
 /* How long a reader polls before looking around again. */
 #define READ_SLICE_MS 100
 /* The keeper's tick while jobs flow: the longest a queued job waits for an idle worker, or the
- * sockets for a reader, while the worker that read last runs a handler; idle, it ticks slowly.
- * It pumps the connections itself when every worker is busy, at the idle period. */
+ * sockets for a reader, while the worker that read last runs a handler. It ticks at the
+ * reader's idle pace (1 s) again once no job was taken for KEEPER_QUIET_MS. */
 #define KEEPER_TICK_MS 10
-#define KEEPER_IDLE_MS 1000
+#define KEEPER_QUIET_MS 1000
 /* The confirms of replies are read (and their messages acknowledged, in one write) this often,
  * or at once when half the prefetch window waits for them. */
 #define CONFIRM_LAG_MS 5
@@ -88,28 +87,22 @@ struct rpc_server {
     int n_workers;
     int prefetch; /* the consumer's prefetch count */
     pthread_t *workers;
-    pthread_t keeper;
     bool started;
-    volatile bool stop;
-    rpc_conn_t conn;           /* the consumer; conn.lock */
-    rpc_conn_t pub;            /* replies; pub.lock */
-    int wake_fd;               /* eventfd: interrupts the reader's poll */
-    int64_t setup_retry_at_ms; /* reader only: when to open the consumer again */
-    int64_t setup_delay_ms;    /* reader only */
+    rpc_conn_t conn;     /* the consumer; conn.lock */
+    rpc_conn_t pub;      /* replies; pub.lock */
+    rpc_reader_t reader; /* reads conn and pub by turns (workers, its keeper); its role, stop
+                          * and confirm counts are guarded by lock */
     pthread_mutex_t lock;
-    pthread_cond_t cond;        /* with lock: idle workers */
-    pthread_cond_t keeper_cond; /* with lock: stop */
-    job_t *jobs, **jobs_tail;   /* guarded by lock */
-    job_t *retries;             /* guarded by lock */
-    job_t *confirmed;           /* guarded by lock */
-    bool reader_busy;           /* guarded by lock */
-    int n_idle;                 /* guarded by lock: workers waiting on cond */
-    unsigned long jobs_taken;   /* guarded by lock: counts jobs taken by workers */
-    bool keeper_fast;           /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
-    int unconfirmed;            /* guarded by lock: replies published, not yet confirmed */
-    int64_t pub_pumped_ms;      /* reader only: when pub was last pumped */
-    bool draining;              /* guarded by lock: workers exit when jobs is empty */
-    rpc_seen_t seen;            /* guarded by lock: the messages taken (dispatch.c) */
+    pthread_cond_t cond;      /* with lock: idle workers */
+    job_t *jobs, **jobs_tail; /* guarded by lock */
+    job_t *retries;           /* guarded by lock */
+    job_t *confirmed;         /* guarded by lock */
+    int n_idle;               /* guarded by lock: workers waiting on cond */
+    int64_t job_taken_ms;     /* guarded by lock: when a worker last took a job */
+    bool keeper_fast;         /* guarded by lock: the keeper ticks at KEEPER_TICK_MS */
+    bool draining;            /* guarded by lock: workers exit when jobs is empty */
+    rpc_seen_t seen;          /* guarded by lock: the messages taken (dispatch.c) */
+    rpc_stats_t stats;        /* counted by any thread (RPC_COUNT), read by rpc_server_stats */
 };
 
 static void
@@ -125,22 +118,15 @@ job_free(job_t *job)
 
 /* ---- replies ---- */
 
-static void
-wake_reader(rpc_server_t *srv)
-{
-    uint64_t one = 1;
-
-    if (write(srv->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        TERN_WARN("could not wake the reader: %s", strerror(errno));
-}
-
 /* ack_job: acknowledge job's message (with more, perhaps only with the next ack_job without
- * more: conn.lock is held from the first to the last of such a batch) and free it. */
+ * more: conn.lock is held from the first to the last of such a batch) and free it. An ack that
+ * cannot be written closed the connection (counted as lost): the broker delivers the message
+ * again, and it is dropped as a duplicate. */
 static void
 ack_job(rpc_server_t *srv, job_t *job, bool more)
 {
-    if (srv->conn.state && rpc_conn_ack(&srv->conn, job->tag, job->gen, more) < 0)
-        TERN_WARN("topic \"%s\": %s", srv->topic, tern_error_message());
+    if (srv->conn.state)
+        (void)rpc_conn_ack(&srv->conn, job->tag, job->gen, more);
     job_free(job);
 }
 
@@ -168,19 +154,20 @@ ack_list(rpc_server_t *srv, job_t *list)
 }
 
 /* retry_later: job's reply was lost (or returned: missing) - publish it again later, or give
- * up when its time is over (then its message is acknowledged: this was its only answer). Lock
- * held. false when given up (the caller acknowledges). */
+ * up when its time is over (then its message is acknowledged: this was its only answer; its
+ * caller times out). Lock held. false when given up (the caller acknowledges). */
 static bool
-retry_later(rpc_server_t *srv, job_t *job, bool missing, const char *why)
+retry_later(rpc_server_t *srv, job_t *job, bool missing)
 {
     int64_t now = tern_now_monotonic_ms();
     int64_t delay = missing ? REPLY_MISSING_RETRY_MS : job->retry_delay_ms;
 
     if (now + delay >= job->reply_deadline_ms ||
-        (missing && now + delay >= job->missing_deadline_ms) || srv->stop) {
-        TERN_WARN("could not reply to %s on \"%s\": %s", job->msg_id, job->reply_q, why);
+        (missing && now + delay >= job->missing_deadline_ms) || srv->reader.stop) {
+        RPC_COUNT(srv->stats.replies_dropped);
         return false;
     }
+    RPC_COUNT(srv->stats.replies_retried);
     if (!missing) {
         job->retry_delay_ms += srv->cfg.retry_backoff_ms;
         if (job->retry_delay_ms > srv->cfg.retry_max_ms)
@@ -201,18 +188,16 @@ on_reply_confirm(void *opaque, rpc_outcome_t outcome)
     bool keep = false;
 
     pthread_mutex_lock(&srv->lock);
-    srv->unconfirmed--;
+    srv->reader.unconfirmed--;
     switch (outcome) {
     case RPC_OUTCOME_ACK:
         break;
-    case RPC_OUTCOME_RETURNED:
-        keep = retry_later(srv, job, true, "no such reply queue");
+    case RPC_OUTCOME_RETURNED: /* no such reply queue (yet?) */
+        keep = retry_later(srv, job, true);
         break;
     case RPC_OUTCOME_NACK:
-        keep = retry_later(srv, job, false, "the broker refused it");
-        break;
     case RPC_OUTCOME_LOST:
-        keep = retry_later(srv, job, false, "the connection to the broker was lost");
+        keep = retry_later(srv, job, false);
         break;
     }
     if (!keep) {
@@ -228,26 +213,23 @@ static void
 publish_reply(rpc_server_t *srv, job_t *job)
 {
     rpc_conn_t *pub = &srv->pub;
-    bool opened = false;
     int rc = -1;
 
     pthread_mutex_lock(&pub->lock);
-    if (pub->state || (opened = rpc_conn_open(pub, true, srv->cfg.heartbeat_timeout_s) == 0))
+    if (rpc_reader_open_out(&srv->reader) == 0)
         rc = rpc_conn_publish(pub, "", job->reply_q, job->reply, strlen(job->reply), true,
                               on_reply_confirm, job);
     if (rc == 0) {
         pthread_mutex_lock(&srv->lock);
-        srv->unconfirmed++;
+        srv->reader.unconfirmed++;
         pthread_mutex_unlock(&srv->lock);
     }
     pthread_mutex_unlock(&pub->lock);
-    if (opened)
-        wake_reader(srv); /* a new socket to poll */
     if (rc < 0) {
         bool keep;
 
         pthread_mutex_lock(&srv->lock);
-        keep = retry_later(srv, job, false, tern_error_message());
+        keep = retry_later(srv, job, false);
         pthread_mutex_unlock(&srv->lock);
         if (!keep)
             ack_one(srv, job);
@@ -297,7 +279,7 @@ handle_job(rpc_server_t *srv, job_t *job)
         char *msg_id = NULL, *reply_q = NULL;
 
         tern_error_copy(&err);
-        TERN_WARN("dropped a malformed message on topic \"%s\": %s", srv->topic, err.message);
+        RPC_COUNT(srv->stats.malformed_dropped);
         reply_address(job->body, job->len, &msg_id, &reply_q);
         if (msg_id && reply_q)
             set_reply(srv, job, reply_q, msg_id, NULL, &err);
@@ -309,8 +291,7 @@ handle_job(rpc_server_t *srv, job_t *job)
     duplicate = rpc_seen_before(&srv->seen, in.unique_id);
     pthread_mutex_unlock(&srv->lock);
     if (duplicate) {
-        TERN_WARN("dropped a redelivered message %s (\"%s\" on topic \"%s\"): already taken",
-                  in.unique_id, in.method, srv->topic);
+        RPC_COUNT(srv->stats.duplicates_dropped);
         rpc_incoming_clear(&in);
         return;
     }
@@ -320,11 +301,13 @@ handle_job(rpc_server_t *srv, job_t *job)
         tern_error_copy(&err);
         if (err.code == TERN_ERR_NONE)
             err.code = TERN_ERR_INTERNAL;
-        TERN_DEBUG("\"%s\" from \"%s\" failed: %s", in.method, job->user_id, err.message);
-        if (in.msg_id)
-            set_reply(srv, job, in.reply_q, in.msg_id, NULL, &err);
-        else
-            TERN_WARN("cast \"%s\" failed: %s", in.method, err.message);
+        if (in.msg_id) {
+            set_reply(srv, job, in.reply_q, in.msg_id, NULL, &err); /* the caller reports it */
+        } else {
+            /* The one thing rpc/ logs (rpc/README.md): nobody else ever hears this error. */
+            RPC_COUNT(srv->stats.casts_failed);
+            TERN_WARN("cast \"%s\" on topic \"%s\" failed: %s", in.method, srv->topic, err.message);
+        }
     } else if (in.msg_id) {
         set_reply(srv, job, in.reply_q, in.msg_id, result, NULL);
     }
@@ -335,31 +318,6 @@ handle_job(rpc_server_t *srv, job_t *job)
 
 /* ---- the consumer ---- */
 
-static int
-consume_queue(rpc_server_t *srv, const char *queue)
-{
-    amqp_basic_consume(srv->conn.state, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
-                       amqp_empty_table);
-    return rpc_conn_check(&srv->conn, amqp_get_rpc_reply(srv->conn.state), "consume a queue");
-}
-
-/* unique_name: prefix followed by a new uuid's 32 hex digits, cut to size. */
-static void
-unique_name(char *buf, size_t size, const char *prefix)
-{
-    char uuid[37];
-    size_t j;
-
-    tern_strlcpy(buf, prefix, size);
-    j = strlen(buf);
-    tern_uuid_generate(uuid);
-    for (size_t i = 0; uuid[i] && j + 1 < size; i++) {
-        if (uuid[i] != '-')
-            buf[j++] = uuid[i];
-    }
-    buf[j] = '\0';
-}
-
 /* listener_setup: a listener's queue, exclusive to this connection (the broker deletes it with
  * the connection), bound to the control exchange with key "<topic>.<key>". Named anew on each
  * connection: the broker may not have noticed yet that the last one is gone. */
@@ -368,22 +326,22 @@ listener_setup(rpc_server_t *srv, const char *key)
 {
     TERN_AUTOFREE char *prefix = tern_asprintf("%.200s_listener_", key);
 
-    unique_name(srv->listen_q, sizeof(srv->listen_q), prefix);
+    rpc_unique_name(srv->listen_q, sizeof(srv->listen_q), prefix);
     if (rpc_conn_declare_own_queue(&srv->conn, srv->listen_q, srv->cfg.control_exchange, key) < 0)
         return -1;
-    return consume_queue(srv, srv->listen_q);
+    return rpc_conn_consume(&srv->conn, srv->listen_q);
 }
 
-/* consumer_setup: connect, declare exchanges and queues, start consuming (conn.lock held). */
+/* consumer_subscribe: declare the exchanges and queues, start consuming (conn.lock held, conn
+ * just opened). */
 static int
-consumer_setup(rpc_server_t *srv)
+consumer_subscribe(void *opaque)
 {
+    rpc_server_t *srv = opaque;
     rpc_conn_t *c = &srv->conn;
     TERN_AUTOFREE char *server_q = tern_asprintf("%s.%s", srv->topic, srv->server_name);
     TERN_AUTOFREE char *fanout_x = tern_asprintf("%s_fanout", srv->topic);
 
-    if (rpc_conn_open(c, false, srv->cfg.heartbeat_timeout_s) < 0)
-        return -1;
     amqp_basic_qos(c->state, 1, 0, (uint16_t)srv->prefetch, 0);
     if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "set the prefetch count") < 0 ||
         rpc_conn_declare_exchange(c, srv->cfg.control_exchange, "topic") < 0)
@@ -394,39 +352,10 @@ consumer_setup(rpc_server_t *srv)
         rpc_conn_declare_queue(c, srv->topic, false, srv->cfg.control_exchange, srv->topic) < 0 ||
         rpc_conn_declare_queue(c, server_q, false, srv->cfg.control_exchange, server_q) < 0 ||
         rpc_conn_declare_queue(c, srv->fanout_q, true, fanout_x, srv->topic) < 0 ||
-        consume_queue(srv, srv->topic) < 0 || consume_queue(srv, server_q) < 0 ||
-        consume_queue(srv, srv->fanout_q) < 0)
+        rpc_conn_consume(c, srv->topic) < 0 || rpc_conn_consume(c, server_q) < 0 ||
+        rpc_conn_consume(c, srv->fanout_q) < 0)
         return -1;
     return 0;
-}
-
-/* consumer_reopen: the reader reopens a lost consumer connection, with backoff. */
-static void
-consumer_reopen(rpc_server_t *srv)
-{
-    int64_t now = tern_now_monotonic_ms();
-    int rc;
-
-    if (now < srv->setup_retry_at_ms)
-        return;
-    pthread_mutex_lock(&srv->conn.lock);
-    rc = consumer_setup(srv);
-    if (rc < 0)
-        rpc_conn_close(&srv->conn);
-    pthread_mutex_unlock(&srv->conn.lock);
-    if (rc == 0) {
-        srv->setup_delay_ms = 0;
-        return;
-    }
-    srv->setup_delay_ms = srv->setup_delay_ms == 0
-                              ? srv->cfg.retry_interval_ms
-                              : srv->setup_delay_ms + srv->cfg.retry_backoff_ms;
-    if (srv->setup_delay_ms > srv->cfg.retry_max_ms)
-        srv->setup_delay_ms = srv->cfg.retry_max_ms;
-    srv->setup_retry_at_ms = now + srv->setup_delay_ms;
-    if (!srv->stop)
-        TERN_WARN("topic \"%s\": %s; retrying in %lld ms", srv->topic, tern_error_message(),
-                  (long long)srv->setup_delay_ms);
 }
 
 /* on_delivery: a message off the server's queues becomes a job (conn.lock held). */
@@ -447,7 +376,6 @@ on_delivery(void *opaque, const rpc_delivery_t *d)
     job->user_id[d->user_id_len] = '\0';
     job->tag = d->tag;
     job->gen = srv->conn.generation;
-    TERN_DEBUG("delivery %llu on topic \"%s\"", (unsigned long long)d->tag, srv->topic);
     pthread_mutex_lock(&srv->lock);
     *srv->jobs_tail = job;
     srv->jobs_tail = &job->next;
@@ -467,63 +395,15 @@ take_list(rpc_server_t *srv, job_t **list)
     return l;
 }
 
-/* read_once: the reader's turn - poll the sockets up to timeout_ms, pump what is ready
- * (everything when force), publish the replies due again, acknowledge confirmed ones. The
- * confirms of replies are not worth a wake-up of their own: they are read every
- * CONFIRM_LAG_MS, or at once when half the prefetch window waits for them. */
+/* after_read: the reader's part of the server's work - publish the replies due again, and
+ * acknowledge the messages whose replies are confirmed, in one write. */
 static void
-read_once(rpc_server_t *srv, int timeout_ms, bool force)
+after_read(void *opaque, bool force)
 {
-    struct pollfd pfd[3] = {{.fd = srv->wake_fd, .events = POLLIN},
-                            {.fd = rpc_conn_fd(&srv->conn), .events = POLLIN},
-                            {.fd = -1, .events = POLLIN}};
+    rpc_server_t *srv = opaque;
     int64_t now = tern_now_monotonic_ms();
-    int unconfirmed;
-    bool woken, pump_pub, opened = false;
 
-    if (pfd[1].fd < 0 && !srv->stop) {
-        consumer_reopen(srv);
-        pfd[1].fd = rpc_conn_fd(&srv->conn);
-        /* deliveries may have come in with consume-ok, into rabbitmq-c's buffer: poll won't
-         * tell */
-        opened = pfd[1].fd >= 0;
-    }
-    pthread_mutex_lock(&srv->lock);
-    unconfirmed = srv->unconfirmed;
-    pthread_mutex_unlock(&srv->lock);
-    if (unconfirmed >= srv->prefetch / 2)
-        pfd[2].fd = rpc_conn_fd(&srv->pub);
-    else if (unconfirmed > 0 && timeout_ms > srv->pub_pumped_ms + CONFIRM_LAG_MS - now)
-        timeout_ms = (int)(srv->pub_pumped_ms + CONFIRM_LAG_MS - now);
-    if (poll(pfd, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
-        TERN_WARN("poll: %s", strerror(errno));
-    woken = pfd[0].revents & POLLIN;
-    if (woken) {
-        uint64_t n;
-
-        if (read(srv->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-            TERN_WARN("could not read the wake-up counter: %s", strerror(errno));
-    }
-    if (force || opened || pfd[1].revents) {
-        pthread_mutex_lock(&srv->conn.lock);
-        if (pfd[1].revents & POLLIN)
-            rpc_conn_note_readable(&srv->conn);
-        if (srv->conn.state && rpc_conn_pump(&srv->conn, on_delivery, srv) < 0)
-            TERN_WARN("topic \"%s\": %s; reconnecting", srv->topic, tern_error_message());
-        pthread_mutex_unlock(&srv->conn.lock);
-    }
-    now = tern_now_monotonic_ms();
-    pump_pub = force || woken || pfd[2].revents ||
-               (unconfirmed > 0 && now >= srv->pub_pumped_ms + CONFIRM_LAG_MS);
-    if (pump_pub) {
-        pthread_mutex_lock(&srv->pub.lock);
-        if (pfd[2].revents & POLLIN)
-            rpc_conn_note_readable(&srv->pub);
-        if (srv->pub.state && rpc_conn_pump(&srv->pub, NULL, NULL) < 0)
-            TERN_WARN("topic \"%s\": reply connection: %s", srv->topic, tern_error_message());
-        pthread_mutex_unlock(&srv->pub.lock);
-        srv->pub_pumped_ms = now;
-    }
+    (void)force; /* retries wait for their time even then: the broker may be away */
     for (job_t *job = take_list(srv, &srv->retries), *next; job; job = next) {
         next = job->next;
         if (job->retry_at_ms <= now) {
@@ -537,6 +417,34 @@ read_once(rpc_server_t *srv, int timeout_ms, bool force)
     }
     ack_list(srv, take_list(srv, &srv->confirmed));
 }
+
+/* keeper_tick: while jobs flow, every KEEPER_TICK_MS, wake an idle worker when jobs wait or
+ * nobody reads (the last reader runs a handler); when every worker is busy the keeper reads
+ * itself (heartbeats, confirms, deliveries queued for the next free worker). Lock held. */
+static bool
+keeper_tick(void *opaque, int64_t now_ms, int *ret_next_ms)
+{
+    rpc_server_t *srv = opaque;
+    bool woke = false;
+
+    if (srv->n_idle > 0 && (srv->jobs || !srv->reader.busy)) {
+        pthread_cond_signal(&srv->cond);
+        woke = true;
+    }
+    if (now_ms - srv->job_taken_ms >= KEEPER_QUIET_MS)
+        srv->keeper_fast = false;
+    if (srv->keeper_fast)
+        *ret_next_ms = KEEPER_TICK_MS;
+    return woke;
+}
+
+static const rpc_reader_ops_t server_reader_ops = {
+    .confirm_lag_ms = CONFIRM_LAG_MS,
+    .subscribe = consumer_subscribe,
+    .on_delivery = on_delivery,
+    .after_read = after_read,
+    .keeper_tick = keeper_tick,
+};
 
 /* ---- workers ---- */
 
@@ -556,7 +464,7 @@ finish_job(rpc_server_t *srv, job_t *job)
  * reads, or waits. The worker that read a message runs it itself, and the next ones too, one
  * after the other, without waking anyone: on two cores a wake-up costs more than a short
  * handler. When a handler takes long, the keeper notices within KEEPER_TICK_MS that jobs wait
- * or nobody reads, and wakes an idle worker for them. */
+ * or nobody reads, and wakes an idle worker for them (keeper_tick). */
 static void *
 worker_thread(void *arg)
 {
@@ -570,10 +478,10 @@ worker_thread(void *arg)
             srv->jobs = job->next;
             if (!srv->jobs)
                 srv->jobs_tail = &srv->jobs;
-            srv->jobs_taken++;
+            srv->job_taken_ms = tern_now_monotonic_ms();
             if (!srv->keeper_fast) {
                 srv->keeper_fast = true;
-                pthread_cond_signal(&srv->keeper_cond);
+                rpc_reader_kick_keeper(&srv->reader);
             }
             pthread_mutex_unlock(&srv->lock);
             handle_job(srv, job);
@@ -583,56 +491,11 @@ worker_thread(void *arg)
         }
         if (srv->draining)
             break;
-        if (!srv->reader_busy && !srv->stop) {
-            srv->reader_busy = true;
-            pthread_mutex_unlock(&srv->lock);
-            read_once(srv, READ_SLICE_MS, false);
-            pthread_mutex_lock(&srv->lock);
-            srv->reader_busy = false;
+        if (!srv->reader.stop && rpc_reader_turn(&srv->reader, READ_SLICE_MS, false))
             continue;
-        }
         srv->n_idle++;
         pthread_cond_wait(&srv->cond, &srv->lock);
         srv->n_idle--;
-    }
-    pthread_mutex_unlock(&srv->lock);
-    return NULL;
-}
-
-/* keeper_thread: while jobs flow, every KEEPER_TICK_MS, wakes an idle worker when jobs wait or
- * nobody reads (the last reader runs a handler); pumps both connections itself when every
- * worker is busy (heartbeats, confirms, deliveries queued for the next free worker). */
-static void *
-keeper_thread(void *arg)
-{
-    rpc_server_t *srv = arg;
-    unsigned long seen_taken = 0;
-    int64_t quiet_since = tern_now_monotonic_ms(), pumped = 0;
-
-    pthread_mutex_lock(&srv->lock);
-    while (!srv->stop) {
-        int64_t now = tern_now_monotonic_ms();
-        int64_t wake =
-            tern_now_realtime_ms() + (srv->keeper_fast ? KEEPER_TICK_MS : KEEPER_IDLE_MS);
-        struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
-
-        if (srv->n_idle > 0 && (srv->jobs || !srv->reader_busy)) {
-            pthread_cond_signal(&srv->cond);
-        } else if (!srv->reader_busy && now - pumped >= KEEPER_IDLE_MS) {
-            srv->reader_busy = true;
-            pthread_mutex_unlock(&srv->lock);
-            read_once(srv, 0, true);
-            pthread_mutex_lock(&srv->lock);
-            srv->reader_busy = false;
-            pumped = now;
-        }
-        if (srv->jobs_taken != seen_taken) {
-            seen_taken = srv->jobs_taken;
-            quiet_since = now;
-        } else if (now - quiet_since >= 100 * KEEPER_TICK_MS) {
-            srv->keeper_fast = false;
-        }
-        pthread_cond_timedwait(&srv->keeper_cond, &srv->lock, &ts);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -661,15 +524,18 @@ server_new(const rpc_config_t *cfg, const char *topic, const char *server_name, 
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
     srv->prefetch = srv->n_workers * 2 > MIN_PREFETCH ? srv->n_workers * 2 : MIN_PREFETCH;
-    rpc_conn_init(&srv->conn, &srv->cfg, &srv->url);
-    rpc_conn_init(&srv->pub, &srv->cfg, &srv->url);
-    srv->wake_fd = -1;
+    rpc_conn_init(&srv->conn, &srv->cfg, &srv->url, &srv->stats);
+    rpc_conn_init(&srv->pub, &srv->cfg, &srv->url, &srv->stats);
     srv->jobs_tail = &srv->jobs;
     rpc_seen_init(&srv->seen);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
-    pthread_cond_init(&srv->keeper_cond, NULL);
-    unique_name(srv->fanout_q, sizeof(srv->fanout_q), fanout_prefix);
+    rpc_unique_name(srv->fanout_q, sizeof(srv->fanout_q), fanout_prefix);
+    if (rpc_reader_init(&srv->reader, &server_reader_ops, srv, &srv->lock, &srv->conn, &srv->pub,
+                        srv->prefetch / 2) < 0) {
+        rpc_server_free(srv);
+        return NULL;
+    }
     return srv;
 }
 
@@ -696,25 +562,19 @@ rpc_listener_new(const rpc_config_t *cfg, const char *topic, const char *key,
 int
 rpc_server_start(rpc_server_t *srv)
 {
-    int rc;
-
-    if (srv->wake_fd < 0 && (srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-        return tern_error_set_errno(errno, "could not create an eventfd");
     /* The first connection is made here so that a bad URL or credentials fail the start. */
-    pthread_mutex_lock(&srv->conn.lock);
-    if ((rc = consumer_setup(srv)) < 0)
+    if (rpc_reader_open_in(&srv->reader) < 0 || rpc_reader_start(&srv->reader) < 0) {
+        pthread_mutex_lock(&srv->conn.lock);
         rpc_conn_close(&srv->conn);
-    pthread_mutex_unlock(&srv->conn.lock);
-    if (rc < 0 && srv->listener)
-        return tern_error_prefix("could not listen on \"%s.%s\"", srv->topic, srv->server_name);
-    if (rc < 0)
+        pthread_mutex_unlock(&srv->conn.lock);
+        if (srv->listener)
+            return tern_error_prefix("could not listen on \"%s.%s\"", srv->topic, srv->server_name);
         return tern_error_prefix("could not serve topic \"%s\"", srv->topic);
-    srv->stop = false;
+    }
     srv->draining = false;
     srv->workers = tern_calloc((size_t)srv->n_workers, sizeof(pthread_t));
     for (int i = 0; i < srv->n_workers; i++)
         pthread_create(&srv->workers[i], NULL, worker_thread, srv);
-    pthread_create(&srv->keeper, NULL, keeper_thread, srv);
     srv->started = true;
     return 0;
 }
@@ -737,9 +597,9 @@ settle_replies(rpc_server_t *srv)
         pthread_mutex_unlock(&srv->lock);
         if ((!pending && !retrying) || tern_now_monotonic_ms() >= deadline)
             break;
-        read_once(srv, 50, true);
+        rpc_reader_read(&srv->reader, 50, true);
     }
-    read_once(srv, 0, true);
+    rpc_reader_read(&srv->reader, 0, true);
 }
 
 void
@@ -748,13 +608,10 @@ rpc_server_stop(rpc_server_t *srv)
     if (!srv || !srv->started)
         return;
     pthread_mutex_lock(&srv->lock);
-    srv->stop = true;
     srv->draining = true;
     pthread_cond_broadcast(&srv->cond);
-    pthread_cond_signal(&srv->keeper_cond);
     pthread_mutex_unlock(&srv->lock);
-    wake_reader(srv);
-    pthread_join(srv->keeper, NULL);
+    rpc_reader_stop(&srv->reader); /* no worker reads any more, nor reopens the consumer */
     for (int i = 0; i < srv->n_workers; i++)
         pthread_join(srv->workers[i], NULL);
     free(srv->workers);
@@ -786,9 +643,7 @@ rpc_server_free(rpc_server_t *srv)
         n = j->next;
         job_free(j);
     }
-    if (srv->wake_fd >= 0)
-        close(srv->wake_fd);
-    pthread_cond_destroy(&srv->keeper_cond);
+    rpc_reader_fini(&srv->reader);
     pthread_cond_destroy(&srv->cond);
     pthread_mutex_destroy(&srv->lock);
     rpc_url_clear(&srv->url);
@@ -796,4 +651,10 @@ rpc_server_free(rpc_server_t *srv)
     free(srv->topic);
     free(srv->server_name);
     free(srv);
+}
+
+void
+rpc_server_stats(const rpc_server_t *srv, rpc_stats_t *ret)
+{
+    rpc_stats_copy(&srv->stats, ret);
 }

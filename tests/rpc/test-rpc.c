@@ -6,11 +6,14 @@
  * broker-validated identity, and remote errors arriving with their code and message.
  * Listeners: each listener of a key gets the casts to that key and no other, its queue goes with
  * it, and a cast with unrouted_ok to nobody succeeds where a plain one fails.
+ * Counters (rpc_client_stats, rpc_server_stats) for what nobody hears as an error: a late reply,
+ * a malformed message, a redelivery dropped, a failed cast, a reply to a queue that is gone.
  */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <check.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,6 +113,35 @@ teardown(void)
     rpc_server_free(server);
 }
 
+/* stat_at: the counter at offset (offsetof(rpc_stats_t, ...)) of *st. */
+static uint64_t
+stat_at(const rpc_stats_t *st, size_t offset)
+{
+    uint64_t v;
+
+    memcpy(&v, (const char *)st + offset, sizeof(v));
+    return v;
+}
+
+/* server_stat_wait: wait (at most timeout_ms) until the server's counter at offset reaches
+ * want; its last value. */
+static uint64_t
+server_stat_wait(rpc_server_t *srv, size_t offset, uint64_t want, int timeout_ms)
+{
+    int64_t deadline = tern_now_monotonic_ms() + timeout_ms;
+    rpc_stats_t st;
+
+    for (;;) {
+        rpc_server_stats(srv, &st);
+        if (stat_at(&st, offset) >= want || tern_now_monotonic_ms() >= deadline)
+            return stat_at(&st, offset);
+        tern_sleep_ms(20);
+    }
+}
+
+#define SERVER_STAT_WAIT(srv, counter, want, ms) \
+    server_stat_wait((srv), offsetof(rpc_stats_t, counter), (want), (ms))
+
 START_TEST(test_call_returns_result_and_identity)
 {
     rpc_target_t t = {.topic = topic, .version = "1.2"};
@@ -181,11 +213,18 @@ START_TEST(test_timeout_then_late_reply_dropped)
     json_t *slow = json_pack("{s:i}", "ms", 1500);
     json_t *res = NULL;
 
+    rpc_stats_t st;
+
     ck_assert_int_eq(rpc_call(client, &t, ctx, "slow", slow, 300, &res), -1);
     ck_assert_int_eq(tern_error_code(), TERN_ERR_TIMEOUT);
+    rpc_client_stats(client, &st);
+    ck_assert_uint_eq(st.replies_unclaimed, 0);
     tern_sleep_ms(1600); /* the late reply arrives and is dropped */
     CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res));
     ck_assert(json_is_object(res));
+    rpc_client_stats(client, &st); /* it came before echo's reply, on the same queue */
+    ck_assert_uint_eq(st.replies_unclaimed, 1);
+    ck_assert_uint_eq(st.publishes_retried + st.connections_lost + st.malformed_dropped, 0);
     json_decref(res);
     json_decref(slow);
     json_decref(ctx);
@@ -423,8 +462,60 @@ START_TEST(test_malformed_messages_never_wedge_the_server)
     for (size_t i = 0; i < TERN_N_ELEMENTS(bad); i++)
         raw_publish(topic, bad[i], NULL);
     CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res));
+    ck_assert_uint_eq(SERVER_STAT_WAIT(server, malformed_dropped, TERN_N_ELEMENTS(bad), 5000),
+                      TERN_N_ELEMENTS(bad));
     json_decref(res);
     json_decref(ctx);
+}
+END_TEST
+
+/* A message delivered twice (as the broker does after a lost ack) runs its handler once. */
+START_TEST(test_redelivered_message_dropped_and_counted)
+{
+    static const char body[] = "{\"method\": \"count\", \"_unique_id\": \"0f3c0f3c0f3c\"}";
+    rpc_stats_t st;
+
+    raw_publish(topic, body, NULL);
+    raw_publish(topic, body, NULL);
+    ck_assert_uint_eq(SERVER_STAT_WAIT(server, duplicates_dropped, 1, 10000), 1);
+    for (int i = 0; i < 100 && casts_seen < 1; i++)
+        tern_sleep_ms(50);
+    tern_sleep_ms(200);
+    ck_assert_int_eq(casts_seen, 1);
+    rpc_server_stats(server, &st);
+    ck_assert_uint_eq(st.malformed_dropped + st.casts_failed + st.replies_dropped, 0);
+}
+END_TEST
+
+/* A cast whose handler fails has nobody to answer: counted (and the one thing rpc/ logs). */
+START_TEST(test_failed_cast_counted)
+{
+    rpc_target_t t = {.topic = topic};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *args = json_pack("{s:s}", "uuid", "0f3c");
+
+    CK_OK(rpc_cast(client, &t, ctx, "fail", args));
+    CK_OK(rpc_cast(client, &t, ctx, "nosuch", NULL));
+    ck_assert_uint_eq(SERVER_STAT_WAIT(server, casts_failed, 2, 10000), 2);
+    json_decref(args);
+    json_decref(ctx);
+}
+END_TEST
+
+/* A reply whose queue is gone (its client went away) is published again for 10 s, then given
+ * up and its message acknowledged: nobody hears of either but the counters. */
+START_TEST(test_reply_to_missing_queue_retried_then_dropped)
+{
+    rpc_stats_t st;
+
+    raw_publish(topic, "{\"method\": \"echo\", \"_msg_id\": \"m1\", \"_reply_q\": \"reply_gone\"}",
+                NULL);
+    ck_assert_uint_ge(SERVER_STAT_WAIT(server, replies_retried, 2, 5000), 2);
+    rpc_server_stats(server, &st);
+    ck_assert_uint_eq(st.replies_dropped, 0);
+    ck_assert_uint_eq(SERVER_STAT_WAIT(server, replies_dropped, 1, 20000), 1);
+    rpc_server_stats(server, &st);
+    ck_assert_uint_ge(st.replies_retried, 10); /* every 250 ms */
 }
 END_TEST
 
@@ -470,6 +561,9 @@ rpc_suite(void)
     tcase_add_test(errors, test_unrouted_ok_cast_to_nobody_succeeds);
     tcase_add_test(errors, test_call_to_missing_server_or_bad_key_fails_at_once);
     tcase_add_test(errors, test_malformed_messages_never_wedge_the_server);
+    tcase_add_test(errors, test_redelivered_message_dropped_and_counted);
+    tcase_add_test(errors, test_failed_cast_counted);
+    tcase_add_test(errors, test_reply_to_missing_queue_retried_then_dropped);
     tcase_add_test(errors, test_bad_transport_url_named);
     tcase_add_checked_fixture(listeners, setup, teardown);
     tcase_set_timeout(listeners, 60);
