@@ -75,8 +75,7 @@ typedef struct compute_manager {
     rpc_client_t *rpc;       /* owned; thread-safe */
     rpc_config_t rpc_cfg;    /* strings borrowed from the daemon's conf */
     rpc_server_t *server;    /* owned */
-    rpc_method_t *methods;   /* owned: the endpoint's table, one entry per method */
-    rpc_endpoint_t endpoint; /* what the server dispatches to (methods, this manager) */
+    rpc_endpoint_t endpoint; /* what the server dispatches to (compute_dispatch, this manager) */
     compute_migration_queue_t *queue; /* owned */
     pthread_mutex_t migrations_lock;
     compute_migration_t *migrations; /* list of migrations in flight; guarded */

@@ -304,14 +304,9 @@ compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
 int
 compute_manager_start(compute_manager_t *mgr, int n_workers)
 {
-    /* The RPC library dispatches by name: every name, all routed through one function. */
-    mgr->methods = tern_calloc(TERN_N_ELEMENTS(compute_handlers), sizeof(*mgr->methods));
-    for (size_t i = 0; i < TERN_N_ELEMENTS(compute_handlers); i++)
-        mgr->methods[i] = (rpc_method_t){compute_handlers[i].name, compute_dispatch};
     mgr->endpoint = (rpc_endpoint_t){
         .version = COMPUTE_RPC_VERSION,
-        .methods = mgr->methods,
-        .n_methods = TERN_N_ELEMENTS(compute_handlers),
+        .dispatch = compute_dispatch,
         .opaque = mgr,
     };
     if (compute_report_resources(mgr) < 0)
@@ -349,7 +344,6 @@ compute_manager_free(compute_manager_t *mgr)
     rpc_client_free(mgr->rpc);
     virt_driver_close(mgr->virt);
     compute_config_clear(&mgr->cfg);
-    free(mgr->methods);
     pthread_cond_destroy(&mgr->stop_cond);
     pthread_mutex_destroy(&mgr->stop_lock);
     pthread_mutex_destroy(&mgr->migrations_lock);

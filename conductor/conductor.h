@@ -65,9 +65,9 @@ typedef struct conductor {
     rpc_client_t *rpc;          /* owned, thread-safe */
     rpc_config_t rpc_cfg;       /* strings borrowed from the daemon's configuration */
     rpc_server_t *server;       /* owned */
-    rpc_method_t *methods;      /* owned: the endpoint's table, one entry per method */
-    rpc_endpoint_t endpoint;    /* what the server dispatches to (methods, this conductor) */
-    pthread_key_t db_key;       /* each thread's database connection to cfg.db_connection */
+    rpc_endpoint_t
+        endpoint;         /* what the server dispatches to (conductor_dispatch, this conductor) */
+    pthread_key_t db_key; /* each thread's database connection to cfg.db_connection */
     bool db_key_made;
 } conductor_t;
 

@@ -81,14 +81,9 @@ conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
 int
 conductor_start(conductor_t *cond, int n_workers)
 {
-    /* The RPC library dispatches by name: every name, all routed through one function. */
-    cond->methods = tern_calloc(TERN_N_ELEMENTS(conductor_methods), sizeof(*cond->methods));
-    for (size_t i = 0; i < TERN_N_ELEMENTS(conductor_methods); i++)
-        cond->methods[i] = (rpc_method_t){conductor_methods[i].name, conductor_dispatch};
     cond->endpoint = (rpc_endpoint_t){
         .version = CONDUCTOR_RPC_VERSION,
-        .methods = cond->methods,
-        .n_methods = TERN_N_ELEMENTS(conductor_methods),
+        .dispatch = conductor_dispatch,
         .opaque = cond,
     };
     cond->server =
@@ -175,7 +170,6 @@ conductor_free(conductor_t *cond)
         pthread_setspecific(cond->db_key, NULL);
         pthread_key_delete(cond->db_key);
     }
-    free(cond->methods);
     conductor_policy_free(cond->policy);
     conductor_config_clear(&cond->cfg);
     free(cond);

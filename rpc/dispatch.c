@@ -53,17 +53,18 @@ rpc_dispatch(const rpc_endpoint_t *endpoints, size_t n_endpoints, const char *to
         return tern_error_set(TERN_ERR_INVALID, "unknown RPC namespace \"%s\" of topic \"%s\"",
                               in->namespace ? in->namespace : "", topic);
     }
+    req.method = in->method;
+    req.args = in->args;
+    req.context = in->context;
+    req.request_id = json_string_value(json_object_get(in->context, "request_id"));
+    req.amqp_user_id = user_id;
+    req.version = in->version ? in->version : "1.0";
+    *ret_result = NULL;
+    if (ep->dispatch)
+        return ep->dispatch(ep->opaque, &req, ret_result);
     for (size_t i = 0; i < ep->n_methods; i++) {
-        if (strcmp(ep->methods[i].name, in->method) != 0)
-            continue;
-        req.method = in->method;
-        req.args = in->args;
-        req.context = in->context;
-        req.request_id = json_string_value(json_object_get(in->context, "request_id"));
-        req.amqp_user_id = user_id;
-        req.version = in->version ? in->version : "1.0";
-        *ret_result = NULL;
-        return ep->methods[i].handler(ep->opaque, &req, ret_result);
+        if (strcmp(ep->methods[i].name, in->method) == 0)
+            return ep->methods[i].handler(ep->opaque, &req, ret_result);
     }
     return tern_error_set(TERN_ERR_INVALID, "unknown method \"%s\" of topic \"%s\"", in->method,
                           topic);

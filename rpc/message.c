@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
@@ -185,7 +186,7 @@ wrap(json_t *msg)
 {
     char *inner = json_dumps(msg, JSON_COMPACT);
     json_t *outer =
-        json_pack("{s:s, s:s}", "oslo.version", RPC_ENVELOPE_VERSION, "oslo.message", inner);
+        tern_json_pack("{s:s, s:s}", "oslo.version", RPC_ENVELOPE_VERSION, "oslo.message", inner);
     char *text = json_dumps(outer, JSON_COMPACT);
 
     free(inner);
@@ -254,9 +255,9 @@ rpc_message_encode_reply(const char *msg_id, json_t *result, const tern_error_t 
     json_object_set(msg, "result", result ? result : json_null());
     if (failure) {
         json_t *f =
-            json_pack("{s:s, s:s, s:s, s:[], s:[s], s:{s:s}}", "class", "TernError", "module",
-                      "tern", "message", failure->message, "tb", "args", failure->message, "kwargs",
-                      "code", tern_error_code_name(failure->code));
+            tern_json_pack("{s:s, s:s, s:s, s:[], s:[s], s:{s:s}}", "class", "TernError", "module",
+                           "tern", "message", failure->message, "tb", "args", failure->message,
+                           "kwargs", "code", tern_error_code_name(failure->code));
         char *text = json_dumps(f, JSON_COMPACT);
 
         json_object_set_new(msg, "failure", json_string(text));

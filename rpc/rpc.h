@@ -88,10 +88,15 @@ typedef struct rpc_method {
     rpc_handler_fn handler;
 } rpc_method_t;
 
+/* An endpoint serves its methods either by name from a table (methods: one handler each) or
+ * through one callback (dispatch: every method, req->method naming it; it refuses those it does
+ * not know, e.g. with TERN_ERR_INVALID "unknown method"). A daemon with a policy to apply to
+ * every method uses dispatch; then methods is ignored. */
 typedef struct rpc_endpoint {
     const char *namespace;       /* NULL for the default namespace */
     const char *version;         /* "X.Y": a call asking for a newer minor or another major is
                                    * refused with UnsupportedVersion */
+    rpc_handler_fn dispatch;     /* every method, or NULL: by methods */
     const rpc_method_t *methods; /* borrowed; must outlive the server */
     size_t n_methods;
     void *opaque; /* passed to handlers */

@@ -206,6 +206,48 @@ START_TEST(test_unknown_method_and_newer_version_refused)
 }
 END_TEST
 
+/* h_router: one callback for every method of its endpoint: it answers with the method's name
+ * and the opaque it was given, and refuses "forbidden" by its own rule. */
+static int
+h_router(void *opaque, const rpc_request_t *req, json_t **ret)
+{
+    if (strcmp(req->method, "forbidden") == 0)
+        return tern_error_set(TERN_ERR_PERMISSION, "router refuses \"%s\"", req->method);
+    *ret = json_pack("{s:s, s:s}", "method", req->method, "opaque", (const char *)opaque);
+    return 0;
+}
+
+START_TEST(test_dispatch_callback_gets_every_method)
+{
+    TERN_AUTOFREE char *rtopic = tern_asprintf("%s_router", topic);
+    /* methods given too: with dispatch set they are not consulted */
+    rpc_endpoint_t ep = {.version = "1.0",
+                         .dispatch = h_router,
+                         .methods = methods,
+                         .n_methods = 4,
+                         .opaque = (void *)"the-owner"};
+    rpc_server_t *r = rpc_server_new(&cfg, rtopic, "r1", &ep, 1, 2);
+    rpc_target_t t = {.topic = rtopic};
+    json_t *ctx = rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *res = NULL;
+
+    ck_assert_msg(r != NULL, "%s", tern_error_message());
+    CK_OK(rpc_server_start(r));
+    CK_OK(rpc_call(client, &t, ctx, "echo", NULL, 0, &res)); /* a name of the table: routed */
+    ck_assert_str_eq(json_string_value(json_object_get(res, "method")), "echo");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "opaque")), "the-owner");
+    json_decref(res);
+    CK_OK(rpc_call(client, &t, ctx, "anything_at_all", NULL, 0, &res));
+    ck_assert_str_eq(json_string_value(json_object_get(res, "method")), "anything_at_all");
+    json_decref(res);
+    ck_assert_int_eq(rpc_call(client, &t, ctx, "forbidden", NULL, 0, &res), -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_PERMISSION);
+    ck_assert_str_eq(tern_error_message(), "router refuses \"forbidden\"");
+    rpc_server_free(r);
+    json_decref(ctx);
+}
+END_TEST
+
 START_TEST(test_timeout_then_late_reply_dropped)
 {
     rpc_target_t t = {.topic = topic};
@@ -556,6 +598,7 @@ rpc_suite(void)
     tcase_add_test(core, test_slow_handler_does_not_stall_others);
     tcase_add_test(errors, test_remote_error_keeps_code_and_message);
     tcase_add_test(errors, test_unknown_method_and_newer_version_refused);
+    tcase_add_test(errors, test_dispatch_callback_gets_every_method);
     tcase_add_test(errors, test_timeout_then_late_reply_dropped);
     tcase_add_test(errors, test_cast_to_missing_server_is_an_error);
     tcase_add_test(errors, test_unrouted_ok_cast_to_nobody_succeeds);
