@@ -49,6 +49,7 @@ error_record(tern_error_code_t code, const char *file, const char *func, int lin
     last_error.file = file;
     last_error.func = func;
     last_error.line = line;
+    last_error.remote = false;
     vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
     tern_utf8_sanitize(last_error.message);
 }
@@ -100,6 +101,19 @@ tern_error_prefix(const char *fmt, ...)
                   sizeof(last_error.message) - (size_t)n);
     tern_utf8_sanitize(last_error.message);
     return -1;
+}
+
+void
+tern_error_mark_remote(void)
+{
+    if (last_error.code != TERN_ERR_NONE)
+        last_error.remote = true;
+}
+
+bool
+tern_error_is_remote(void)
+{
+    return last_error.code != TERN_ERR_NONE && last_error.remote;
 }
 
 const tern_error_t *

@@ -16,6 +16,7 @@
 #define TERN_COMMON_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 typedef enum {
     TERN_ERR_NONE = 0,
@@ -43,6 +44,8 @@ typedef struct tern_error {
     const char *file;                 /* source file that raised it (static string) */
     const char *func;                 /* function that raised it (static string) */
     int line;                         /* line that raised it */
+    bool remote;                      /* a peer's answer, relayed as it said it (rpc/): the
+                                       * caller adds which peer, at its module boundary */
 } tern_error_t;
 
 /* Record an error in this thread's slot, replacing any earlier one. Always returns -1 so that
@@ -62,6 +65,13 @@ int tern_error_set_errno_full(int errnum, const char *file, const char *func, in
 /* Prefix the current error's message with context: "<prefix>: <old message>". Keeps code and
  * location. Used at module boundaries that add the object name. Returns -1. */
 int tern_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Mark this thread's error as a peer's answer (set again by any tern_error_set*, kept by
+ * tern_error_prefix and tern_error_copy/restore); whether it is one. An error the caller
+ * detected itself (a timeout, a broker away) names its peer already; a remote one needs the
+ * caller to say which peer answered. */
+void tern_error_mark_remote(void);
+bool tern_error_is_remote(void);
 
 /* Borrowed pointer to this thread's last error (code TERN_ERR_NONE when none). Never NULL. */
 const tern_error_t *tern_error_last(void);

@@ -66,7 +66,8 @@ compute_call_compute(compute_manager_t *mgr, json_t *context, const char *host, 
 
     if (call_target(mgr, &target, context, method, args,
                     timeout_ms > 0 ? timeout_ms : mgr->cfg.rpc_timeout_ms, ret_result) < 0)
-        return tern_error_prefix("host \"%s\"", host);
+        /* rpc/'s own errors name "compute.<host>"; the peer's answers need its name */
+        return tern_error_is_remote() ? tern_error_prefix("host \"%s\"", host) : -1;
     return 0;
 }
 

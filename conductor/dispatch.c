@@ -106,7 +106,8 @@ conductor_call_compute(conductor_t *cond, const rpc_request_t *req, const char *
 
     if (rpc_call(cond->rpc, &target, req->context, method, args, cond->cfg.rpc_timeout_ms,
                  &result) < 0)
-        return tern_error_prefix("host \"%s\"", host);
+        /* rpc/'s own errors name "compute.<host>"; the compute's answers need its name */
+        return tern_error_is_remote() ? tern_error_prefix("host \"%s\"", host) : -1;
     if (ret_result)
         *ret_result = result;
     else
@@ -120,9 +121,7 @@ conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const char *
 {
     rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
 
-    if (rpc_cast(cond->rpc, &target, req->context, method, args) < 0)
-        return tern_error_prefix("could not send \"%s\" to host \"%s\"", method, host);
-    return 0;
+    return rpc_cast(cond->rpc, &target, req->context, method, args); /* names compute.<host> */
 }
 
 /* ---- life cycle ---- */

@@ -290,6 +290,7 @@ restore_failure(const char *text)
         tern_error_set(c, "%s", message ? message : "remote error");
     else
         tern_error_set(c, "remote %s: %s", cls, message ? message : "");
+    tern_error_mark_remote();
     json_decref(f);
 }
 

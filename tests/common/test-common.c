@@ -88,6 +88,30 @@ START_TEST(test_error_prefix_keeps_code)
 }
 END_TEST
 
+START_TEST(test_error_remote_mark_kept_by_prefix_and_copy_cleared_by_set)
+{
+    tern_error_t saved;
+
+    tern_error_reset();
+    tern_error_mark_remote(); /* nothing recorded: nothing to mark */
+    ck_assert(!tern_error_is_remote());
+    tern_error_set(TERN_ERR_NOT_FOUND, "instance \"x\" does not exist");
+    ck_assert(!tern_error_is_remote());
+    tern_error_mark_remote();
+    ck_assert(tern_error_is_remote());
+    tern_error_prefix("host \"h1\"");
+    ck_assert(tern_error_is_remote());
+    tern_error_copy(&saved);
+    tern_error_set(TERN_ERR_TIMEOUT, "no reply");
+    ck_assert(!tern_error_is_remote());
+    tern_error_restore(&saved);
+    ck_assert(tern_error_is_remote());
+    ck_assert_str_eq(tern_error_message(), "host \"h1\": instance \"x\" does not exist");
+    tern_error_reset();
+    ck_assert(!tern_error_is_remote());
+}
+END_TEST
+
 START_TEST(test_error_errno_appends_strerror)
 {
     ck_assert_int_eq(tern_error_set_errno(ENOENT, "could not open file \"%s\"", "/x"), -1);
@@ -547,6 +571,7 @@ common_suite(void)
 
     tcase_add_test(error, test_error_set_records_code_message_and_place);
     tcase_add_test(error, test_error_prefix_keeps_code);
+    tcase_add_test(error, test_error_remote_mark_kept_by_prefix_and_copy_cleared_by_set);
     tcase_add_test(error, test_error_errno_appends_strerror);
     tcase_add_test(error, test_error_code_names_round_trip);
     tcase_add_test(error, test_error_copy_and_restore);

@@ -51,6 +51,14 @@ check_eq() { # check_eq NAME EXPECTED ACTUAL
     fi
 }
 
+check_has() { # check_has NAME NEEDLE TEXT: passes when TEXT contains NEEDLE
+    if [[ "$3" == *"$2"* ]]; then
+        pass "$1"
+    else
+        fail "$1" "\"$2\" not in: $(printf '%s' "$3" | tail -n 3)"
+    fi
+}
+
 wait_for() { # wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succeeds
     local deadline=$((SECONDS + $1)); shift
     until "$@" >/dev/null 2>&1; do

@@ -182,6 +182,7 @@ START_TEST(test_remote_error_keeps_code_and_message)
     ck_assert_int_eq(rpc_call(client, &t, ctx, "fail", args, 0, &res), -1);
     ck_assert_int_eq(tern_error_code(), TERN_ERR_NOT_FOUND);
     ck_assert_str_eq(tern_error_message(), "instance \"0f3c\" does not exist");
+    ck_assert_msg(tern_error_is_remote(), "a remote exception is not marked remote");
     json_decref(args);
     json_decref(ctx);
 }
@@ -259,6 +260,8 @@ START_TEST(test_timeout_then_late_reply_dropped)
 
     ck_assert_int_eq(rpc_call(client, &t, ctx, "slow", slow, 300, &res), -1);
     ck_assert_int_eq(tern_error_code(), TERN_ERR_TIMEOUT);
+    ck_assert_msg(!tern_error_is_remote(), "a timeout is the caller's own error");
+    ck_assert_msg(strstr(tern_error_message(), topic), "%s", tern_error_message()); /* names it */
     rpc_client_stats(client, &st);
     ck_assert_uint_eq(st.replies_unclaimed, 0);
     tern_sleep_ms(1600); /* the late reply arrives and is dropped */
