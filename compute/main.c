@@ -1,5 +1,6 @@
 /*
- * compute/main.c: tern-compute start-up - configuration, logging, signals, the manager.
+ * compute/main.c: tern-compute start-up - configuration, logging, signals, the manager - and,
+ * every report interval, the RPC counters that rose (conf_daemon_log_counters).
  *
  * Usage: tern-compute [--config-file FILE]... [--config-dir DIR]
  * Runs in the foreground until SIGTERM or SIGINT, then stops serving, lets migrations in flight
@@ -51,6 +52,26 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
     ret->trusted_users = tern_strdup(cfg->compute_trusted_users);
 }
 
+/* wait_reporting_counters: until SIGTERM/SIGINT (the signal); every report interval, what the
+ * RPC client and server got over on their own since the last time (rpc/ counts, never logs). */
+static int
+wait_reporting_counters(conf_daemon_t *d, compute_manager_t *mgr)
+{
+    int interval_ms = (d->cfg->report_interval > 0 ? d->cfg->report_interval : 10) * 1000;
+    rpc_stats_t last_client = {0}, last_server = {0}, now;
+    int sig;
+
+    while ((sig = conf_daemon_wait(d, interval_ms)) == 0) {
+        rpc_client_stats(mgr->rpc, &now);
+        conf_daemon_log_counters("rpc client", conf_rpc_counters, conf_n_rpc_counters, &now,
+                                 &last_client, sizeof(now));
+        rpc_server_stats(mgr->server, &now);
+        conf_daemon_log_counters("rpc server", conf_rpc_counters, conf_n_rpc_counters, &now,
+                                 &last_server, sizeof(now));
+    }
+    return sig;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -71,7 +92,7 @@ main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     TERN_INFO(PROGRAM " %s ready on host \"%s\"", PACKAGE_VERSION, d.cfg->host);
-    sig = conf_daemon_wait(&d, -1);
+    sig = wait_reporting_counters(&d, mgr);
     TERN_INFO("stopping on signal %d", sig);
     compute_manager_free(mgr);
     TERN_INFO("stopped");

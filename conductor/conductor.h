@@ -65,10 +65,10 @@ typedef struct conductor {
     rpc_client_t *rpc;          /* owned, thread-safe */
     rpc_config_t rpc_cfg;       /* strings borrowed from the daemon's configuration */
     rpc_server_t *server;       /* owned */
-    rpc_endpoint_t
-        endpoint;         /* what the server dispatches to (conductor_dispatch, this conductor) */
-    pthread_key_t db_key; /* each thread's database connection to cfg.db_connection */
+    rpc_endpoint_t endpoint;    /* what the server dispatches to: conductor_dispatch, this */
+    pthread_key_t db_key;       /* each thread's database connection to cfg.db_connection */
     bool db_key_made;
+    db_stats_t db_stats; /* what all those connections counted (atomic; db_stats_read) */
 } conductor_t;
 
 /* Create: load the policy, check the database schema, connect the RPC client. cfg is stolen. */

@@ -57,6 +57,7 @@ conductor_db(conductor_t *cond)
         return conn;
     if (!(conn = db_open(cond->cfg.db_connection)))
         return NULL;
+    db_count_into(conn, &cond->db_stats);
     pthread_setspecific(cond->db_key, conn);
     return conn;
 }

@@ -1,12 +1,14 @@
 /*
  * conductor/main.c: tern-conductor start-up - configuration, logging, signals, heartbeat, and
- * the sweep of migrations orphaned by a conductor (at start-up, then with every heartbeat).
+ * the sweep of migrations orphaned by a conductor (at start-up, then with every heartbeat), and
+ * with every heartbeat the RPC and database counters that rose (conf_daemon_log_counters).
  *
  * Usage: tern-conductor [--config-file FILE]... [--config-dir DIR]
  * Runs in the foreground until SIGTERM or SIGINT. Refuses to start against a database whose
  * schema is not the one it was built for (run `tern-manage db sync`). Exit status: 0 after a
  * clean stop, 1 when it could not start.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,11 +64,46 @@ wait_for_database(conf_daemon_t *d)
     return 0;
 }
 
-/* heartbeat_until_signal: keep this conductor's service row fresh until SIGTERM/SIGINT. */
+#define DB_COUNTER(field)                   \
+    {                                       \
+#field, offsetof(db_stats_t, field) \
+    }
+
+/* db_stats_t's counters worth a warning (notices are not). */
+static const conf_counter_t db_counters[] = {DB_COUNTER(reconnects), DB_COUNTER(reconnects_failed),
+                                             DB_COUNTER(statements_retried)};
+
+/* counters_t: what the libraries counted, as of the last report. */
+typedef struct counters {
+    rpc_stats_t client, server;
+    db_stats_t db;
+} counters_t;
+
+/* log_counters: what the RPC client and server and the database connections got over on their
+ * own since the last report (the libraries count it; they log nothing). */
+static void
+log_counters(conductor_t *cond, counters_t *last)
+{
+    counters_t now;
+
+    rpc_client_stats(cond->rpc, &now.client);
+    rpc_server_stats(cond->server, &now.server);
+    db_stats_read(&cond->db_stats, &now.db);
+    conf_daemon_log_counters("rpc client", conf_rpc_counters, conf_n_rpc_counters, &now.client,
+                             &last->client, sizeof(now.client));
+    conf_daemon_log_counters("rpc server", conf_rpc_counters, conf_n_rpc_counters, &now.server,
+                             &last->server, sizeof(now.server));
+    conf_daemon_log_counters("database", db_counters, TERN_N_ELEMENTS(db_counters), &now.db,
+                             &last->db, sizeof(now.db));
+}
+
+/* heartbeat_until_signal: keep this conductor's service row fresh until SIGTERM/SIGINT; report
+ * the libraries' counters as they rise. */
 static int
 heartbeat_until_signal(conductor_t *cond, conf_daemon_t *d)
 {
     int interval_ms = (d->cfg->report_interval > 0 ? d->cfg->report_interval : 10) * 1000;
+    counters_t last = {0};
     db_conn_t *db;
 
     for (;;) {
@@ -79,6 +116,7 @@ heartbeat_until_signal(conductor_t *cond, conf_daemon_t *d)
             TERN_WARN("could not record the conductor's heartbeat: %s", tern_error_message());
         if (conductor_sweep_orphans(cond, false) < 0)
             TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
+        log_counters(cond, &last);
     }
 }
 

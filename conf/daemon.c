@@ -4,7 +4,9 @@
 #include "conf/daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "conf/conf-rpc.h"
 
 bool
@@ -73,4 +76,40 @@ conf_daemon_fini(conf_daemon_t *d)
     conf_args_clear(&d->args);
     memset(d, 0, sizeof(*d));
     tern_log_close();
+}
+
+#define RPC_COUNTER(field)                   \
+    {                                        \
+#field, offsetof(rpc_stats_t, field) \
+    }
+
+const conf_counter_t conf_rpc_counters[] = {
+    RPC_COUNTER(connections_lost),   RPC_COUNTER(reconnects),        RPC_COUNTER(reconnects_failed),
+    RPC_COUNTER(publishes_retried),  RPC_COUNTER(replies_unclaimed), RPC_COUNTER(malformed_dropped),
+    RPC_COUNTER(duplicates_dropped), RPC_COUNTER(replies_retried),   RPC_COUNTER(replies_dropped),
+    RPC_COUNTER(casts_failed),       RPC_COUNTER(poll_errors),
+};
+const size_t conf_n_rpc_counters = TERN_N_ELEMENTS(conf_rpc_counters);
+
+void
+conf_daemon_log_counters(const char *what, const conf_counter_t *counters, size_t n,
+                         const void *now, void *last, size_t sizeof_stats)
+{
+    char line[1024] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < n && used < sizeof(line); i++) {
+        uint64_t a, b;
+
+        memcpy(&a, (const char *)now + counters[i].offset, sizeof(a));
+        memcpy(&b, (const char *)last + counters[i].offset, sizeof(b));
+        if (a <= b)
+            continue;
+        used += (size_t)snprintf(line + used, sizeof(line) - used,
+                                 "%s%s +%" PRIu64 " (%" PRIu64 " in all)", used ? ", " : "",
+                                 counters[i].name, a - b, a);
+    }
+    if (used)
+        TERN_WARN("%s since the last report: %s", what, line);
+    memcpy(last, now, sizeof_stats);
 }

@@ -7,6 +7,8 @@
  *                      settings from the configuration
  *   conf_daemon_wait   wait for SIGTERM or SIGINT, or a time (a daemon's periodic work)
  *   conf_daemon_fini   free what init made, close the log
+ *   conf_daemon_log_counters  what the libraries counted instead of logging (rpc_stats_t,
+ *                      db_stats_t: conf_rpc_counters and the caller's table), logged as it rises
  *
  * Part of libtern-conf-rpc (it fills the rpc_config_t). Ownership: the conf_daemon_t owns its
  * configuration and arguments; rpc_cfg's strings are borrowed from cfg, valid until fini.
@@ -16,6 +18,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "conf/conf.h"
 #include "rpc/rpc.h"
@@ -38,5 +41,22 @@ bool conf_daemon_init(conf_daemon_t *d, const char *program, int argc, char **ar
 int conf_daemon_wait(conf_daemon_t *d, int timeout_ms);
 
 void conf_daemon_fini(conf_daemon_t *d);
+
+/* One counter of a statistics struct of uint64_t fields: its name and offsetof. */
+typedef struct conf_counter {
+    const char *name;
+    size_t offset;
+} conf_counter_t;
+
+/* rpc_stats_t's counters, every one a sign of trouble when it rises. */
+extern const conf_counter_t conf_rpc_counters[];
+extern const size_t conf_n_rpc_counters;
+
+/* Log one warning naming each of the counters (n of them) of *now that rose since *last, with
+ * its rise and its total - "rpc server since the last report: connections_lost +1 (3 in all)";
+ * nothing when none rose. Then *last = *now (structs of the counters' type, sizeof_stats
+ * bytes). The daemons call it with every heartbeat. */
+void conf_daemon_log_counters(const char *what, const conf_counter_t *counters, size_t n,
+                              const void *now, void *last, size_t sizeof_stats);
 
 #endif /* TERN_CONF_DAEMON_H */

@@ -13,21 +13,31 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
+/* count: one more of the counter at offset (offsetof(db_stats_t, ...)) of conn's own stats and
+ * of the shared ones it counts into (atomically: several threads' connections may share them). */
+static void
+count(db_conn_t *conn, size_t offset)
+{
+    uint64_t *own = (uint64_t *)((char *)&conn->stats + offset);
+
+    (*own)++;
+    if (conn->shared)
+        __atomic_add_fetch((uint64_t *)((char *)conn->shared + offset), 1, __ATOMIC_RELAXED);
+}
+
+#define COUNT(conn, counter) count((conn), offsetof(db_stats_t, counter))
 
 /* libpq's notices (and errors a server sends to an idle connection before closing it) would go
- * to stderr by default; a library must not print, so they go to the debug log. */
+ * to stderr by default; a library must not print, so they are counted and dropped. */
 static void
 conn_notice_processor(void *arg, const char *message)
 {
-    size_t len = strlen(message);
-
-    if (len > 0 && message[len - 1] == '\n')
-        len--;
-    TERN_DEBUG("database notice: %.*s", (int)len, message);
+    (void)message;
+    COUNT((db_conn_t *)arg, notices);
 }
 
 /* First line of libpq's error message for conn (messages end with "\n" and may have a hint). */
@@ -82,7 +92,7 @@ conn_normalise(const char *conninfo)
 }
 
 static PGconn *
-conn_connect(const char *conninfo)
+conn_connect(db_conn_t *conn, const char *conninfo)
 {
     /* Defaults first: with expand_dbname the string's own settings override them. */
     /* Keepalives notice a server that vanished without closing (host down, partition). */
@@ -93,7 +103,7 @@ conn_connect(const char *conninfo)
     PGconn *pg = PQconnectdbParams(keys, values, 1);
 
     if (pg)
-        PQsetNoticeProcessor(pg, conn_notice_processor, NULL);
+        PQsetNoticeProcessor(pg, conn_notice_processor, conn);
     return pg;
 }
 
@@ -124,7 +134,7 @@ db_open(const char *conninfo)
     conn = tern_calloc(1, sizeof(*conn));
     conn->conninfo = tern_steal_pointer(&norm);
     conn->masked = conn_describe(conn->conninfo);
-    conn->pg = conn_connect(conn->conninfo);
+    conn->pg = conn_connect(conn, conn->conninfo);
     if (!conn->pg || PQstatus(conn->pg) != CONNECTION_OK) {
         errmsg = conn_error_line(conn->pg);
         tern_error_set(TERN_ERR_UNAVAILABLE, "could not connect to database (%s): %s", conn->masked,
@@ -167,10 +177,25 @@ db_close(db_conn_t *conn)
     free(conn);
 }
 
-unsigned
-db_reconnect_count(const db_conn_t *conn)
+void
+db_count_into(db_conn_t *conn, db_stats_t *shared)
 {
-    return conn ? conn->reconnects : 0;
+    conn->shared = shared;
+}
+
+void
+db_conn_stats(const db_conn_t *conn, db_stats_t *ret)
+{
+    *ret = conn->stats;
+}
+
+void
+db_stats_read(const db_stats_t *shared, db_stats_t *ret)
+{
+    ret->reconnects = __atomic_load_n(&shared->reconnects, __ATOMIC_RELAXED);
+    ret->reconnects_failed = __atomic_load_n(&shared->reconnects_failed, __ATOMIC_RELAXED);
+    ret->statements_retried = __atomic_load_n(&shared->statements_retried, __ATOMIC_RELAXED);
+    ret->notices = __atomic_load_n(&shared->notices, __ATOMIC_RELAXED);
 }
 
 /* Re-establish a broken connection. -1 with UNAVAILABLE when the server cannot be reached. */
@@ -179,16 +204,15 @@ conn_reset(db_conn_t *conn)
 {
     TERN_AUTOFREE char *errmsg = NULL;
 
-    TERN_DEBUG("reconnecting to database (%s)", conn->masked);
     PQreset(conn->pg);
     if (PQstatus(conn->pg) != CONNECTION_OK) {
+        COUNT(conn, reconnects_failed);
         errmsg = conn_error_line(conn->pg);
         return tern_error_set(TERN_ERR_UNAVAILABLE, "could not reconnect to database (%s): %s",
                               conn->masked, errmsg);
     }
-    PQsetNoticeProcessor(conn->pg, conn_notice_processor, NULL);
-    conn->reconnects++;
-    TERN_WARN("reconnected to database (%s)", conn->masked);
+    PQsetNoticeProcessor(conn->pg, conn_notice_processor, conn);
+    COUNT(conn, reconnects);
     return 0;
 }
 
@@ -314,7 +338,7 @@ db_exec(db_conn_t *conn, db_retry_t retry, const char *sql, const db_params_t *p
                            line);
             return NULL;
         }
-        TERN_WARN("connection to database lost during \"%s\", retrying once: %s", what, line);
+        COUNT(conn, statements_retried);
         free(line);
         line = NULL;
     }

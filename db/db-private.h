@@ -23,11 +23,12 @@
 #include "db/db.h"
 
 struct db_conn {
-    PGconn *pg;          /* libpq connection (owned) */
-    char *conninfo;      /* connection string as given to libpq (owned) */
-    char *masked;        /* conninfo with the password masked, for messages (owned) */
-    bool in_txn;         /* between db_txn_begin() and commit/rollback: no reconnect, no retry */
-    unsigned reconnects; /* successful re-connections since db_open() */
+    PGconn *pg;         /* libpq connection (owned) */
+    char *conninfo;     /* connection string as given to libpq (owned) */
+    char *masked;       /* conninfo with the password masked, for messages (owned) */
+    bool in_txn;        /* between db_txn_begin() and commit/rollback: no reconnect, no retry */
+    db_stats_t stats;   /* this connection's own counters since db_open() */
+    db_stats_t *shared; /* counted into as well (borrowed; atomically), or NULL */
 };
 
 /* Whether a statement may be re-sent once on a fresh connection when the old one dropped while

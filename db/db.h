@@ -75,8 +75,25 @@ void db_close(db_conn_t *conn);
 /* Run "SELECT 1" (retried once). 0 when the server answers, -1 (UNAVAILABLE) otherwise. */
 int db_ping(db_conn_t *conn);
 
-/* How many times this connection has been re-established since db_open() (for tests/logging). */
-unsigned db_reconnect_count(const db_conn_t *conn);
+/* What a connection got over on its own, which its callers never hear of as an error: counted
+ * for a daemon to log or export (db/ logs nothing). */
+typedef struct db_stats {
+    uint64_t reconnects;         /* re-established: found closed while idle (server restarted),
+                                  * or lost while a safe statement ran */
+    uint64_t reconnects_failed;  /* attempts to re-establish that reached no server (the call
+                                  * failed with UNAVAILABLE) */
+    uint64_t statements_retried; /* safe statements sent again on a new connection after theirs
+                                  * was lost while they ran */
+    uint64_t notices;            /* notices the server sent (dropped: a library does not print) */
+} db_stats_t;
+
+/* Count into *shared too from now on (borrowed, until db_close; connections of several threads
+ * may share one: it is updated atomically, read it with db_stats_read). NULL: no longer. */
+void db_count_into(db_conn_t *conn, db_stats_t *shared);
+/* This connection's own counters since db_open() (read by its thread). */
+void db_conn_stats(const db_conn_t *conn, db_stats_t *ret);
+/* A snapshot of counters that connections count into (db_count_into). */
+void db_stats_read(const db_stats_t *shared, db_stats_t *ret);
 
 /* ---- schema (applied by tern-manage db sync) ---- */
 

@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "conf/conf-rpc.h"
 #include "conf/conf.h"
+#include "conf/daemon.h"
 
 #define TERN_CONFIG TERN_BUILDDIR "/tools/config/tern-config"
 #define SAMPLE TERN_SRCDIR "/etc/tern.conf.sample"
@@ -719,6 +720,41 @@ START_TEST(test_log_setup_from_default_section)
 }
 END_TEST
 
+START_TEST(test_daemon_logs_counters_as_they_rise)
+{
+    TERN_AUTOFREE char *log = tern_asprintf("%s/counters.log", tmpdir);
+    TERN_AUTOFREE char *data = NULL;
+    rpc_stats_t last = {0}, now = {0};
+    const char *second;
+
+    ck_assert_int_eq(tern_log_open("tern-test", TERN_LOG_INFO, log, false), 0);
+    conf_daemon_log_counters("rpc server", conf_rpc_counters, conf_n_rpc_counters, &now, &last,
+                             sizeof(now)); /* nothing rose: no line */
+    now.connections_lost = 3;
+    now.reconnects = 3;
+    now.replies_dropped = 1;
+    conf_daemon_log_counters("rpc server", conf_rpc_counters, conf_n_rpc_counters, &now, &last,
+                             sizeof(now));
+    ck_assert_uint_eq(last.connections_lost, 3); /* remembered */
+    conf_daemon_log_counters("rpc server", conf_rpc_counters, conf_n_rpc_counters, &now, &last,
+                             sizeof(now)); /* the same again: no line */
+    now.reconnects = 4;
+    conf_daemon_log_counters("rpc client", conf_rpc_counters, conf_n_rpc_counters, &now, &last,
+                             sizeof(now));
+    tern_log_close();
+    ck_assert_int_eq(tern_file_read_all(log, 1 << 20, &data, NULL), 0);
+    ck_assert_msg(strstr(data, "WARNING tern-test rpc server since the last report: "
+                               "connections_lost +3 (3 in all), reconnects +3 (3 in all), "
+                               "replies_dropped +1 (1 in all)\n"),
+                  "log: %s", data);
+    ck_assert_msg((second = strstr(data, "rpc client since the last report: reconnects +1 (4 in "
+                                         "all)\n")),
+                  "log: %s", data);
+    ck_assert_msg(!strstr(strchr(second, '\n'), "since the last report"), "log: %s", data);
+    ck_assert_int_eq(conf_n_rpc_counters, sizeof(rpc_stats_t) / sizeof(uint64_t)); /* all named */
+}
+END_TEST
+
 /* ---- tern-config ---- */
 
 START_TEST(test_tern_config_tool)
@@ -800,6 +836,7 @@ conf_suite(void)
     tcase_add_test(cli, test_args_parse_config_files_and_refuse_unknown);
     tcase_add_test(cli, test_args_load_named_files);
     tcase_add_test(cli, test_log_setup_from_default_section);
+    tcase_add_test(cli, test_daemon_logs_counters_as_they_rise);
     tcase_add_test(cli, test_tern_config_tool);
 
     suite_add_tcase(s, core);

@@ -21,6 +21,16 @@
 
 #include "tests/db/test-db.h"
 
+/* test_reconnects: how often conn was re-established (its own counter). */
+static uint64_t
+test_reconnects(const db_conn_t *conn)
+{
+    db_stats_t st;
+
+    db_conn_stats(conn, &st);
+    return st.reconnects;
+}
+
 const harness_services_t *test_svc;
 char *test_db_url;
 
@@ -139,7 +149,7 @@ START_TEST(test_open_accepts_sqlalchemy_url_and_pings)
     conn = db_open(url);
     ck_assert_msg(conn != NULL, "%s", tern_error_message());
     CK_OK(db_ping(conn));
-    ck_assert_uint_eq(db_reconnect_count(conn), 0);
+    ck_assert_uint_eq(test_reconnects(conn), 0);
     db_close(conn);
     db_close(NULL);
 }
@@ -416,8 +426,11 @@ START_TEST(test_cut_connection_safe_retried_unsafe_reported)
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     test_make_node(setup, host, "node1", 4096, 0);
     test_make_instance(setup, host, "node1", uuid);
+    db_stats_t shared = {0}, st;
+
     v.conn = db_open(url);
     ck_assert_ptr_nonnull(v.conn);
+    db_count_into(v.conn, &shared);
     v.host = host;
     v.uuid = uuid;
 
@@ -426,7 +439,9 @@ START_TEST(test_cut_connection_safe_retried_unsafe_reported)
     cut_while_waiting(pg, "SELECT 1 FROM compute_nodes WHERE host = $1 FOR UPDATE", host, appname,
                       &v);
     ck_assert_msg(v.rc == 0, "safe statement not retried: %s", v.err.message);
-    ck_assert_uint_eq(db_reconnect_count(v.conn), 1);
+    ck_assert_uint_eq(test_reconnects(v.conn), 1);
+    db_conn_stats(v.conn, &st);
+    ck_assert_uint_eq(st.statements_retried, 1);
     CK_OK(db_compute_node_get(setup, host, "node1", &node));
     ck_assert_int_eq(node.memory_mb, 999);
     db_compute_node_clear(&node);
@@ -444,7 +459,14 @@ START_TEST(test_cut_connection_safe_retried_unsafe_reported)
 
     /* The next call reconnects and works. */
     CK_OK(db_instance_task_state_begin(v.conn, uuid, NULL, DB_TASK_STATE_MIGRATING, NULL));
-    ck_assert_uint_eq(db_reconnect_count(v.conn), 2);
+    ck_assert_uint_eq(test_reconnects(v.conn), 2);
+    /* the unsafe statement was not retried; what the connection counted, the shared stats did */
+    db_conn_stats(v.conn, &st);
+    ck_assert_uint_eq(st.statements_retried, 1);
+    db_stats_read(&shared, &st);
+    ck_assert_uint_eq(st.reconnects, 2);
+    ck_assert_uint_eq(st.statements_retried, 1);
+    ck_assert_uint_eq(st.reconnects_failed, 0);
 
     db_close(v.conn);
     db_close(setup);
@@ -498,14 +520,14 @@ START_TEST(test_postgres_restart_survived)
     CK_OK(db_instance_get(conn, uuid, &inst));
     ck_assert_str_eq(inst.uuid, uuid);
     db_instance_clear(&inst);
-    ck_assert_uint_eq(db_reconnect_count(conn), 1);
+    ck_assert_uint_eq(test_reconnects(conn), 1);
 
     /* Non-idempotent writes after a restart: the dead connection is noticed before sending. */
     CK_OK(harness_postgres_restart(restart_svc));
     CK_OK(db_instance_task_state_begin(conn, uuid, NULL, DB_TASK_STATE_MIGRATING, NULL));
     test_make_instance(other, "host-r", "node-r", uuid2);
-    ck_assert_uint_eq(db_reconnect_count(conn), 2);
-    ck_assert_uint_eq(db_reconnect_count(other), 1);
+    ck_assert_uint_eq(test_reconnects(conn), 2);
+    ck_assert_uint_eq(test_reconnects(other), 1);
     CK_OK(db_instance_get(other, uuid, &inst));
     ck_assert_str_eq(inst.task_state, DB_TASK_STATE_MIGRATING);
     db_instance_clear(&inst);
@@ -513,6 +535,21 @@ START_TEST(test_postgres_restart_survived)
     /* A transaction after a restart. */
     CK_OK(harness_postgres_restart(restart_svc));
     CK_OK(db_schema_sync(conn, NULL, NULL));
+
+    /* The server away: the attempt to reconnect fails, is counted, and the call says why. */
+    {
+        db_stats_t st;
+
+        CK_OK(harness_postgres_stop(restart_svc));
+        ck_assert_int_eq(db_ping(other), -1);
+        ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+        db_conn_stats(other, &st);
+        ck_assert_uint_ge(st.reconnects_failed, 1);
+        CK_OK(harness_postgres_start(restart_svc));
+        CK_OK(db_ping(other));
+        db_conn_stats(other, &st);
+        ck_assert_uint_eq(st.reconnects, 2);
+    }
     db_close(conn);
     db_close(other);
 }

@@ -8,6 +8,8 @@
  *   tern-test-services env DIR                     print DIR/services.env
  *   tern-test-services add-user DIR USER PASSWORD  add (or reset) a RabbitMQ user with full
  *                                                  permissions on "/" (identities for the testbed)
+ *   tern-test-services restart DIR rabbitmq|postgres  stop one service and start it again, its
+ *                                                  data kept (clients see their connections go)
  *
  * Exit status: 0 on success, 1 on failure (with a message naming the service and its log file),
  * 2 on bad usage.
@@ -27,7 +29,8 @@ usage(void)
                     "       tern-test-services stop DIR\n"
                     "       tern-test-services status DIR\n"
                     "       tern-test-services env DIR\n"
-                    "       tern-test-services add-user DIR USER PASSWORD\n");
+                    "       tern-test-services add-user DIR USER PASSWORD\n"
+                    "       tern-test-services restart DIR rabbitmq|postgres\n");
     return 2;
 }
 
@@ -70,6 +73,29 @@ cmd_stop(const char *dir)
         return fail("could not stop the test services");
     }
     return 0;
+}
+
+static int
+cmd_restart(const char *dir, const char *service)
+{
+    harness_services_t *svc = NULL;
+    int rc;
+
+    if (!tern_streq(service, "rabbitmq") && !tern_streq(service, "postgres")) {
+        fprintf(stderr, "tern-test-services: unknown service \"%s\" (rabbitmq or postgres)\n",
+                service);
+        return 2;
+    }
+    if (harness_services_attach(dir, &svc) < 0)
+        return fail("could not find the test services");
+    rc = tern_streq(service, "rabbitmq") ? harness_rabbitmq_stop(svc)
+                                         : harness_postgres_restart(svc);
+    if (rc == 0 && tern_streq(service, "rabbitmq"))
+        rc = harness_rabbitmq_start(svc);
+    harness_services_free(svc);
+    return rc < 0 ? fail(tern_streq(service, "rabbitmq") ? "could not restart RabbitMQ"
+                                                         : "could not restart PostgreSQL")
+                  : 0;
 }
 
 static int
@@ -139,6 +165,8 @@ main(int argc, char **argv)
             return usage();
         return cmd_start(argv[2], listen);
     }
+    if (strcmp(argv[1], "restart") == 0)
+        return argc == 4 ? cmd_restart(argv[2], argv[3]) : usage();
     if (argc != 3)
         return usage();
     if (strcmp(argv[1], "stop") == 0)
