@@ -26,16 +26,3 @@ compute_tern_compute_LDADD = compute/libtern-compute.la compute/virt/libtern-vir
 	conf/libtern-conf-rpc.la rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la \
 	$(LIBVIRT_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
 EXTRA_DIST += compute/API.md
-
-check_PROGRAMS += tests/compute/test-migration-queue
-TESTS += tests/compute/test-migration-queue
-UNIT_TESTS += tests/compute/test-migration-queue
-tests_compute_test_migration_queue_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_compute_test_migration_queue_LDADD = compute/libtern-compute.la $(CHECK_LIBS)
-
-check_PROGRAMS += tests/compute/test-migrate-data
-TESTS += tests/compute/test-migrate-data
-UNIT_TESTS += tests/compute/test-migrate-data
-tests_compute_test_migrate_data_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-tests_compute_test_migrate_data_LDADD = compute/libtern-compute.la common/libtern-common.la \
-	$(JANSSON_LIBS) $(CHECK_LIBS)

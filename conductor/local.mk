@@ -26,16 +26,4 @@ conductor_tern_conductor_LDADD = conductor/libtern-conductor.la db/libtern-db.la
 	conf/libtern-conf-rpc.la rpc/libtern-rpc.la conf/libtern-conf.la common/libtern-common.la \
 	$(LIBPQ_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(UUID_LIBS)
 
-check_PROGRAMS += tests/conductor/test-policy
-TESTS += tests/conductor/test-policy
-UNIT_TESTS += tests/conductor/test-policy
-tests_conductor_test_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-tests_conductor_test_policy_LDADD = conductor/libtern-conductor.la $(CHECK_LIBS)
-
 EXTRA_DIST += conductor/API.md etc/policy.json
-
-check_PROGRAMS += tests/conductor/test-checks
-TESTS += tests/conductor/test-checks
-tests_conductor_test_checks_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
-tests_conductor_test_checks_LDADD = conductor/libtern-conductor.la db/libtern-db.la \
-	$(HARNESS_LIBS) common/libtern-common.la $(CHECK_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS)

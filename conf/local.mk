@@ -15,17 +15,4 @@ conf_libtern_conf_rpc_la_SOURCES = conf/conf-rpc.c conf/conf-rpc.h conf/daemon.c
 conf_libtern_conf_rpc_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 conf_libtern_conf_rpc_la_LIBADD = conf/libtern-conf.la rpc/libtern-rpc.la
 
-check_PROGRAMS += tests/conf/test-conf
-TESTS += tests/conf/test-conf
-UNIT_TESTS += tests/conf/test-conf
-tests_conf_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-tests_conf_test_conf_LDADD = conf/libtern-conf-rpc.la conf/libtern-conf.la rpc/libtern-rpc.la \
-	common/libtern-common.la $(INIH_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) $(UUID_LIBS) \
-	$(CHECK_LIBS)
 EXTRA_DIST += etc/tern.conf.sample conf/README.md
-# The suite runs tern-config too.
-EXTRA_tests_conf_test_conf_DEPENDENCIES = tools/config/tern-config
-
-# Every option of the table is read by some program (a parsed option nothing reads misleads).
-TESTS += tests/conf/check-options-read
-EXTRA_DIST += tests/conf/check-options-read

@@ -32,5 +32,3 @@ db/schema_sql.c: $(DB_SCHEMA_FILES) $(srcdir)/db/gen-schema.sh
 
 CLEANFILES += db/schema_sql.c
 EXTRA_DIST += db/gen-schema.sh db/README.md db/schema/README.md $(DB_SCHEMA_FILES)
-
-include tests/db/local.mk

@@ -1,7 +1,17 @@
-# tests/local.mk: the shared test pieces; each module's own suites live in tests/<module>/ and are
-# listed in that module's local.mk.
+# tests/local.mk: every suite, one runner per area (tests/<area>/test-<area>), and the shared
+# test pieces: tests/harness (real PostgreSQL and RabbitMQ) and tests/support (Check helpers
+# and the runner). `make check` runs them all; tools/test runs them again under ASan/UBSan.
 include tests/harness/local.mk
+include tests/support/local.mk
+include tests/services/local.mk
 include tests/common/local.mk
+include tests/conf/local.mk
+include tests/rpc/local.mk
+include tests/db/local.mk
+include tests/compute/local.mk
+include tests/virt/local.mk
+include tests/conductor/local.mk
+include tests/cli/local.mk
 
 # The README's flow diagram, compute/API.md and conductor/API.md agree with the code.
 TESTS += tests/check-flow-names

@@ -20,5 +20,3 @@ compute_virt_libtern_virt_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CF
 compute_virt_libtern_virt_la_LIBADD = common/libtern-common.la $(LIBVIRT_LIBS) $(LIBXML_LIBS) $(JANSSON_LIBS)
 
 EXTRA_DIST += compute/virt/README.md compute/virt/libvirt/README.md
-
-include tests/virt/local.mk

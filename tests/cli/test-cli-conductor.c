@@ -4,16 +4,17 @@
  *
  * Its own services, not the shared ones: another suite's conductor on the shared broker would
  * consume from the same "conductor" queue. The parent starts them, syncs a fresh database with
- * tern-manage and starts tern-conductor, then Check runs the cases (each runs the built tern):
+ * tern-manage and starts tern-conductor (test_cli_conductor_prepare, called by the runner
+ * tests/cli/test-cli.c when one of these cases runs), then Check runs them (each runs the built
+ * tern):
  *
  * calls:  lists (table and JSON) of services, servers, migrations and hypervisors;
  *         service-disable/-enable round trip on the conductor's own service record
- * errors: remote errors (unknown server, unknown migration, a reader calling an admin method)
+ * remote_errors: remote errors (unknown server, unknown migration, a reader calling an admin method)
  *         exit 1 with the conductor's message; usage errors exit 2 and print nothing on stdout;
  *         an unreachable broker or a bad configuration file exit 1, no password shown
  * and the cases of the other files of the suite (test-cli-conductor.h).
  */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -372,26 +373,29 @@ START_TEST(test_errors_unreachable_and_bad_config)
 }
 END_TEST
 
-static Suite *
-cli_conductor_suite(void)
+TCase *
+test_cli_calls_case(void)
 {
-    Suite *s = suite_create("cli-conductor");
-    TCase *calls = tcase_create("calls"), *errors = tcase_create("errors");
+    TCase *tc = tcase_create("calls");
 
-    tcase_set_timeout(calls, 120);
-    tcase_set_timeout(errors, 120);
-    tcase_add_test(calls, test_calls_service_list);
-    tcase_add_test(calls, test_calls_empty_lists);
-    tcase_add_test(calls, test_calls_service_disable_enable);
-    tcase_add_test(errors, test_errors_remote);
-    tcase_add_test(errors, test_errors_permission);
-    tcase_add_test(errors, test_errors_usage_sends_nothing);
-    tcase_add_test(errors, test_errors_unreachable_and_bad_config);
-    suite_add_tcase(s, calls);
-    suite_add_tcase(s, errors);
-    suite_add_tcase(s, test_cli_events_case());
-    suite_add_tcase(s, test_cli_wait_case());
-    return s;
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_calls_service_list);
+    tcase_add_test(tc, test_calls_empty_lists);
+    tcase_add_test(tc, test_calls_service_disable_enable);
+    return tc;
+}
+
+TCase *
+test_cli_remote_errors_case(void)
+{
+    TCase *tc = tcase_create("remote_errors");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_errors_remote);
+    tcase_add_test(tc, test_errors_permission);
+    tcase_add_test(tc, test_errors_usage_sends_nothing);
+    tcase_add_test(tc, test_errors_unreachable_and_bad_config);
+    return tc;
 }
 
 /* ---- set-up in the parent: services, database, conductor ---- */
@@ -478,11 +482,9 @@ start_conductor(void)
 }
 
 int
-main(void)
+test_cli_conductor_prepare(void)
 {
     const char *sync_argv[] = {MANAGE, "--config-file", NULL, "db", "sync", NULL};
-    SRunner *sr;
-    int failed;
 
     if (!mkdtemp(work_dir)) {
         tern_error_set_errno(errno, "could not create a directory");
@@ -506,22 +508,17 @@ main(void)
     limited_url = tern_asprintf("rabbit://%s:%s@127.0.0.1:%d/", LIMITED_USER, LIMITED_PASSWORD,
                                 svc->rabbitmq_port);
     start_conductor();
+    return 0;
+}
 
-    sr = srunner_create(cli_conductor_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-
+void
+test_cli_conductor_release(void)
+{
     kill(conductor_pid, SIGTERM);
     waitpid(conductor_pid, NULL, 0);
     harness_services_destroy(svc);
-    {
-        const char *rm[] = {"rm", "-rf", work_dir, NULL};
-
-        tern_command_run(rm, 30000, NULL);
-    }
+    tern_remove_tree(work_dir);
     free(conf_path);
     free(db_url);
     free(limited_url);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -18,10 +18,9 @@
 #include "db/db.h"
 #include "rpc/rpc.h"
 #include "tests/harness/harness.h"
+#include "tests/support/tern-check.h"
 
 #define HOST "cli-test-host" /* the conductor's host */
-
-#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s: %s", #expr, tern_error_message())
 
 extern harness_services_t *svc; /* the private services (owned by the runner) */
 extern char work_dir[];         /* the suite's directory: tern.conf, conductor.log */
@@ -61,6 +60,13 @@ void test_instance_create(db_conn_t *db, const char *name, const char *host, db_
 void test_migration_begin(db_conn_t *db, json_t *context, const char *name, const char *uuid,
                           const char *conductor_host, db_instance_t *ret_inst);
 
+/* Services, a database synced by tern-manage, tern-conductor: in the runner's parent process,
+ * before the cases below run (it exits, saying why, when any of it fails); release stops it all. */
+int test_cli_conductor_prepare(void);
+void test_cli_conductor_release(void);
+
+TCase *test_cli_calls_case(void);         /* test-cli-conductor.c */
+TCase *test_cli_remote_errors_case(void); /* test-cli-conductor.c */
 TCase *test_cli_events_case(void);
 TCase *test_cli_wait_case(void);
 

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "tests/cli/test-cli-conductor.h"
 #include "tests/cli/test-cli.h"
 
 int
@@ -349,26 +350,39 @@ test_cli_parse_case(void)
     return tc;
 }
 
-Suite *
-cli_suite(void)
-{
-    Suite *s = suite_create("cli");
+static bool conductor_prepared;
 
-    suite_add_tcase(s, test_cli_parse_case());
-    suite_add_tcase(s, test_cli_errors_case());
-    suite_add_tcase(s, test_cli_output_case());
-    suite_add_tcase(s, test_cli_progress_case());
-    return s;
+/* prepare: the conductor's cases need services and a running tern-conductor; started only when
+ * one of them runs. */
+static int
+prepare(void)
+{
+    static const char *const needs_conductor[] = {"calls", "remote_errors", "events", "wait"};
+
+    for (size_t i = 0; i < TERN_N_ELEMENTS(needs_conductor); i++) {
+        if (tern_check_case_runs(needs_conductor[i])) {
+            conductor_prepared = true;
+            return test_cli_conductor_prepare();
+        }
+    }
+    return 0;
+}
+
+static void
+release(void)
+{
+    if (conductor_prepared)
+        test_cli_conductor_release();
 }
 
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cli_suite());
-    int failed;
+    static const tern_check_case_fn cases[] = {
+        test_cli_parse_case,    test_cli_errors_case, test_cli_output_case,
+        test_cli_progress_case, test_cli_calls_case,  test_cli_remote_errors_case,
+        test_cli_events_case,   test_cli_wait_case,
+    };
 
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tern_check_run("cli", cases, TERN_N_ELEMENTS(cases), prepare, release);
 }

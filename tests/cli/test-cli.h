@@ -3,15 +3,14 @@
  *   test-cli.c         runner; parse: command lines that parse, and into which request
  *   test-cli-errors.c  errors: every bad command line, its message, and that no request is left
  *   test-cli-output.c  output: tables, JSON, render functions; progress: the --wait display
+ * and, against a real tern-conductor (test-cli-conductor.h): calls, remote_errors, events, wait.
  */
 #ifndef TERN_TESTS_CLI_H
 #define TERN_TESTS_CLI_H
 
-#include <check.h>
-
+#include "tests/support/tern-check.h"
 #include "tools/cli/cli.h"
 
-Suite *cli_suite(void);
 TCase *test_cli_parse_case(void);
 TCase *test_cli_errors_case(void);
 TCase *test_cli_output_case(void);

@@ -1,6 +1,5 @@
-# tests/common/local.mk: the unit suite of common/ (included from tests/local.mk).
+# tests/common/local.mk: the common suite (included from tests/local.mk); unit cases only.
 check_PROGRAMS += tests/common/test-common
 TESTS += tests/common/test-common
-UNIT_TESTS += tests/common/test-common
-tests_common_test_common_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-tests_common_test_common_LDADD = common/libtern-common.la $(JANSSON_LIBS) $(CHECK_LIBS)
+tests_common_test_common_CFLAGS = $(SUITE_CFLAGS) $(JANSSON_CFLAGS)
+tests_common_test_common_LDADD = common/libtern-common.la $(SUITE_LIBS) $(JANSSON_LIBS)

@@ -5,7 +5,6 @@
  * Everything here is real: files go to a fresh directory under /tmp, commands are real programs
  * (sh, printf, sleep) started through tern_command_run().
  */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,29 +22,12 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
-
-/* A fresh directory per test (Check forks each test, so no clean-up races between them). */
-static char tmpdir[64];
-
-static void
-setup_tmpdir(void)
-{
-    tern_strlcpy(tmpdir, "/tmp/tern-test-common-XXXXXX", sizeof(tmpdir));
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void
-teardown_tmpdir(void)
-{
-    const char *const argv[] = {"rm", "-rf", "--", tmpdir, NULL};
-
-    tern_command_run(argv, 10000, NULL);
-}
+#include "tests/support/tern-check.h"
 
 static char *
 write_file(const char *name, const char *text)
 {
-    char *path = tern_asprintf("%s/%s", tmpdir, name);
+    char *path = tern_asprintf("%s/%s", tern_check_tmpdir, name);
     FILE *f = fopen(path, "w");
 
     ck_assert_ptr_nonnull(f);
@@ -254,9 +236,9 @@ END_TEST
 
 START_TEST(test_util_mkdir_p)
 {
-    TERN_AUTOFREE char *deep = tern_asprintf("%s/a/b/c", tmpdir);
+    TERN_AUTOFREE char *deep = tern_asprintf("%s/a/b/c", tern_check_tmpdir);
     TERN_AUTOFREE char *file = write_file("plain", "x");
-    TERN_AUTOFREE char *under_file = tern_asprintf("%s/plain/sub", tmpdir);
+    TERN_AUTOFREE char *under_file = tern_asprintf("%s/plain/sub", tern_check_tmpdir);
     TERN_AUTOFREE char *expected = NULL;
     struct stat st;
 
@@ -275,13 +257,13 @@ END_TEST
  * not followed; a missing path is fine. */
 START_TEST(test_util_remove_tree)
 {
-    TERN_AUTOFREE char *top = tern_asprintf("%s/tree", tmpdir);
-    TERN_AUTOFREE char *deep = tern_asprintf("%s/tree/a/b", tmpdir);
-    TERN_AUTOFREE char *f1 = tern_asprintf("%s/tree/disk", tmpdir);
-    TERN_AUTOFREE char *f2 = tern_asprintf("%s/tree/a/b/console.log", tmpdir);
+    TERN_AUTOFREE char *top = tern_asprintf("%s/tree", tern_check_tmpdir);
+    TERN_AUTOFREE char *deep = tern_asprintf("%s/tree/a/b", tern_check_tmpdir);
+    TERN_AUTOFREE char *f1 = tern_asprintf("%s/tree/disk", tern_check_tmpdir);
+    TERN_AUTOFREE char *f2 = tern_asprintf("%s/tree/a/b/console.log", tern_check_tmpdir);
     TERN_AUTOFREE char *outside = write_file("outside", "keep me");
-    TERN_AUTOFREE char *link = tern_asprintf("%s/tree/a/link", tmpdir);
-    TERN_AUTOFREE char *link_dir = tern_asprintf("%s/tree/a/dirlink", tmpdir);
+    TERN_AUTOFREE char *link = tern_asprintf("%s/tree/a/link", tern_check_tmpdir);
+    TERN_AUTOFREE char *link_dir = tern_asprintf("%s/tree/a/dirlink", tern_check_tmpdir);
     struct stat st;
     FILE *f;
 
@@ -291,11 +273,11 @@ START_TEST(test_util_remove_tree)
     ck_assert_ptr_nonnull((f = fopen(f2, "w")));
     fclose(f);
     ck_assert_int_eq(symlink(outside, link), 0);
-    ck_assert_int_eq(symlink(tmpdir, link_dir), 0);
+    ck_assert_int_eq(symlink(tern_check_tmpdir, link_dir), 0);
     ck_assert_msg(tern_remove_tree(top) == 0, "%s", tern_error_message());
     ck_assert_int_eq(lstat(top, &st), -1);
     ck_assert_int_eq(stat(outside, &st), 0); /* what a link pointed at stays */
-    ck_assert_int_eq(stat(tmpdir, &st), 0);
+    ck_assert_int_eq(stat(tern_check_tmpdir, &st), 0);
     ck_assert_int_eq(tern_remove_tree(top), 0);     /* gone already: fine */
     ck_assert_int_eq(tern_remove_tree(outside), 0); /* a plain file too */
     ck_assert_int_eq(stat(outside, &st), -1);
@@ -326,9 +308,9 @@ in_mount_namespace(void (*fn)(void))
 static void
 remove_across_mount(void)
 {
-    TERN_AUTOFREE char *top = tern_asprintf("%s/mtree", tmpdir);
-    TERN_AUTOFREE char *mnt = tern_asprintf("%s/mtree/mnt", tmpdir);
-    TERN_AUTOFREE char *theirs = tern_asprintf("%s/mtree/mnt/theirs", tmpdir);
+    TERN_AUTOFREE char *top = tern_asprintf("%s/mtree", tern_check_tmpdir);
+    TERN_AUTOFREE char *mnt = tern_asprintf("%s/mtree/mnt", tern_check_tmpdir);
+    TERN_AUTOFREE char *theirs = tern_asprintf("%s/mtree/mnt/theirs", tern_check_tmpdir);
     struct stat st;
     FILE *f;
 
@@ -375,14 +357,19 @@ START_TEST(test_util_utf8_sanitize)
     memcpy(cut + sizeof(cut) - 3, "\xe2\x82", 2);
     cut[sizeof(cut) - 1] = '\0';
     ck_assert_ptr_null(strchr(tern_utf8_sanitize(cut), '\x82'));
-    ck_assert_ptr_nonnull(json_string(tern_error_message())); /* jansson takes it */
+    {
+        json_t *j = json_string(tern_error_message()); /* jansson takes it: valid UTF-8 */
+
+        ck_assert_ptr_nonnull(j);
+        json_decref(j);
+    }
 }
 END_TEST
 
 START_TEST(test_util_file_read_all_and_limit)
 {
     TERN_AUTOFREE char *path = write_file("data", "hello\nworld\n");
-    TERN_AUTOFREE char *missing = tern_asprintf("%s/missing", tmpdir);
+    TERN_AUTOFREE char *missing = tern_asprintf("%s/missing", tern_check_tmpdir);
     TERN_AUTOFREE char *expected = NULL;
     TERN_AUTOFREE char *data = NULL;
     char *untouched = (char *)"untouched";
@@ -454,7 +441,7 @@ END_TEST
 
 START_TEST(test_log_lines_carry_level_program_and_request_id)
 {
-    TERN_AUTOFREE char *path = tern_asprintf("%s/tern.log", tmpdir);
+    TERN_AUTOFREE char *path = tern_asprintf("%s/tern.log", tern_check_tmpdir);
     TERN_AUTOFREE char *data = NULL;
 
     ck_assert_int_eq(tern_log_open("test-common", TERN_LOG_INFO, path, false), 0);
@@ -483,7 +470,7 @@ END_TEST
 
 START_TEST(test_log_open_missing_directory_fails)
 {
-    TERN_AUTOFREE char *path = tern_asprintf("%s/no/such/dir/tern.log", tmpdir);
+    TERN_AUTOFREE char *path = tern_asprintf("%s/no/such/dir/tern.log", tern_check_tmpdir);
     TERN_AUTOFREE char *expected =
         tern_asprintf("could not open log file \"%s\": No such file or directory", path);
 
@@ -578,7 +565,7 @@ common_suite(void)
     tcase_add_test(error, test_error_slot_is_per_thread);
     tcase_add_test(error, test_error_long_message_truncated_not_overflowed);
 
-    tcase_add_checked_fixture(util, setup_tmpdir, teardown_tmpdir);
+    tcase_add_checked_fixture(util, tern_check_tmpdir_setup, tern_check_tmpdir_teardown);
     tcase_add_test(util, test_util_parse_int64);
     tcase_add_test(util, test_util_parse_double);
     tcase_add_test(util, test_util_uuid);
@@ -589,7 +576,7 @@ common_suite(void)
     tcase_add_test(util, test_util_file_read_all_and_limit);
     tcase_add_test(util, test_util_strings);
 
-    tcase_add_checked_fixture(log, setup_tmpdir, teardown_tmpdir);
+    tcase_add_checked_fixture(log, tern_check_tmpdir_setup, tern_check_tmpdir_teardown);
     tcase_add_test(log, test_log_mask_url);
     tcase_add_test(log, test_log_lines_carry_level_program_and_request_id);
     tcase_add_test(log, test_log_open_missing_directory_fails);
@@ -610,11 +597,5 @@ common_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(common_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tern_check_run_suite(common_suite(), NULL, NULL);
 }

@@ -2,12 +2,12 @@
  * tests/compute/test-migrate-data.c: the live migration's contract between the hosts
  * (compute/migrate_data.h) - parsed strictly, each bad field named, written back as read.
  */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/util.h"
+#include "tests/compute/compute_tests.h"
 #include "compute/migrate_data.h"
 
 #define CHECK_DATA                                                                   \
@@ -162,28 +162,14 @@ START_TEST(test_check_data)
 }
 END_TEST
 
-static Suite *
-migrate_data_suite(void)
+TCase *
+compute_migrate_data_tcase(void)
 {
-    Suite *s = suite_create("migrate_data");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tcase_create("migrate_data");
 
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_missing_wrong_unknown_named);
     tcase_add_test(tc, test_values_checked);
     tcase_add_test(tc, test_check_data);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int
-main(void)
-{
-    SRunner *sr = srunner_create(migrate_data_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tc;
 }

@@ -1,13 +1,13 @@
 /*
  * tests/compute/test-migration-queue.c: bounded concurrency of outgoing live migrations.
  */
-#include <check.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/util.h"
+#include "tests/compute/compute_tests.h"
 #include "compute/migration_queue.h"
 
 typedef struct {
@@ -162,30 +162,14 @@ START_TEST(test_queue_zero_means_unlimited)
 }
 END_TEST
 
-static Suite *
-compute_migration_queue_suite(void)
+TCase *
+compute_queue_tcase(void)
 {
-    Suite *s = suite_create("compute_migration_queue");
-    TCase *core = tcase_create("core");
-    TCase *limits = tcase_create("limits");
+    TCase *tc = tcase_create("queue");
 
-    tcase_add_test(core, test_queue_cancel_waiting_job_only);
-    tcase_add_test(core, test_queue_duplicate_id_refused_as_conflict);
-    tcase_add_test(limits, test_queue_runs_at_most_max_and_keeps_the_rest_waiting);
-    tcase_add_test(limits, test_queue_zero_means_unlimited);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, limits);
-    return s;
-}
-
-int
-main(void)
-{
-    SRunner *sr = srunner_create(compute_migration_queue_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    tcase_add_test(tc, test_queue_cancel_waiting_job_only);
+    tcase_add_test(tc, test_queue_duplicate_id_refused_as_conflict);
+    tcase_add_test(tc, test_queue_runs_at_most_max_and_keeps_the_rest_waiting);
+    tcase_add_test(tc, test_queue_zero_means_unlimited);
+    return tc;
 }

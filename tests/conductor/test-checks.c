@@ -2,7 +2,6 @@
  * tests/conductor/test-checks.c: the conductor's live-migration checks and the scheduler against
  * a real PostgreSQL (tests/harness): each check refuses its case with a message naming it.
  */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,21 +10,13 @@
 #include "common/util.h"
 #include "conductor/checks.h"
 #include "conductor/scheduler.h"
+#include "tests/conductor/conductor_tests.h"
 #include "tests/harness/harness.h"
 
 static db_conn_t *db;
 static char *db_url; /* the case's database */
 static conductor_t cond;
 static db_instance_t inst;
-
-#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s: %s", #expr, tern_error_message())
-#define CK_FAILS_WITH(expr, code, text)                                                            \
-    do {                                                                                           \
-        ck_assert_int_eq((expr), -1);                                                              \
-        ck_assert_int_eq(tern_error_code(), (code));                                               \
-        ck_assert_msg(strstr(tern_error_message(), (text)) != NULL, "message \"%s\" lacks \"%s\"", \
-                      tern_error_message(), (text));                                               \
-    } while (0)
 
 /* add_resident: an instance of memory_mb MiB (no vCPU, no disk) living on host: what the
  * host's "used" memory counts. */
@@ -449,22 +440,28 @@ START_TEST(test_parameters_validated)
 }
 END_TEST
 
-static Suite *
-conductor_checks_suite(void)
+TCase *
+conductor_checks_tcase(void)
 {
-    Suite *s = suite_create("conductor_checks");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *core = tcase_create("checks");
 
     tcase_add_checked_fixture(core, setup, teardown);
-    tcase_add_checked_fixture(errors, setup, teardown);
     tcase_set_timeout(core, 60);
-    tcase_set_timeout(errors, 60);
     tcase_add_test(core, test_running_instance_on_up_host_passes_every_check);
     tcase_add_test(core, test_disabled_source_allowed_for_maintenance);
     tcase_add_test(core, test_scheduler_prefers_most_free_memory_and_skips_source);
     tcase_add_test(core, test_find_instance_by_name_uuid_and_unknown);
     tcase_add_test(core, test_two_conductors_keep_their_own_connections);
+    return core;
+}
+
+TCase *
+conductor_refusals_tcase(void)
+{
+    TCase *errors = tcase_create("refusals");
+
+    tcase_add_checked_fixture(errors, setup, teardown);
+    tcase_set_timeout(errors, 60);
     tcase_add_test(errors, test_same_host_refused);
     tcase_add_test(errors, test_unknown_destination_refused);
     tcase_add_test(errors, test_disabled_destination_refused_with_reason);
@@ -476,20 +473,5 @@ conductor_checks_suite(void)
     tcase_add_test(errors, test_hypervisor_type_and_older_version_refused);
     tcase_add_test(errors, test_scheduler_no_valid_host_lists_reasons);
     tcase_add_test(errors, test_parameters_validated);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
-    return s;
-}
-
-int
-main(void)
-{
-    SRunner *sr = srunner_create(conductor_checks_suite());
-    int failed;
-
-    harness_services_get(); /* start (or attach to) the services in this, the parent, process */
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return errors;
 }

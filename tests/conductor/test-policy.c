@@ -1,12 +1,12 @@
 /*
  * tests/conductor/test-policy.c: the conductor's policy file (conductor/policy.c).
  */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "conductor/policy.h"
+#include "tests/conductor/conductor_tests.h"
 
 static const char *const sample =
     "{\"users\": {\"tern\": [\"admin\"], \"demo\": [\"reader\"], \"nova\": [\"service\"]},"
@@ -106,32 +106,16 @@ START_TEST(test_policy_shipped_file_loads)
 }
 END_TEST
 
-static Suite *
-conductor_policy_suite(void)
+TCase *
+conductor_policy_tcase(void)
 {
-    Suite *s = suite_create("conductor_policy");
-    TCase *core = tcase_create("core");
-    TCase *errors = tcase_create("errors");
+    TCase *tc = tcase_create("policy");
 
-    tcase_add_test(core, test_policy_admin_may_live_migrate);
-    tcase_add_test(core, test_policy_admin_implies_reader_not_service);
-    tcase_add_test(core, test_policy_shipped_file_loads);
-    tcase_add_test(errors, test_policy_reader_refused_live_migrate_with_reason);
-    tcase_add_test(errors, test_policy_unknown_method_needs_admin_unknown_user_nothing);
-    tcase_add_test(errors, test_policy_bad_files_named_errors);
-    suite_add_tcase(s, core);
-    suite_add_tcase(s, errors);
-    return s;
-}
-
-int
-main(void)
-{
-    SRunner *sr = srunner_create(conductor_policy_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    tcase_add_test(tc, test_policy_admin_may_live_migrate);
+    tcase_add_test(tc, test_policy_admin_implies_reader_not_service);
+    tcase_add_test(tc, test_policy_shipped_file_loads);
+    tcase_add_test(tc, test_policy_reader_refused_live_migrate_with_reason);
+    tcase_add_test(tc, test_policy_unknown_method_needs_admin_unknown_user_nothing);
+    tcase_add_test(tc, test_policy_bad_files_named_errors);
+    return tc;
 }

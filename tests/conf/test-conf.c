@@ -6,7 +6,6 @@
  *
  * Files go to a fresh directory under /tmp per test (Check forks each test).
  */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "conf/conf-rpc.h"
 #include "conf/conf.h"
 #include "conf/daemon.h"
+#include "tests/support/tern-check.h"
 
 #define TERN_CONFIG TERN_BUILDDIR "/tools/config/tern-config"
 #define SAMPLE TERN_SRCDIR "/etc/tern.conf.sample"
@@ -30,23 +30,6 @@
         ck_assert_int_eq(tern_error_code(), TERN_ERR_CONFIG);                            \
         ck_assert_str_eq(tern_error_message(), (text));                                  \
     } while (0)
-
-static char tmpdir[64];
-
-static void
-setup_tmpdir(void)
-{
-    tern_strlcpy(tmpdir, "/tmp/tern-test-conf-XXXXXX", sizeof(tmpdir));
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void
-teardown_tmpdir(void)
-{
-    const char *const argv[] = {"rm", "-rf", "--", tmpdir, NULL};
-
-    tern_command_run(argv, 10000, NULL);
-}
 
 /* write_temp: dir/name holding text; returns the path (caller frees). */
 static char *
@@ -348,11 +331,11 @@ END_TEST
 
 START_TEST(test_files_merge_in_order_then_config_dir)
 {
-    TERN_AUTOFREE char *a = write_temp(tmpdir, "a.conf",
+    TERN_AUTOFREE char *a = write_temp(tern_check_tmpdir, "a.conf",
                                        "[DEFAULT]\nhost = a\nreport_interval = 5\n"
                                        "state_path = /a\n");
-    TERN_AUTOFREE char *b = write_temp(tmpdir, "b.conf", "[DEFAULT]\nhost = b\n");
-    TERN_AUTOFREE char *sub = tern_asprintf("%s/d", tmpdir);
+    TERN_AUTOFREE char *b = write_temp(tern_check_tmpdir, "b.conf", "[DEFAULT]\nhost = b\n");
+    TERN_AUTOFREE char *sub = tern_asprintf("%s/d", tern_check_tmpdir);
     TERN_AUTOFREE char *c1 = NULL;
     TERN_AUTOFREE char *c2 = NULL;
     TERN_AUTOFREE char *c3 = NULL;
@@ -513,11 +496,12 @@ END_TEST
 
 START_TEST(test_bad_files_named)
 {
-    TERN_AUTOFREE char *good = write_temp(tmpdir, "good.conf", "[DEFAULT]\nhost = g\n");
-    TERN_AUTOFREE char *bad = write_temp(tmpdir, "bad.conf", "[libvirt]\nvirt_type = xen\n");
-    TERN_AUTOFREE char *sub = tern_asprintf("%s/d", tmpdir);
+    TERN_AUTOFREE char *good = write_temp(tern_check_tmpdir, "good.conf", "[DEFAULT]\nhost = g\n");
+    TERN_AUTOFREE char *bad =
+        write_temp(tern_check_tmpdir, "bad.conf", "[libvirt]\nvirt_type = xen\n");
+    TERN_AUTOFREE char *sub = tern_asprintf("%s/d", tern_check_tmpdir);
     TERN_AUTOFREE char *dbad = NULL;
-    TERN_AUTOFREE char *missing_dir = tern_asprintf("%s/nodir", tmpdir);
+    TERN_AUTOFREE char *missing_dir = tern_asprintf("%s/nodir", tern_check_tmpdir);
     TERN_AUTOFREE char *expected = NULL;
     TERN_AUTOFREE char *big = NULL;
     TERN_AUTOFREE char *big_text = tern_malloc(1024 * 1024 + 100);
@@ -551,7 +535,7 @@ START_TEST(test_bad_files_named)
     /* Limits: a configuration file is at most 1 MiB. */
     memset(big_text, '#', 1024 * 1024 + 10);
     big_text[1024 * 1024 + 10] = '\0';
-    big = write_temp(tmpdir, "big.conf", big_text);
+    big = write_temp(tern_check_tmpdir, "big.conf", big_text);
     expected = tern_asprintf("file \"%s\" is larger than 1048576 bytes", big);
     files[0] = big;
     CK_CONF_ERROR(conf_load_files(files, 1, NULL), expected);
@@ -684,7 +668,7 @@ END_TEST
 
 START_TEST(test_args_load_named_files)
 {
-    TERN_AUTOFREE char *a = write_temp(tmpdir, "a.conf", "[DEFAULT]\nhost = from-a\n");
+    TERN_AUTOFREE char *a = write_temp(tern_check_tmpdir, "a.conf", "[DEFAULT]\nhost = from-a\n");
     char *argv[] = {"prog", "--config-file", a, NULL};
     conf_args_t args;
     conf_t *cfg;
@@ -700,7 +684,7 @@ END_TEST
 
 START_TEST(test_log_setup_from_default_section)
 {
-    TERN_AUTOFREE char *log = tern_asprintf("%s/tern.log", tmpdir);
+    TERN_AUTOFREE char *log = tern_asprintf("%s/tern.log", tern_check_tmpdir);
     TERN_AUTOFREE char *text = tern_asprintf("[DEFAULT]\ndebug = true\nlog_file = %s\n", log);
     TERN_AUTOFREE char *data = NULL;
     conf_t *cfg = load_ok(text);
@@ -712,7 +696,7 @@ START_TEST(test_log_setup_from_default_section)
     ck_assert_int_eq(tern_file_read_all(log, 1 << 20, &data, NULL), 0);
     ck_assert_msg(strstr(data, " DEBUG tern-test debug line 7\n") != NULL, "log: %s", data);
     free(text);
-    text = tern_asprintf("[DEFAULT]\nlog_file = %s/no/such/dir/x.log\n", tmpdir);
+    text = tern_asprintf("[DEFAULT]\nlog_file = %s/no/such/dir/x.log\n", tern_check_tmpdir);
     cfg = load_ok(text);
     ck_assert_int_eq(conf_log_setup(cfg, "tern-test"), -1);
     ck_assert_ptr_nonnull(strstr(tern_error_message(), "could not open log file"));
@@ -722,7 +706,7 @@ END_TEST
 
 START_TEST(test_daemon_logs_counters_as_they_rise)
 {
-    TERN_AUTOFREE char *log = tern_asprintf("%s/counters.log", tmpdir);
+    TERN_AUTOFREE char *log = tern_asprintf("%s/counters.log", tern_check_tmpdir);
     TERN_AUTOFREE char *data = NULL;
     rpc_stats_t last = {0}, now = {0};
     const char *second;
@@ -759,10 +743,10 @@ END_TEST
 
 START_TEST(test_tern_config_tool)
 {
-    TERN_AUTOFREE char *good =
-        write_temp(tmpdir, "good.conf", "[DEFAULT]\ntransport_url = rabbit://u:hunter2@h:1/\n");
+    TERN_AUTOFREE char *good = write_temp(tern_check_tmpdir, "good.conf",
+                                          "[DEFAULT]\ntransport_url = rabbit://u:hunter2@h:1/\n");
     TERN_AUTOFREE char *bad =
-        write_temp(tmpdir, "bad.conf", "[libvirt]\nlive_migration_downtime = 1\n");
+        write_temp(tern_check_tmpdir, "bad.conf", "[libvirt]\nlive_migration_downtime = 1\n");
     TERN_AUTOFREE char *shipped = NULL;
     TERN_AUTOFREE char *expected = NULL;
     const char *const sample[] = {TERN_CONFIG, "sample", NULL};
@@ -812,7 +796,7 @@ conf_suite(void)
     TCase *sample = tcase_create("sample");
     TCase *cli = tcase_create("cli");
 
-    tcase_add_checked_fixture(core, setup_tmpdir, teardown_tmpdir);
+    tcase_add_checked_fixture(core, tern_check_tmpdir_setup, tern_check_tmpdir_teardown);
     tcase_add_test(core, test_defaults_follow_nova);
     tcase_add_test(core, test_values_of_every_type_parse);
     tcase_add_test(core, test_duplicates_in_one_file_last_wins);
@@ -822,7 +806,7 @@ conf_suite(void)
     tcase_add_test(core, test_path_references_expanded);
     tcase_add_test(core, test_files_merge_in_order_then_config_dir);
 
-    tcase_add_checked_fixture(errors, setup_tmpdir, teardown_tmpdir);
+    tcase_add_checked_fixture(errors, tern_check_tmpdir_setup, tern_check_tmpdir_teardown);
     tcase_add_test(errors, test_bad_values_named);
     tcase_add_test(errors, test_bad_structure_named);
     tcase_add_test(errors, test_bad_files_named);
@@ -832,7 +816,7 @@ conf_suite(void)
     tcase_add_test(sample, test_shipped_sample_is_current);
     tcase_add_test(sample, test_shipped_sample_parses);
 
-    tcase_add_checked_fixture(cli, setup_tmpdir, teardown_tmpdir);
+    tcase_add_checked_fixture(cli, tern_check_tmpdir_setup, tern_check_tmpdir_teardown);
     tcase_add_test(cli, test_args_parse_config_files_and_refuse_unknown);
     tcase_add_test(cli, test_args_load_named_files);
     tcase_add_test(cli, test_log_setup_from_default_section);
@@ -850,11 +834,5 @@ conf_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(conf_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tern_check_run_suite(conf_suite(), NULL, NULL);
 }

@@ -423,6 +423,7 @@ START_TEST(test_orphans_of_a_gone_conductor_taken_once)
     ck_assert(taken(list, n, m_alive)); /* older than max_age (0 s here): whoever owns it */
     db_migration_list_free(list, n);
     json_decref(data);
+    db_close(conn);
 }
 END_TEST
 

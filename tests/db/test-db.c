@@ -629,74 +629,106 @@ START_TEST(test_open_retry_waits_for_the_server)
 }
 END_TEST
 
-static Suite *
-db_suite(void)
+static TCase *
+case_core(void)
 {
-    Suite *s = suite_create("db");
-    TCase *tc;
+    TCase *tc = tcase_create("core");
 
-    tc = tcase_create("core");
     tcase_add_test(tc, test_open_bad_string_is_invalid);
     tcase_add_test(tc, test_open_unreachable_is_unavailable_and_masks_password);
     tcase_add_test(tc, test_open_accepts_sqlalchemy_url_and_pings);
     tcase_add_test(tc, test_open_retry_gives_up_after_max_retries);
-    suite_add_tcase(s, tc);
+    return tc;
+}
 
-    tc = tcase_create("schema");
+static TCase *
+case_schema(void)
+{
+    TCase *tc = tcase_create("schema");
+
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_schema_sync_empty_then_twice);
     tcase_add_test(tc, test_schema_newer_database_refused);
     tcase_add_test(tc, test_schema_concurrent_syncs_serialise);
-    suite_add_tcase(s, tc);
+    return tc;
+}
 
-    tc = tcase_create("quoting");
+static TCase *
+case_quoting(void)
+{
+    TCase *tc = tcase_create("quoting");
+
     tcase_add_loop_test(tc, test_nasty_strings_round_trip_verbatim, 0, (int)TERN_N_ELEMENTS(nasty));
-    suite_add_tcase(s, tc);
+    return tc;
+}
 
-    suite_add_tcase(s, test_db_case_services());
-    suite_add_tcase(s, test_db_case_instances());
-    suite_add_tcase(s, test_db_case_migrations());
-    suite_add_tcase(s, test_db_case_claims());
-    suite_add_tcase(s, test_db_case_devices());
+static TCase *
+case_drop(void)
+{
+    TCase *tc = tcase_create("drop");
 
-    tc = tcase_create("drop");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_cut_connection_safe_retried_unsafe_reported);
-    suite_add_tcase(s, tc);
+    return tc;
+}
 
-    tc = tcase_create("restart");
+static TCase *
+case_restart(void)
+{
+    TCase *tc = tcase_create("restart");
+
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, restart_setup, restart_teardown);
     tcase_add_test(tc, test_postgres_restart_survived);
     tcase_add_test(tc, test_open_retry_waits_for_the_server);
-    suite_add_tcase(s, tc);
-    return s;
+    return tc;
+}
+
+/* prepare: the run's services, the suite's database at the current schema, tern-manage. */
+static int
+prepare(void)
+{
+    db_conn_t *conn;
+
+    test_svc = harness_services_get();
+    test_db_url = harness_postgres_create_database(test_svc, "db_suite");
+    if (!test_db_url)
+        return tern_error_prefix("could not create the suite's database");
+    conn = db_open(test_db_url);
+    if (!conn || db_schema_sync(conn, NULL, NULL) < 0) {
+        db_close(conn);
+        return tern_error_prefix("could not sync the suite's database");
+    }
+    db_close(conn);
+    if (tern_check_case_runs("manage_sync") || tern_check_case_runs("manage_errors"))
+        return test_manage_prepare();
+    return 0;
+}
+
+static void
+release(void)
+{
+    test_manage_release();
+    free(test_db_url);
 }
 
 int
 main(void)
 {
-    SRunner *sr;
-    db_conn_t *conn;
-    int failed;
+    static const tern_check_case_fn cases[] = {
+        case_core,
+        case_schema,
+        case_quoting,
+        test_db_case_services,
+        test_db_case_instances,
+        test_db_case_migrations,
+        test_db_case_claims,
+        test_db_case_devices,
+        case_drop,
+        case_restart,
+        test_db_case_manage_sync,
+        test_db_case_manage_errors,
+    };
 
-    test_svc = harness_services_get();
-    test_db_url = harness_postgres_create_database(test_svc, "db_suite");
-    if (!test_db_url) {
-        fprintf(stderr, "could not create the suite's database: %s\n", tern_error_message());
-        return 1;
-    }
-    conn = db_open(test_db_url);
-    if (!conn || db_schema_sync(conn, NULL, NULL) < 0) {
-        fprintf(stderr, "could not sync the suite's database: %s\n", tern_error_message());
-        return 1;
-    }
-    db_close(conn);
-
-    sr = srunner_create(db_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    free(test_db_url);
-    return failed == 0 ? 0 : 1;
+    return tern_check_run("db", cases, TERN_N_ELEMENTS(cases), prepare, release);
 }

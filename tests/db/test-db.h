@@ -15,23 +15,10 @@
 #include "common/util.h"
 #include "db/db.h"
 #include "tests/harness/harness.h"
+#include "tests/support/tern-check.h"
 
 extern const harness_services_t *test_svc; /* the run's services */
 extern char *test_db_url;                  /* the suite's synced database */
-
-/* Assert a call returned 0 / failed with a given error code, printing the error. */
-#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s failed: %s", #expr, tern_error_message())
-#define CK_FAILS(expr, code)                                                                       \
-    do {                                                                                           \
-        tern_error_reset();                                                                        \
-        ck_assert_msg((expr) < 0, "%s succeeded, expected %s", #expr, tern_error_code_name(code)); \
-        ck_assert_msg(tern_error_code() == (code), "%s: expected %s, got %s: %s", #expr,           \
-                      tern_error_code_name(code), tern_error_code_name(tern_error_code()),         \
-                      tern_error_message());                                                       \
-    } while (0)
-#define CK_MSG_HAS(needle)                                        \
-    ck_assert_msg(strstr(tern_error_message(), (needle)) != NULL, \
-                  "error message \"%s\" does not contain \"%s\"", tern_error_message(), (needle))
 
 /* A connection to the suite's database (asserts). */
 db_conn_t *test_open(void);
@@ -61,5 +48,10 @@ TCase *test_db_case_migrations(void); /* test-db-migrations.c */
 TCase *test_db_case_services(void);   /* test-db-resources.c */
 TCase *test_db_case_claims(void);     /* test-db-resources.c */
 TCase *test_db_case_devices(void);    /* test-db-devices.c */
+/* test-manage.c: tern-manage run as a program */
+int test_manage_prepare(void);
+void test_manage_release(void);
+TCase *test_db_case_manage_sync(void);
+TCase *test_db_case_manage_errors(void);
 
 #endif /* TERN_TESTS_DB_TEST_DB_H */

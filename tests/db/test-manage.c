@@ -1,12 +1,13 @@
 /*
  * tests/db/test-manage.c: tern-manage run as a program against the harness's PostgreSQL.
  *
- * sync:   db sync on an empty database, twice in a row, on an already-synced one, refused on a
+ * Cases of the db suite (tests/db/test-db):
+ * manage_sync:   db sync on an empty database, twice in a row, on an already-synced one, refused on a
  *         newer one; db version before and after
- * errors: usage errors (exit 2), missing or incomplete configuration, unreachable database
+ * manage_errors: usage errors (exit 2), missing or incomplete configuration, unreachable database
  *         (exit 1, one clear line, no password)
  */
-#include <check.h>
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,12 @@
 #include "common/command.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "tests/db/test-db.h"
 #include "tests/harness/harness.h"
 
 #define MANAGE TERN_BUILDDIR "/tools/manage/tern-manage"
 
-static const harness_services_t *svc;
+static const harness_services_t *svc; /* set by test_manage_prepare */
 static char conf_dir[] = "/tmp/tern-manage-test.XXXXXX";
 
 typedef struct run {
@@ -251,50 +253,46 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
-static Suite *
-manage_suite(void)
+/* test_manage_prepare: tern-manage built, the services, a directory for the configurations. */
+int
+test_manage_prepare(void)
 {
-    Suite *s = suite_create("manage");
-    TCase *tc;
+    if (access(MANAGE, X_OK) != 0)
+        return tern_error_set(TERN_ERR_NOT_FOUND, "%s is not built (make tools/manage/tern-manage)",
+                              MANAGE);
+    svc = harness_services_get();
+    if (!mkdtemp(conf_dir))
+        return tern_error_set_errno(errno, "could not create \"%s\"", conf_dir);
+    return 0;
+}
 
-    tc = tcase_create("sync");
+void
+test_manage_release(void)
+{
+    if (strstr(conf_dir, "XXXXXX") == NULL)
+        tern_remove_tree(conf_dir);
+}
+
+TCase *
+test_db_case_manage_sync(void)
+{
+    TCase *tc = tcase_create("manage_sync");
+
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sync_empty_twice_then_version);
     tcase_add_test(tc, test_sync_already_synced_by_another_run);
     tcase_add_test(tc, test_sync_refused_on_newer_database);
     tcase_add_test(tc, test_config_dir_later_file_wins);
-    suite_add_tcase(s, tc);
+    return tc;
+}
 
-    tc = tcase_create("errors");
+TCase *
+test_db_case_manage_errors(void)
+{
+    TCase *tc = tcase_create("manage_errors");
+
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_usage_errors);
     tcase_add_test(tc, test_config_errors);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int
-main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (access(MANAGE, X_OK) != 0) {
-        fprintf(stderr, "%s is not built (make tools/manage/tern-manage)\n", MANAGE);
-        return 1;
-    }
-    svc = harness_services_get();
-    if (!mkdtemp(conf_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    sr = srunner_create(manage_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    {
-        const char *argv[] = {"rm", "-rf", conf_dir, NULL};
-        tern_command_run(argv, 10000, NULL);
-    }
-    return failed == 0 ? 0 : 1;
+    return tc;
 }

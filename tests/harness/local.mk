@@ -19,9 +19,3 @@ tests_harness_tern_test_services_SOURCES = tests/harness/tern-test-services.c
 tests_harness_tern_test_services_LDADD = $(HARNESS_LIBS)
 
 EXTRA_DIST += tests/harness/README.md
-
-check_PROGRAMS += tests/services/test-services
-TESTS += tests/services/test-services
-tests_services_test_services_SOURCES = tests/services/test-services.c
-tests_services_test_services_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBPQ_CFLAGS) $(RABBITMQ_CFLAGS)
-tests_services_test_services_LDADD = $(HARNESS_LIBS) $(CHECK_LIBS) $(LIBPQ_LIBS) $(RABBITMQ_LIBS)

@@ -19,7 +19,6 @@
  *
  * Every test creates its own topic so that tests never see each other's queues.
  */
-#include <check.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,12 +31,11 @@
 #include "common/util.h"
 #include "rpc/rpc.h"
 #include "tests/harness/harness.h"
-
-#define CK_OK(expr) ck_assert_msg((expr) == 0, "%s: %s", #expr, tern_error_message())
+#include "tests/rpc/rpc_tests.h"
 
 #define STREAM_CALLS 240
 
-static harness_services_t *svc; /* private; started once in main() */
+static harness_services_t *svc; /* private; started by rpc_faults_prepare */
 
 static char *
 topic_name(const char *prefix)
@@ -579,54 +577,73 @@ START_TEST(test_idle_connections_kept_by_heartbeats)
 }
 END_TEST
 
-static Suite *
-rpc_faults_suite(void)
+int
+rpc_faults_prepare(void)
 {
-    Suite *s = suite_create("rpc_faults");
-    TCase *restart = tcase_create("restart");
-    TCase *ack = tcase_create("ack");
-    TCase *failover = tcase_create("failover");
-    TCase *tls = tcase_create("tls");
-    TCase *heartbeat = tcase_create("heartbeat");
-
-    tcase_set_timeout(restart, 240);
-    tcase_add_test(restart, test_broker_restart_mid_stream_no_call_lost_or_run_twice);
-    tcase_add_test(restart, test_confirmed_casts_survive_broker_restart);
-    tcase_add_test(restart, test_listener_hears_again_after_broker_restart);
-    suite_add_tcase(s, restart);
-    tcase_set_timeout(ack, 120);
-    tcase_add_test(ack, test_server_killed_before_ack_message_redelivered);
-    tcase_add_test(ack, test_replies_acknowledged_after_reading);
-    suite_add_tcase(s, ack);
-    tcase_set_timeout(failover, 60);
-    tcase_add_test(failover, test_failover_to_next_host_of_url);
-    tcase_add_test(failover, test_no_host_reachable_is_unavailable);
-    suite_add_tcase(s, failover);
-    tcase_set_timeout(tls, 60);
-    tcase_add_test(tls, test_tls_call_with_client_certificate);
-    tcase_add_test(tls, test_tls_wrong_ca_refused);
-    suite_add_tcase(s, tls);
-    tcase_set_timeout(heartbeat, 60);
-    tcase_add_test(heartbeat, test_idle_connections_kept_by_heartbeats);
-    suite_add_tcase(s, heartbeat);
-    return s;
+    /* private services: the restart tests must not disturb other suites' broker */
+    if (harness_services_start_private(&svc) < 0)
+        return tern_error_prefix("could not start the fault cases' private services");
+    return 0;
 }
 
-int
-main(void)
+void
+rpc_faults_release(void)
 {
-    SRunner *sr;
-    int failed;
-
-    /* private services: the restart tests must not disturb other suites' broker */
-    if (harness_services_start_private(&svc) < 0) {
-        fprintf(stderr, "test-rpc-faults: could not start services: %s\n", tern_error_message());
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(rpc_faults_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     harness_services_destroy(svc);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    svc = NULL;
+}
+
+TCase *
+rpc_restart_tcase(void)
+{
+    TCase *tc = tcase_create("restart");
+
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_broker_restart_mid_stream_no_call_lost_or_run_twice);
+    tcase_add_test(tc, test_confirmed_casts_survive_broker_restart);
+    tcase_add_test(tc, test_listener_hears_again_after_broker_restart);
+    return tc;
+}
+
+TCase *
+rpc_ack_tcase(void)
+{
+    TCase *tc = tcase_create("ack");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_server_killed_before_ack_message_redelivered);
+    tcase_add_test(tc, test_replies_acknowledged_after_reading);
+    return tc;
+}
+
+TCase *
+rpc_failover_tcase(void)
+{
+    TCase *tc = tcase_create("failover");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_failover_to_next_host_of_url);
+    tcase_add_test(tc, test_no_host_reachable_is_unavailable);
+    return tc;
+}
+
+TCase *
+rpc_tls_tcase(void)
+{
+    TCase *tc = tcase_create("tls");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_tls_call_with_client_certificate);
+    tcase_add_test(tc, test_tls_wrong_ca_refused);
+    return tc;
+}
+
+TCase *
+rpc_heartbeat_tcase(void)
+{
+    TCase *tc = tcase_create("heartbeat");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_idle_connections_kept_by_heartbeats);
+    return tc;
 }

@@ -11,7 +11,6 @@
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
-#include <check.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "tests/harness/harness.h"
+#include "tests/support/tern-check.h"
 
 /* ---- helpers ---- */
 
@@ -498,17 +498,17 @@ services_suite(void)
     return s;
 }
 
+/* prepare: start (or attach to) the shared services in the parent, before Check forks the
+ * tests. */
+static int
+prepare(void)
+{
+    harness_services_get();
+    return 0;
+}
+
 int
 main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    /* start (or attach to) the shared services in the parent, before Check forks the tests */
-    harness_services_get();
-    sr = srunner_create(services_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tern_check_run_suite(services_suite(), prepare, NULL);
 }

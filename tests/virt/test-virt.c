@@ -4,9 +4,7 @@
  * One suite, virt, with cases core, errors, xml, converge (unit) and libvirt (service: two real
  * libvirtd hosts of the testbed). A testbed that cannot be brought up fails the run.
  */
-#include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "tests/virt/virt_tests.h"
 
@@ -23,22 +21,15 @@ virt_suite(void)
     return s;
 }
 
+/* prepare: the testbed's two libvirtd hosts, only when the libvirt case runs. */
+static int
+prepare(void)
+{
+    return tern_check_case_runs("libvirt") ? virt_testbed_prepare() : 0;
+}
+
 int
 main(void)
 {
-    SRunner *sr = srunner_create(virt_suite());
-    int failed;
-
-    const char *only = getenv("CK_RUN_CASE");
-    bool need_testbed = !only || strcmp(only, "libvirt") == 0;
-
-    if (need_testbed && virt_testbed_prepare() < 0) {
-        srunner_free(sr);
-        return EXIT_FAILURE;
-    }
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    virt_testbed_release();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tern_check_run_suite(virt_suite(), prepare, virt_testbed_release);
 }

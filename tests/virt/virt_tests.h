@@ -8,7 +8,7 @@
 #ifndef TERN_TESTS_VIRT_TESTS_H
 #define TERN_TESTS_VIRT_TESTS_H
 
-#include <check.h>
+#include "tests/support/tern-check.h"
 
 TCase *virt_core_tcase(void);     /* JSON round trip, names, URIs */
 TCase *virt_errors_tcase(void);   /* bad JSON and bad options, each naming the field */

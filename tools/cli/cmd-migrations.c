@@ -34,10 +34,10 @@ cli_build_live_migration(const cli_parsed_t *p, cli_request_t *req)
                               "--block-migrate and --no-block-migrate cannot be used together");
     req->wait = cli_parsed_flag(p, "wait");
     req->args = tern_json_pack("{s:s, s:o, s:o}", "instance", server, "host",
-                          host ? json_string(host) : json_null(), "block_migration",
-                          block      ? json_true()
-                          : no_block ? json_false()
-                                     : json_null());
+                               host ? json_string(host) : json_null(), "block_migration",
+                               block      ? json_true()
+                               : no_block ? json_false()
+                                          : json_null());
     return 0;
 }
 

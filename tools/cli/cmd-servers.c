@@ -172,8 +172,9 @@ parse_rule(const char *value)
                        value, c3 + 1);
         return NULL;
     }
-    return tern_json_pack("{s:s, s:s, s:I, s:I, s:s}", "direction", dir, "protocol", proto, "port_min",
-                     (json_int_t)pmin, "port_max", (json_int_t)pmax, "remote_cidr", c3 + 1);
+    return tern_json_pack("{s:s, s:s, s:I, s:I, s:s}", "direction", dir, "protocol", proto,
+                          "port_min", (json_int_t)pmin, "port_max", (json_int_t)pmax, "remote_cidr",
+                          c3 + 1);
 }
 
 /* Every value of the repeatable option `name`, each through parse, into a new array. */

@@ -36,8 +36,8 @@ cli_build_service_update(const cli_parsed_t *p, cli_request_t *req)
     if (cli_check_name(p->args[0], "HOST") < 0 || cli_check_name(p->args[1], "BINARY") < 0 ||
         (reason && cli_check_name(reason, "--reason") < 0))
         return -1;
-    req->args =
-        tern_json_pack("{s:s, s:s, s:b}", "host", p->args[0], "binary", p->args[1], "disabled", disable);
+    req->args = tern_json_pack("{s:s, s:s, s:b}", "host", p->args[0], "binary", p->args[1],
+                               "disabled", disable);
     if (reason)
         json_object_set_new(req->args, "reason", json_string(reason));
     return 0;

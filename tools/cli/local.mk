@@ -23,26 +23,3 @@ tools_cli_tern_LDADD = tools/cli/libtern-cli.la conf/libtern-conf-rpc.la conf/li
 	rpc/libtern-rpc.la common/libtern-common.la $(INIH_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS) -lm
 
 EXTRA_DIST += tools/cli/README.md
-
-# test-cli: the unit suite (parsing, validation, output, progress; no services).
-check_PROGRAMS += tests/cli/test-cli
-TESTS += tests/cli/test-cli
-UNIT_TESTS += tests/cli/test-cli
-tests_cli_test_cli_SOURCES = tests/cli/test-cli.c tests/cli/test-cli.h \
-	tests/cli/test-cli-errors.c tests/cli/test-cli-output.c
-tests_cli_test_cli_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
-tests_cli_test_cli_LDADD = tools/cli/libtern-cli.la common/libtern-common.la $(CHECK_LIBS) \
-	$(JANSSON_LIBS)
-
-# test-cli-conductor: the tern program against a real tern-conductor on private services.
-check_PROGRAMS += tests/cli/test-cli-conductor
-TESTS += tests/cli/test-cli-conductor
-tests_cli_test_cli_conductor_SOURCES = tests/cli/test-cli-conductor.c \
-	tests/cli/test-cli-conductor.h tests/cli/test-cli-events.c tests/cli/test-cli-wait.c
-tests_cli_test_cli_conductor_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS) \
-	$(LIBPQ_CFLAGS) $(RABBITMQ_CFLAGS)
-tests_cli_test_cli_conductor_LDADD = db/libtern-db.la rpc/libtern-rpc.la $(HARNESS_LIBS) \
-	common/libtern-common.la $(CHECK_LIBS) $(LIBPQ_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)
-# The suite runs the programs it tests.
-EXTRA_tests_cli_test_cli_conductor_DEPENDENCIES = tools/cli/tern conductor/tern-conductor \
-	tools/manage/tern-manage

@@ -1,0 +1,12 @@
+/*
+ * tests/compute/compute_tests.h: the cases of the compute suite (tests/compute/test-compute).
+ */
+#ifndef TERN_TESTS_COMPUTE_TESTS_H
+#define TERN_TESTS_COMPUTE_TESTS_H
+
+#include "tests/support/tern-check.h"
+
+TCase *compute_queue_tcase(void);        /* test-migration-queue.c: bounded concurrency */
+TCase *compute_migrate_data_tcase(void); /* test-migrate-data.c: the contract between hosts */
+
+#endif /* TERN_TESTS_COMPUTE_TESTS_H */

@@ -1,0 +1,17 @@
+/*
+ * tests/compute/test-compute.c: the runner of the compute suite (compute/, unit cases): the
+ * migration queue and the typed migrate data. The handlers end to end:
+ * tests/integration/run-compute-contract.
+ */
+#include <stdlib.h>
+
+#include "common/util.h"
+#include "tests/compute/compute_tests.h"
+
+int
+main(void)
+{
+    static const tern_check_case_fn cases[] = {compute_queue_tcase, compute_migrate_data_tcase};
+
+    return tern_check_run("compute", cases, TERN_N_ELEMENTS(cases), NULL, NULL);
+}
