@@ -117,6 +117,18 @@ virt_testbed_prepare(void)
     int status;
 
     testbed_run(status_argv, true, &status);
+    if (status == 1) {
+        /* A state file whose hosts are gone (a reboot, a killed run): nobody can use it. */
+        const char *down_argv[] = {cmd, "down", NULL};
+
+        fprintf(stderr, "test-virt: the testbed is broken (left by an earlier run?); taking it "
+                        "down first\n");
+        if (testbed_run(down_argv, false, &status) < 0) {
+            fprintf(stderr, "test-virt: FAILED: could not take the broken testbed down\n");
+            return -1;
+        }
+        status = 3;
+    }
     if (status == 3) {
         const char *up_argv[] = {cmd,          "up",          "--hosts", "2", "--no-services",
                                  "--builddir", TERN_BUILDDIR, NULL};
