@@ -12,8 +12,9 @@
  *       check_on_hosts                  the guest's CPU from the source (once), then the
  *                                       destination's and the source's compute checks over RPC
  *     cast live_migration to the source compute: it takes over from here
- *     on any failure after begin_task: end_task (claim released, migration "error" with the
- *     reason, task_state cleared, action "error", the migration's listeners told)
+ *     on any failure after begin_task: end_task (db_migration_end: migration "error" with the
+ *     reason, claim released, task_state cleared if the migration still owns it; action
+ *     "error"; the migration's listeners told)
  *
  * Owns nothing across calls; the migration row is the durable record of where things stand.
  */
@@ -107,12 +108,11 @@ end_task(lm_task_t *t)
     bool marked = false;
 
     tern_error_copy(&err);
-    if (t->mig.uuid[0]) {
-        db_claim_release(t->db, t->mig.uuid, NULL);
-        marked = db_migration_set_status(t->db, t->mig.uuid, DB_MIGRATION_ERROR, err.message) == 0;
-    }
-    if (t->task_begun)
-        db_instance_task_state_end(t->db, t->inst.uuid, DB_TASK_STATE_MIGRATING);
+    /* Only while the migration still owns the instance's task: a sweep may have ended it and a
+     * newer migration begun (db_migration_end). */
+    if (t->task_begun &&
+        db_migration_end(t->db, t->mig.uuid, DB_MIGRATION_ERROR, err.message, NULL, &marked) < 0)
+        TERN_WARN("migration %s: could not record its end: %s", t->mig.uuid, tern_error_message());
     if (t->action_id)
         db_action_finish(t->db, t->action_id, false, err.message);
     if (marked)

@@ -259,8 +259,10 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
         }
     } else if (st == DB_MIGRATION_COMPLETED) {
         /* Post-processing at the source has ended (the switch-over was recorded before). */
+        /* Its leftovers stay marked when something was left behind: the source retries. */
         if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_POST) < 0 ||
-            (warning && db_migration_set_error(db, uuid, warning) < 0))
+            (warning && db_migration_set_error(db, uuid, warning) < 0) ||
+            (!warning && db_migration_set_cleanup_host(db, uuid, NULL) < 0))
             return -1;
     } else if (db_migration_set_status(db, uuid, (db_migration_status_t)st, error) < 0) {
         return -1;
@@ -372,7 +374,7 @@ conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req, 
         return -1;
     if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_MIGRATION) < 0 ||
         record_end_figures(db, uuid, &figures) < 0 ||
-        db_migration_switch_over(db, uuid, DB_TASK_STATE_MIGRATING, &moved) < 0)
+        db_migration_switch_over(db, uuid, &moved) < 0)
         return tern_error_prefix("could not record the switch-over of migration \"%s\"", uuid);
     db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_POST);
     finish_action(db, req, moved.uuid, true, NULL);
@@ -407,9 +409,8 @@ conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req, jso
                               status);
     if (!(db = conductor_db(cond)) || db_migration_get(db, uuid, &mig) < 0)
         return -1;
-    if (db_migration_set_status(db, uuid, (db_migration_status_t)st, error) < 0 ||
-        db_claim_release(db, uuid, NULL) < 0 ||
-        db_instance_task_state_end(db, mig.instance_uuid, DB_TASK_STATE_MIGRATING) < 0) {
+    if (db_migration_end(db, uuid, (db_migration_status_t)st, error,
+                         rollback_error ? mig.dest_compute : NULL, NULL) < 0) {
         db_migration_clear(&mig);
         return -1;
     }
@@ -501,8 +502,7 @@ conductor_sweep_orphans(conductor_t *cond, bool at_start)
     for (size_t i = 0; i < n; i++) {
         const db_migration_t *m = &list[i];
 
-        if (db_claim_release(db, m->uuid, NULL) < 0 ||
-            db_instance_task_state_end(db, m->instance_uuid, DB_TASK_STATE_MIGRATING) < 0)
+        if (db_migration_end(db, m->uuid, DB_MIGRATION_ERROR, message, NULL, NULL) < 0)
             TERN_WARN("orphaned migration %s: %s", m->uuid, tern_error_message());
         finish_action_of(db, NULL, m->instance_uuid, false, message);
         TERN_WARN("migration %s of instance %s from %s: %s", m->uuid, m->instance_uuid,

@@ -8,7 +8,8 @@ DB_SCHEMA_FILES = \
 	db/schema/001_initial.sql \
 	db/schema/002_migrate_data.sql \
 	db/schema/003_migration_conductor.sql \
-	db/schema/004_node_usage_from_instances.sql
+	db/schema/004_node_usage_from_instances.sql \
+	db/schema/005_migration_outcomes.sql
 
 db_libtern_db_la_SOURCES = \
 	db/db.h db/db-private.h \
@@ -17,7 +18,7 @@ db_libtern_db_la_SOURCES = \
 	db/services.c db/services.h \
 	db/compute_nodes.c db/compute_nodes.h \
 	db/instances.c db/instances.h \
-	db/migrations.c db/migrations.h \
+	db/migrations.c db/migrations.h db/migration_outcome.c \
 	db/capacity.c db/capacity.h \
 	db/claims.c db/claims.h \
 	db/instance_devices.c db/instance_devices.h \

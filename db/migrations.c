@@ -16,13 +16,18 @@
     "tern_ms(preparation_started_at), tern_ms(preparation_finished_at), "                          \
     "tern_ms(migration_started_at), tern_ms(migration_finished_at), "                              \
     "tern_ms(post_started_at), tern_ms(post_finished_at), "                                        \
-    "tern_ms(created_at), tern_ms(updated_at), tern_ms(finished_at)"
+    "tern_ms(created_at), tern_ms(updated_at), tern_ms(finished_at), cleanup_host"
 
 static const char *const status_names[DB_MIGRATION_STATUS__COUNT] = {
-    [DB_MIGRATION_QUEUED] = "queued",       [DB_MIGRATION_PREPARING] = "preparing",
-    [DB_MIGRATION_RUNNING] = "running",     [DB_MIGRATION_POSTCOPY_ACTIVE] = "postcopy-active",
-    [DB_MIGRATION_COMPLETED] = "completed", [DB_MIGRATION_FAILED] = "failed",
-    [DB_MIGRATION_CANCELLED] = "cancelled", [DB_MIGRATION_ERROR] = "error",
+    [DB_MIGRATION_QUEUED] = "queued",
+    [DB_MIGRATION_PREPARING] = "preparing",
+    [DB_MIGRATION_RUNNING] = "running",
+    [DB_MIGRATION_POSTCOPY_ACTIVE] = "postcopy-active",
+    [DB_MIGRATION_NEEDS_OPERATOR] = "needs-operator",
+    [DB_MIGRATION_COMPLETED] = "completed",
+    [DB_MIGRATION_FAILED] = "failed",
+    [DB_MIGRATION_CANCELLED] = "cancelled",
+    [DB_MIGRATION_ERROR] = "error",
 };
 
 /* allowed[to] = the statuses a migration may come from to enter `to`, as a text[] literal
@@ -32,10 +37,11 @@ static const char *const allowed_from[DB_MIGRATION_STATUS__COUNT] = {
     [DB_MIGRATION_PREPARING] = "{queued}",
     [DB_MIGRATION_RUNNING] = "{preparing}",
     [DB_MIGRATION_POSTCOPY_ACTIVE] = "{running}",
-    [DB_MIGRATION_COMPLETED] = "{running,postcopy-active}",
-    [DB_MIGRATION_FAILED] = "{queued,preparing,running,postcopy-active}",
+    [DB_MIGRATION_NEEDS_OPERATOR] = "{preparing,running,postcopy-active}",
+    [DB_MIGRATION_COMPLETED] = "{running,postcopy-active,needs-operator}",
+    [DB_MIGRATION_FAILED] = "{queued,preparing,running,postcopy-active,needs-operator}",
     [DB_MIGRATION_CANCELLED] = "{queued,preparing,running}",
-    [DB_MIGRATION_ERROR] = "{queued,preparing,running,postcopy-active}",
+    [DB_MIGRATION_ERROR] = "{queued,preparing,running,postcopy-active,needs-operator}",
 };
 
 static const char *const phase_names[DB_MIGRATION_PHASE__COUNT] = {
@@ -150,6 +156,7 @@ migration_from_row(const PGresult *res, int row, db_migration_t *m)
     m->created_ms = db_get_int(res, row, 31);
     m->updated_ms = db_get_int(res, row, 32);
     m->finished_ms = db_get_int(res, row, 33);
+    m->cleanup_host = db_get_str(res, row, 34);
 }
 
 /* migrations_from_result: every row of res as a new list (db_migration_list_free). */
@@ -178,6 +185,7 @@ db_migration_clear(db_migration_t *m)
     free(m->error_message);
     free(m->user_id);
     free(m->project_id);
+    free(m->cleanup_host);
     memset(m, 0, sizeof(*m));
 }
 
@@ -247,7 +255,8 @@ migration_begin_steps(db_conn_t *conn, const db_migration_t *mig, const char *co
         return -1;
     tern_strlcpy(uuid, created.uuid, sizeof(uuid));
     db_migration_clear(&created);
-    if (db_migration_set_conductor(conn, uuid, conductor_host) < 0 ||
+    if (db_migration_own_task(conn, uuid) < 0 ||
+        db_migration_set_conductor(conn, uuid, conductor_host) < 0 ||
         db_migration_phase_begin(conn, uuid, DB_MIGRATION_PHASE_CHECKS) < 0)
         return -1;
     return db_migration_get(conn, uuid, ret_migration); /* as it now stands */
@@ -335,13 +344,20 @@ db_migration_list(db_conn_t *conn, const db_migration_filter_t *filter, db_migra
     db_params_text(&p, filter->instance_uuid);
     db_params_text(&p, filter->status < 0 ? NULL : status_names[filter->status]);
     db_params_bool(&p, filter->unfinished_only);
+    db_params_text(&p, filter->cleanup_host); /* $5 */
+    db_params_int(&p, filter->source_silent_s);
     res = db_exec(conn, DB_RETRY_SAFE,
-                  "SELECT " MIGRATION_COLS " FROM migrations"
+                  "SELECT " MIGRATION_COLS " FROM migrations AS m"
                   " WHERE ($1::text IS NULL OR source_compute = $1 OR dest_compute = $1)"
                   " AND ($2::uuid IS NULL OR instance_uuid = $2)"
                   " AND ($3::text IS NULL OR status = $3)"
                   " AND (NOT $4::boolean OR status NOT IN"
                   "      ('completed', 'failed', 'cancelled', 'error'))"
+                  " AND ($5::text IS NULL OR cleanup_host = $5)"
+                  " AND ($6::integer <= 0 OR NOT EXISTS"
+                  "      (SELECT 1 FROM services AS s WHERE s.host = m.source_compute"
+                  "       AND s.binary_name = 'tern-compute' AND s.last_heartbeat > now() -"
+                  "           make_interval(secs => $6::double precision)))"
                   " ORDER BY id",
                   &p, "list migrations");
     if (!res)
@@ -515,79 +531,40 @@ db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase_t p
 }
 
 int
-db_migration_switch_over(db_conn_t *conn, const char *uuid, const char *expected_task_state,
-                         db_instance_t *ret_instance)
+db_migration_own_task(db_conn_t *conn, const char *uuid)
 {
     DB_AUTOPARAMS p = DB_PARAMS_INIT;
-    DB_AUTOPARAMS ip = DB_PARAMS_INIT;
-    DB_AUTORESULT *mig = NULL;
-    DB_AUTORESULT *inst = NULL;
-    DB_AUTORESULT *done = NULL;
-    char instance_uuid[DB_UUID_LEN];
-    const char *status;
+    DB_AUTORESULT *res = NULL;
 
     if (db_check_uuid(uuid, "migration") < 0)
         return -1;
-    if (db_txn_begin(conn, "begin switch-over") < 0)
-        return tern_error_prefix("could not switch over migration \"%s\"", uuid);
     db_params_text(&p, uuid);
-    mig = db_exec(conn, DB_RETRY_NEVER,
-                  "SELECT instance_uuid, status, dest_compute, dest_node FROM migrations"
-                  " WHERE uuid = $1 FOR UPDATE",
-                  &p, "lock migration \"%s\"", uuid);
-    if (!mig)
-        goto error;
-    if (PQntuples(mig) == 0) {
-        tern_error_set(TERN_ERR_NOT_FOUND, "cannot switch over migration \"%s\": it does not exist",
-                       uuid);
-        goto error;
-    }
-    status = PQgetvalue(mig, 0, 1);
-    if (strcmp(status, "running") != 0 && strcmp(status, "postcopy-active") != 0) {
-        tern_error_set(TERN_ERR_CONFLICT,
-                       "cannot switch over migration \"%s\": its status is \"%s\" (expected "
-                       "\"running\" or \"postcopy-active\")",
-                       uuid, status);
-        goto error;
-    }
-    if (db_is_null(mig, 0, 2)) {
-        tern_error_set(TERN_ERR_CONFLICT,
-                       "cannot switch over migration \"%s\": it has no destination", uuid);
-        goto error;
-    }
-    db_get_uuid(mig, 0, 0, instance_uuid);
-    db_params_text(&ip, instance_uuid);
-    db_params_text(&ip, PQgetvalue(mig, 0, 2));
-    db_params_text(&ip, db_is_null(mig, 0, 3) ? NULL : PQgetvalue(mig, 0, 3));
-    db_params_text(&ip, expected_task_state);
-    inst =
-        db_exec(conn, DB_RETRY_NEVER,
-                "UPDATE instances SET host = $2, node = $3, task_state = NULL,"
-                " updated_at = now() WHERE uuid = $1 AND deleted_at IS NULL"
-                " AND task_state IS NOT DISTINCT FROM $4::text RETURNING " DB_INSTANCE_COLS,
-                &ip, "move instance \"%s\" to host \"%s\"", instance_uuid, PQgetvalue(mig, 0, 2));
-    if (!inst)
-        goto error;
-    if (PQntuples(inst) == 0) {
-        db_txn_rollback(conn);
-        db_instance_task_state_refused(conn, instance_uuid, expected_task_state, NULL);
-        return tern_error_prefix("could not switch over migration \"%s\"", uuid);
-    }
-    done = db_exec(conn, DB_RETRY_NEVER,
-                   "UPDATE migrations SET status = 'completed', finished_at = now(),"
-                   " updated_at = now() WHERE uuid = $1",
-                   &p, "complete migration \"%s\"", uuid);
-    if (!done)
-        goto error;
-    if (db_txn_commit(conn, "commit switch-over") < 0)
-        return tern_error_prefix("could not switch over migration \"%s\"", uuid);
-    if (ret_instance)
-        db_instance_from_row(inst, 0, ret_instance);
+    res = db_exec(conn, DB_RETRY_NEVER,
+                  "UPDATE instances AS i SET task_owner = m.uuid FROM migrations AS m"
+                  " WHERE m.uuid = $1 AND i.uuid = m.instance_uuid"
+                  " AND i.task_state = 'migrating' AND i.task_owner IS NULL",
+                  &p, "give migration \"%s\" its instance's task", uuid);
+    if (!res)
+        return -1;
+    if (strcmp(PQcmdTuples(res), "0") == 0)
+        return tern_error_set(TERN_ERR_CONFLICT,
+                              "cannot give migration \"%s\" its instance's task: the instance is "
+                              "not migrating, or another migration owns the task",
+                              uuid);
     return 0;
+}
 
-error:
-    db_txn_rollback(conn);
-    return -1;
+int
+db_migration_set_cleanup_host(db_conn_t *conn, const char *uuid, const char *host)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+
+    db_params_text(&p, uuid);
+    db_params_text(&p, host);
+    return migration_update(conn, uuid,
+                            "UPDATE migrations SET cleanup_host = $2, updated_at = now()"
+                            " WHERE uuid = $1",
+                            &p, "record the leftovers of");
 }
 
 int

@@ -7,10 +7,23 @@
  *   queued -> preparing -> running -> completed
  *      |          |          |  \---> postcopy-active -> completed | failed | error
  *      +----------+----------+--> failed | cancelled | error
+ *                 |          |          |
+ *                 +----------+----------+--> needs-operator -> completed | failed | error
  *
  * completed, failed, cancelled and error are final (finished_at is set on entering them).
- * The switch-over (db_migration_switch_over()) moves a running migration to completed and its
- * instance to the destination in one transaction.
+ * needs-operator is not: the guest is paused (or runs) on both hosts, tern touches neither, and
+ * the instance keeps its task and claim until someone decides.
+ *
+ * Ownership of the instance: the migration that db_migration_begin() created owns its instance's
+ * task_state (instances.task_owner). Its ends - db_migration_switch_over() (moves the instance to
+ * the destination) and db_migration_end() (a migration that did not switch over) - clear the
+ * task_state only while the migration still owns it, so a late end of an old migration never
+ * releases a newer one. Both are idempotent, so a report retried after a lost answer is safe.
+ *
+ * Leftovers: cleanup_host names the host still holding the migration's leftovers (domain, disks,
+ * filter, bridge): the source from the switch-over until its post-processing has run, or a
+ * destination that did not answer its rollback. That host's compute removes them when it is
+ * back and clears the mark (db_migration_set_cleanup_host()).
  *
  * Phases: benchmarks break a migration's overhead into checks (pre-checks at the conductor),
  * preparation (pre_live_migration at the destination), migration (the hypervisor's job) and post
@@ -33,6 +46,7 @@ typedef enum {
     DB_MIGRATION_PREPARING,
     DB_MIGRATION_RUNNING,
     DB_MIGRATION_POSTCOPY_ACTIVE,
+    DB_MIGRATION_NEEDS_OPERATOR,
     DB_MIGRATION_COMPLETED,
     DB_MIGRATION_FAILED,
     DB_MIGRATION_CANCELLED,
@@ -48,8 +62,8 @@ typedef enum {
     DB_MIGRATION_PHASE__COUNT
 } db_migration_phase_t;
 
-/* "queued", "preparing", "running", "postcopy-active", "completed", "failed", "cancelled",
- * "error" (static strings); "unknown" for a value out of range. */
+/* "queued", "preparing", "running", "postcopy-active", "needs-operator", "completed", "failed",
+ * "cancelled", "error" (static strings); "unknown" for a value out of range. */
 const char *db_migration_status_name(db_migration_status_t status);
 /* -1 (no error set) for an unknown name. */
 int db_migration_status_from_name(const char *name);
@@ -89,6 +103,7 @@ typedef struct db_migration {
     int64_t created_ms;
     int64_t updated_ms;
     int64_t finished_ms; /* when it entered a final status; 0 before */
+    char *cleanup_host;  /* host still holding leftovers of the migration, NULL: none */
 } db_migration_t;
 
 typedef struct db_migration_progress {
@@ -107,6 +122,9 @@ typedef struct db_migration_filter {
     const char *instance_uuid; /* NULL: any */
     int status;                /* a db_migration_status_t, or -1 for any */
     bool unfinished_only;      /* only non-final statuses (crash recovery) */
+    const char *cleanup_host;  /* only those whose leftovers are on this host; NULL: any */
+    int source_silent_s;       /* > 0: only those whose source compute has sent no heartbeat
+                                * for this many seconds (its service row, or it has none) */
 } db_migration_filter_t;
 
 void db_migration_clear(db_migration_t *mig);
@@ -165,14 +183,31 @@ int db_migration_set_error(db_conn_t *conn, const char *uuid, const char *error_
 int db_migration_phase_begin(db_conn_t *conn, const char *uuid, db_migration_phase_t phase);
 int db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase_t phase);
 
-/* The switch-over record, in one transaction: the migration (running or postcopy-active) becomes
- * completed, and its instance (whose task_state must equal expected_task_state, normally
- * "migrating") moves to dest_compute/dest_node with task_state cleared. Either both happen or
- * neither: CONFLICT naming the migration's status or the instance's task_state otherwise. The
- * destination claim keeps counting until the destination's next resource report (see
- * db/claims.h). ret_instance (may be NULL) receives the moved instance. Not retried. */
-int db_migration_switch_over(db_conn_t *conn, const char *uuid, const char *expected_task_state,
-                             db_instance_t *ret_instance);
+/* The switch-over record, in one transaction: the migration (running, postcopy-active or
+ * needs-operator) becomes completed with cleanup_host := its source, and its instance - whose
+ * task the migration must own - moves to dest_compute/dest_node with its task cleared. Either
+ * both happen or neither: CONFLICT naming the migration's status or the instance's task
+ * otherwise. Idempotent: a migration already completed whose instance is on its destination
+ * succeeds again. Completed claims stop counting at once (db/claims.h). ret_instance (may be
+ * NULL) receives the instance as it now is. Not retried (a transaction). */
+int db_migration_switch_over(db_conn_t *conn, const char *uuid, db_instance_t *ret_instance);
+
+/* The end of a migration that did not switch over, in one transaction: status (failed, cancelled
+ * or error) with error_message, its claims released, its instance's task cleared if the migration
+ * still owns it, and cleanup_host (NULL: keep) recorded. The first end wins: a migration already
+ * failed, cancelled or in error keeps its status and message, *ret_ended (may be NULL) is false,
+ * and the rest is done again (so a sweep that marked it first can call this too); one that
+ * switched over is a CONFLICT. Not retried (a transaction). */
+int db_migration_end(db_conn_t *conn, const char *uuid, db_migration_status_t status,
+                     const char *error_message, const char *cleanup_host, bool *ret_ended);
+
+/* Make the migration the owner of its instance's task: the instance's task_state must be
+ * "migrating" with no owner (CONFLICT otherwise). db_migration_begin() does it; tests that build
+ * a migration step by step call it. Not retried. */
+int db_migration_own_task(db_conn_t *conn, const char *uuid);
+
+/* Record (host) or clear (NULL) the host holding the migration's leftovers. Retried. */
+int db_migration_set_cleanup_host(db_conn_t *conn, const char *uuid, const char *host);
 
 /* The computes' agreed migrate data (the host checks' result), kept for crash recovery; storing
  * it is the hand-off to the source compute, so it is refused (CONFLICT) unless the migration is

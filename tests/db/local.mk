@@ -6,6 +6,7 @@ tests_db_test_db_SOURCES = \
 	tests/db/test-db.c tests/db/test-db.h \
 	tests/db/test-db-instances.c \
 	tests/db/test-db-migrations.c \
+	tests/db/test-db-outcomes.c \
 	tests/db/test-db-resources.c \
 	tests/db/test-db-devices.c \
 	tests/db/test-manage.c

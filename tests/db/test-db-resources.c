@@ -340,7 +340,8 @@ START_TEST(test_switch_over_moves_usage_from_claim_to_instance)
 
     /* The switch-over moves the instance: the destination uses it, the source no longer does,
      * the claim stops counting - at once, with no resource report in between. */
-    CK_OK(db_migration_switch_over(conn, m1, DB_TASK_STATE_MIGRATING, NULL));
+    CK_OK(db_migration_own_task(conn, m1));
+    CK_OK(db_migration_switch_over(conn, m1, NULL));
     CK_OK(db_compute_node_get(conn, dst, NULL, &node));
     ck_assert_int_eq(node.memory_mb_used, 1536);
     db_compute_node_clear(&node);

@@ -722,6 +722,7 @@ main(void)
         test_db_case_services,
         test_db_case_instances,
         test_db_case_migrations,
+        test_db_case_outcomes,
         test_db_case_claims,
         test_db_case_devices,
         case_drop,

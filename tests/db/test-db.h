@@ -45,6 +45,7 @@ void test_make_migration(db_conn_t *conn, const char *instance_uuid, const char 
 
 TCase *test_db_case_instances(void);  /* test-db-instances.c */
 TCase *test_db_case_migrations(void); /* test-db-migrations.c */
+TCase *test_db_case_outcomes(void);   /* test-db-outcomes.c */
 TCase *test_db_case_services(void);   /* test-db-resources.c */
 TCase *test_db_case_claims(void);     /* test-db-resources.c */
 TCase *test_db_case_devices(void);    /* test-db-devices.c */

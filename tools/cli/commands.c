@@ -45,8 +45,8 @@ static const cli_arg_t server_host_args[] = {
 static const cli_option_t migration_list_options[] = {
     {"host", 0, "HOST", CLI_OPT_VALUE, "only migrations from or to HOST"},
     {"status", 0, "STATUS", CLI_OPT_VALUE,
-     "only migrations in STATUS (queued, preparing, running, postcopy-active, completed, "
-     "failed, cancelled, error)"},
+     "only migrations in STATUS (queued, preparing, running, postcopy-active, "
+     "needs-operator, completed, failed, cancelled, error)"},
     {"instance", 0, "SERVER", CLI_OPT_VALUE, "only migrations of SERVER (name or uuid)"},
     {NULL, 0, NULL, 0, NULL},
 };
