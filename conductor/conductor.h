@@ -87,9 +87,14 @@ db_conn_t *conductor_db(conductor_t *cond);
 typedef int (*conductor_handler_fn)(conductor_t *cond, const rpc_request_t *req,
                                     json_t **ret_result);
 
-/* Calls and casts to computes (topic "compute", server host); context is the request's. */
+/* Calls and casts to computes (topic "compute", server host); context is the request's (req
+ * NULL: a new one, for the conductor's own periodic work). The call waits rpc_timeout_ms, or
+ * timeout_ms with _within. */
 int conductor_call_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
                            const char *method, json_t *args, json_t **ret_result);
+int conductor_call_compute_within(conductor_t *cond, const rpc_request_t *req, const char *host,
+                                  const char *method, json_t *args, int timeout_ms,
+                                  json_t **ret_result);
 int conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
                            const char *method, json_t *args);
 
@@ -116,8 +121,16 @@ int conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *r
                                        json_t **ret_result);
 int conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req,
                                     json_t **ret_result);
-/* Unfinished migrations a restarted source compute must finish or roll back. */
+/* conductor/recovery.c: unfinished migrations a restarted source compute must end; the
+ * leftovers a compute must remove, and their removal. */
 int conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_migration_leftovers(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_migration_cleaned(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+
+/* Close the live-migration action of instance_uuid started by request_id (NULL: the latest open
+ * one) with success and message. Best effort. */
+void conductor_finish_action(db_conn_t *db, const char *request_id, const char *instance_uuid,
+                             bool success, const char *message);
 
 /* Tell the listeners of migration uuid that its status is now status: cast "migration_changed"
  * {"migration": uuid, "status": name} to topic "migration_events", key uuid, with the context of
@@ -132,5 +145,12 @@ void conductor_notify_migration(conductor_t *cond, const rpc_request_t *req, con
  * source. at_start: this conductor has just started, so its own such migrations are orphans
  * too. Returns how many were ended, or -1. Run at start-up and with every heartbeat. */
 int conductor_sweep_orphans(conductor_t *cond, bool at_start);
+
+/* End the migrations in flight whose source compute has sent no heartbeat for twice
+ * service_down_time, by what the destination's hypervisor says (conductor/recovery.c): running
+ * there - the switch-over is recorded, the source cleans up when it is back; not there - failed,
+ * the guest stays on its source; held otherwise, or the destination cannot be asked - left for
+ * the next round. Returns how many were looked at, or -1. Run with every heartbeat. */
+int conductor_watch_silent_sources(conductor_t *cond);
 
 #endif /* TERN_CONDUCTOR_H */

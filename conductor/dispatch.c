@@ -38,6 +38,8 @@ static const conductor_method_t conductor_methods[] = {
     {"live_migration_completed", conductor_live_migration_completed},
     {"live_migration_failed", conductor_live_migration_failed},
     {"migration_recover", conductor_migration_recover},
+    {"migration_leftovers", conductor_migration_leftovers},
+    {"migration_cleaned", conductor_migration_cleaned},
 };
 
 /* ---- per-thread database connections ---- */
@@ -102,11 +104,21 @@ int
 conductor_call_compute(conductor_t *cond, const rpc_request_t *req, const char *host,
                        const char *method, json_t *args, json_t **ret_result)
 {
-    rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
-    json_t *result = NULL;
+    return conductor_call_compute_within(cond, req, host, method, args, cond->cfg.rpc_timeout_ms,
+                                         ret_result);
+}
 
-    if (rpc_call(cond->rpc, &target, req->context, method, args, cond->cfg.rpc_timeout_ms,
-                 &result) < 0)
+int
+conductor_call_compute_within(conductor_t *cond, const rpc_request_t *req, const char *host,
+                              const char *method, json_t *args, int timeout_ms, json_t **ret_result)
+{
+    rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
+    json_t *context = req ? json_incref(req->context) : rpc_context_new(NULL, NULL, NULL, NULL);
+    json_t *result = NULL;
+    int rc = rpc_call(cond->rpc, &target, context, method, args, timeout_ms, &result);
+
+    json_decref(context);
+    if (rc < 0)
         /* rpc/'s own errors name "compute.<host>"; the compute's answers need its name */
         return tern_error_is_remote() ? tern_error_prefix("host \"%s\"", host) : -1;
     if (ret_result)
@@ -122,7 +134,11 @@ conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const char *
 {
     rpc_target_t target = {.topic = "compute", .server = host, .version = COMPUTE_RPC_VERSION};
 
-    return rpc_cast(cond->rpc, &target, req->context, method, args); /* names compute.<host> */
+    json_t *context = req ? json_incref(req->context) : rpc_context_new(NULL, NULL, NULL, NULL);
+    int rc = rpc_cast(cond->rpc, &target, context, method, args); /* names compute.<host> */
+
+    json_decref(context);
+    return rc;
 }
 
 /* ---- life cycle ---- */

@@ -12,9 +12,10 @@
  *       check_on_hosts                  the guest's CPU from the source (once), then the
  *                                       destination's and the source's compute checks over RPC
  *     cast live_migration to the source compute: it takes over from here
- *     on any failure after begin_task: end_task (db_migration_end: migration "error" with the
- *     reason, claim released, task_state cleared if the migration still owns it; action
- *     "error"; the migration's listeners told)
+ *     on any failure after begin_task: end_task (db_migration_abandon: migration "error" with
+ *     the reason, claim released, task_state cleared if the migration still owns it - unless
+ *     the source has taken it, when the request has succeeded after all; action "error"; the
+ *     migration's listeners told)
  *
  * Owns nothing across calls; the migration row is the durable record of where things stand.
  */
@@ -100,24 +101,34 @@ begin_task(lm_task_t *t)
     return 0;
 }
 
-/* end_task: undo begin_task after a failure; the error in flight is kept for the caller. */
-static void
+/* end_task: undo begin_task after a failure; the error in flight is kept for the caller.
+ * Returns 1 instead when the source compute has taken the migration all the same (a hand-off
+ * cast that looked failed but arrived): it goes on, and the request has succeeded. */
+static int
 end_task(lm_task_t *t)
 {
     tern_error_t err;
-    bool marked = false;
+    bool ended = false;
 
+    if (!t->task_begun)
+        return 0;
     tern_error_copy(&err);
-    /* Only while the migration still owns the instance's task: a sweep may have ended it and a
-     * newer migration begun (db_migration_end). */
-    if (t->task_begun &&
-        db_migration_end(t->db, t->mig.uuid, DB_MIGRATION_ERROR, err.message, NULL, &marked) < 0)
+    /* Only while still queued (db_migration_abandon), and the task only while the migration
+     * owns it: a sweep may have ended it and a newer migration begun. */
+    if (db_migration_abandon(t->db, t->mig.uuid, err.message, &ended) < 0) {
+        if (tern_error_code() == TERN_ERR_CONFLICT) {
+            TERN_WARN("live migration %s: %s; the source took it anyway: %s", t->mig.uuid,
+                      err.message, tern_error_message());
+            return 1;
+        }
         TERN_WARN("migration %s: could not record its end: %s", t->mig.uuid, tern_error_message());
+    } else if (ended) {
+        conductor_notify_migration(t->cond, t->req, t->mig.uuid, DB_MIGRATION_ERROR);
+    }
     if (t->action_id)
         db_action_finish(t->db, t->action_id, false, err.message);
-    if (marked)
-        conductor_notify_migration(t->cond, t->req, t->mig.uuid, DB_MIGRATION_ERROR);
     tern_error_restore(&err);
+    return 0;
 }
 
 static int
@@ -282,10 +293,9 @@ conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret
         choose_candidates(&t, &hosts, &n_hosts) < 0 ||
         !(t.instance_json = conductor_view_instance(t.db, &t.inst)))
         goto cleanup;
-    if (begin_task(&t) < 0 || try_destinations(&t, hosts, n_hosts) < 0 || hand_off(&t) < 0) {
-        end_task(&t);
+    if ((begin_task(&t) < 0 || try_destinations(&t, hosts, n_hosts) < 0 || hand_off(&t) < 0) &&
+        end_task(&t) == 0)
         goto cleanup;
-    }
     {
         char uuid[DB_UUID_LEN];
 

@@ -9,6 +9,7 @@ conductor_libtern_conductor_la_SOURCES = \
 	conductor/scheduler.c conductor/scheduler.h \
 	conductor/live_migrate.c \
 	conductor/migrations.c \
+	conductor/recovery.c \
 	conductor/events.c \
 	conductor/servers.c \
 	conductor/services.c \

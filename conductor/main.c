@@ -116,6 +116,9 @@ heartbeat_until_signal(conductor_t *cond, conf_daemon_t *d)
             TERN_WARN("could not record the conductor's heartbeat: %s", tern_error_message());
         if (conductor_sweep_orphans(cond, false) < 0)
             TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
+        if (conductor_watch_silent_sources(cond) < 0)
+            TERN_WARN("could not look for migrations whose source went silent: %s",
+                      tern_error_message());
         log_counters(cond, &last);
     }
 }

@@ -181,10 +181,9 @@ conductor_live_migration_force_complete(conductor_t *cond, const rpc_request_t *
 
 /* ---- the source compute's reports ---- */
 
-/* finish_action: close the live-migration action started with this request. */
-static void
-finish_action_of(db_conn_t *db, const char *request_id, const char *instance_uuid, bool success,
-                 const char *message)
+void
+conductor_finish_action(db_conn_t *db, const char *request_id, const char *instance_uuid,
+                        bool success, const char *message)
 {
     db_action_t *list = NULL;
     size_t n = 0;
@@ -206,7 +205,7 @@ static void
 finish_action(db_conn_t *db, const rpc_request_t *req, const char *instance_uuid, bool success,
               const char *message)
 {
-    finish_action_of(db, req->request_id, instance_uuid, success, message);
+    conductor_finish_action(db, req->request_id, instance_uuid, success, message);
 }
 
 int
@@ -423,92 +422,4 @@ conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req, jso
     conductor_notify_migration(cond, req, uuid, (db_migration_status_t)st);
     *ret_result = json_object();
     return 0;
-}
-
-int
-conductor_migration_recover(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
-{
-    const char *host;
-    db_migration_filter_t filter = {.status = -1, .unfinished_only = true};
-    db_migration_t *list = NULL;
-    size_t n = 0;
-    json_error_t jerr;
-    db_conn_t *db;
-    json_t *arr;
-    int rc = 0;
-
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s}", "host", &host) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to migration_recover: %s",
-                              jerr.text);
-    filter.host = host;
-    if (!(db = conductor_db(cond)) || db_migration_list(db, &filter, &list, &n) < 0)
-        return -1;
-    arr = json_array();
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        db_instance_t inst = {0};
-        json_t *data = NULL, *view = NULL;
-
-        if (!tern_streq(list[i].source_compute, host))
-            continue; /* the source drives a migration; the destination has nothing to resume */
-        if (db_migration_get_migrate_data(db, list[i].uuid, &data) < 0) {
-            rc = -1;
-            break;
-        }
-        if (json_is_null(data)) { /* never handed to the source: nothing ran there */
-            json_decref(data);
-            continue;
-        }
-        if (db_instance_get(db, list[i].instance_uuid, &inst) < 0 ||
-            !(view = conductor_view_instance(db, &inst))) {
-            json_decref(data);
-            db_instance_clear(&inst);
-            rc = -1;
-            break;
-        }
-        json_array_append_new(arr, tern_json_pack("{s:s, s:s, s:s, s:o, s:o}", "migration",
-                                                  list[i].uuid, "status",
-                                                  db_migration_status_name(list[i].status), "dest",
-                                                  list[i].dest_compute ? list[i].dest_compute : "",
-                                                  "instance", view, "migrate_data", data));
-        db_instance_clear(&inst);
-    }
-    db_migration_list_free(list, n);
-    if (rc < 0) {
-        json_decref(arr);
-        return -1;
-    }
-    *ret_result = tern_json_pack("{s:o}", "migrations", arr);
-    return 0;
-}
-
-int
-conductor_sweep_orphans(conductor_t *cond, bool at_start)
-{
-    /* Before its hand-off a conductor makes at most three compute calls, each bounded by the
-     * RPC timeout: a migration still queued well after that has lost its conductor. */
-    int max_age_s = 3 * (cond->cfg.rpc_timeout_ms / 1000) + 60;
-    TERN_AUTOFREE char *message = tern_asprintf(
-        "the conductor handling it stopped before handing it to the source compute; ended by "
-        "conductor %s (the instance kept running on its source)",
-        cond->cfg.host);
-    db_migration_t *list = NULL;
-    size_t n = 0;
-    db_conn_t *db;
-
-    if (!(db = conductor_db(cond)) ||
-        db_migration_take_orphans(db, at_start ? cond->cfg.host : NULL,
-                                  cond->cfg.service_down_time_s, max_age_s, message, &list, &n) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        const db_migration_t *m = &list[i];
-
-        if (db_migration_end(db, m->uuid, DB_MIGRATION_ERROR, message, NULL, NULL) < 0)
-            TERN_WARN("orphaned migration %s: %s", m->uuid, tern_error_message());
-        finish_action_of(db, NULL, m->instance_uuid, false, message);
-        TERN_WARN("migration %s of instance %s from %s: %s", m->uuid, m->instance_uuid,
-                  m->source_compute, message);
-        conductor_notify_migration(cond, NULL, m->uuid, DB_MIGRATION_ERROR);
-    }
-    db_migration_list_free(list, n);
-    return (int)n;
 }

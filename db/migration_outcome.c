@@ -114,8 +114,10 @@ switch_over_steps(db_conn_t *conn, const char *uuid, db_instance_t *ret_instance
         }
         goto out;
     }
-    if (strcmp(m.status, "running") != 0 && strcmp(m.status, "postcopy-active") != 0 &&
-        strcmp(m.status, "needs-operator") != 0) {
+    /* preparing: the source's "running" report was lost (it restarted right after libvirt
+     * started), yet libvirt moved the guest. */
+    if (strcmp(m.status, "preparing") != 0 && strcmp(m.status, "running") != 0 &&
+        strcmp(m.status, "postcopy-active") != 0 && strcmp(m.status, "needs-operator") != 0) {
         tern_error_set(TERN_ERR_CONFLICT,
                        "cannot switch over migration \"%s\": its status is \"%s\" (expected "
                        "\"running\" or \"postcopy-active\")",
@@ -185,7 +187,7 @@ db_migration_switch_over(db_conn_t *conn, const char *uuid, db_instance_t *ret_i
 /* end_steps: db_migration_end's statements, inside its transaction. */
 static int
 end_steps(db_conn_t *conn, const char *uuid, db_migration_status_t status,
-          const char *error_message, const char *cleanup_host, bool *ret_ended)
+          const char *error_message, const char *cleanup_host, bool queued_only, bool *ret_ended)
 {
     DB_AUTOPARAMS p = DB_PARAMS_INIT;
     DB_AUTOPARAMS tp = DB_PARAMS_INIT;
@@ -201,6 +203,14 @@ end_steps(db_conn_t *conn, const char *uuid, db_migration_status_t status,
         tern_error_set(TERN_ERR_CONFLICT,
                        "cannot end migration \"%s\" as %s: it has switched over (completed)", uuid,
                        db_migration_status_name(status));
+        goto out;
+    }
+    if (queued_only && current != DB_MIGRATION_QUEUED &&
+        !db_migration_status_is_final((db_migration_status_t)current)) {
+        tern_error_set(TERN_ERR_CONFLICT,
+                       "cannot abandon migration \"%s\": the source compute has taken it (its "
+                       "status is \"%s\")",
+                       uuid, m.status);
         goto out;
     }
     *ret_ended = !db_migration_status_is_final((db_migration_status_t)current);
@@ -238,9 +248,10 @@ out:
     return rc;
 }
 
-int
-db_migration_end(db_conn_t *conn, const char *uuid, db_migration_status_t status,
-                 const char *error_message, const char *cleanup_host, bool *ret_ended)
+/* end: db_migration_end and db_migration_abandon. */
+static int
+end(db_conn_t *conn, const char *uuid, db_migration_status_t status, const char *error_message,
+    const char *cleanup_host, bool queued_only, bool *ret_ended)
 {
     bool ended = false;
 
@@ -253,7 +264,7 @@ db_migration_end(db_conn_t *conn, const char *uuid, db_migration_status_t status
                               db_migration_status_name(status));
     if (db_txn_begin(conn, "begin the end of a migration") < 0)
         return tern_error_prefix("could not end migration \"%s\"", uuid);
-    if (end_steps(conn, uuid, status, error_message, cleanup_host, &ended) < 0) {
+    if (end_steps(conn, uuid, status, error_message, cleanup_host, queued_only, &ended) < 0) {
         db_txn_rollback(conn);
         return -1;
     }
@@ -262,4 +273,17 @@ db_migration_end(db_conn_t *conn, const char *uuid, db_migration_status_t status
     if (ret_ended)
         *ret_ended = ended;
     return 0;
+}
+
+int
+db_migration_end(db_conn_t *conn, const char *uuid, db_migration_status_t status,
+                 const char *error_message, const char *cleanup_host, bool *ret_ended)
+{
+    return end(conn, uuid, status, error_message, cleanup_host, false, ret_ended);
+}
+
+int
+db_migration_abandon(db_conn_t *conn, const char *uuid, const char *error_message, bool *ret_ended)
+{
+    return end(conn, uuid, DB_MIGRATION_ERROR, error_message, NULL, true, ret_ended);
 }

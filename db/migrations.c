@@ -38,7 +38,7 @@ static const char *const allowed_from[DB_MIGRATION_STATUS__COUNT] = {
     [DB_MIGRATION_RUNNING] = "{preparing}",
     [DB_MIGRATION_POSTCOPY_ACTIVE] = "{running}",
     [DB_MIGRATION_NEEDS_OPERATOR] = "{preparing,running,postcopy-active}",
-    [DB_MIGRATION_COMPLETED] = "{running,postcopy-active,needs-operator}",
+    [DB_MIGRATION_COMPLETED] = "{preparing,running,postcopy-active,needs-operator}",
     [DB_MIGRATION_FAILED] = "{queued,preparing,running,postcopy-active,needs-operator}",
     [DB_MIGRATION_CANCELLED] = "{queued,preparing,running}",
     [DB_MIGRATION_ERROR] = "{queued,preparing,running,postcopy-active,needs-operator}",
@@ -402,6 +402,18 @@ migration_update(db_conn_t *conn, const char *uuid, const char *sql, const db_pa
     return 0;
 }
 
+/* migration_update_text: migration_update with $1 the uuid and $2 value (text, may be NULL). */
+static int
+migration_update_text(db_conn_t *conn, const char *uuid, const char *sql, const char *value,
+                      const char *action)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+
+    db_params_text(&p, uuid);
+    db_params_text(&p, value);
+    return migration_update(conn, uuid, sql, &p, action);
+}
+
 int
 db_migration_set_status(db_conn_t *conn, const char *uuid, db_migration_status_t status,
                         const char *error_message)
@@ -491,14 +503,10 @@ db_migration_set_times(db_conn_t *conn, const char *uuid, int64_t downtime_ms,
 int
 db_migration_set_error(db_conn_t *conn, const char *uuid, const char *error_message)
 {
-    DB_AUTOPARAMS p = DB_PARAMS_INIT;
-
-    db_params_text(&p, uuid);
-    db_params_text(&p, error_message);
-    return migration_update(conn, uuid,
-                            "UPDATE migrations SET error_message = $2, updated_at = now()"
-                            " WHERE uuid = $1",
-                            &p, "set error message of");
+    return migration_update_text(conn, uuid,
+                                 "UPDATE migrations SET error_message = $2, updated_at = now()"
+                                 " WHERE uuid = $1",
+                                 error_message, "set error message of");
 }
 
 static int
@@ -557,14 +565,22 @@ db_migration_own_task(db_conn_t *conn, const char *uuid)
 int
 db_migration_set_cleanup_host(db_conn_t *conn, const char *uuid, const char *host)
 {
-    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    return migration_update_text(conn, uuid,
+                                 "UPDATE migrations SET cleanup_host = $2, updated_at = now()"
+                                 " WHERE uuid = $1",
+                                 host, "record the leftovers of");
+}
 
-    db_params_text(&p, uuid);
-    db_params_text(&p, host);
-    return migration_update(conn, uuid,
-                            "UPDATE migrations SET cleanup_host = $2, updated_at = now()"
-                            " WHERE uuid = $1",
-                            &p, "record the leftovers of");
+int
+db_migration_leftovers_removed(db_conn_t *conn, const char *uuid, const char *host)
+{
+    if (db_check_str(host, "host", "clear the leftovers of a migration") < 0)
+        return -1;
+    return migration_update_text(conn, uuid,
+                                 "UPDATE migrations SET cleanup_host = CASE WHEN cleanup_host = $2"
+                                 " THEN NULL ELSE cleanup_host END, updated_at = now()"
+                                 " WHERE uuid = $1",
+                                 host, "clear the leftovers of");
 }
 
 int
@@ -604,14 +620,10 @@ db_migration_get_migrate_data(db_conn_t *conn, const char *uuid, json_t **ret_mi
 int
 db_migration_set_conductor(db_conn_t *conn, const char *uuid, const char *conductor_host)
 {
-    DB_AUTOPARAMS p = DB_PARAMS_INIT;
-
-    db_params_text(&p, uuid);
-    db_params_text(&p, conductor_host);
-    return migration_update(conn, uuid,
-                            "UPDATE migrations SET conductor = $2, updated_at = now()"
-                            " WHERE uuid = $1",
-                            &p, "record the conductor of");
+    return migration_update_text(conn, uuid,
+                                 "UPDATE migrations SET conductor = $2, updated_at = now()"
+                                 " WHERE uuid = $1",
+                                 conductor_host, "record the conductor of");
 }
 
 int
@@ -626,14 +638,22 @@ db_migration_take_orphans(db_conn_t *conn, const char *restarted_host, int down_
     db_params_int(&p, max_age_s);
     db_params_text(&p, message);
     res = db_exec(conn, DB_RETRY_NEVER,
-                  "UPDATE migrations AS m SET status = 'error', error_message = $4,"
+                  "UPDATE migrations AS m SET status = 'error',"
+                  " error_message = CASE WHEN m.migrate_data IS NULL THEN $4"
+                  "   ELSE 'handed to the source compute, which never took it' END,"
                   " finished_at = now(), updated_at = now()"
-                  " WHERE m.status = 'queued' AND m.migrate_data IS NULL"
+                  " WHERE m.status = 'queued' AND ((m.migrate_data IS NULL"
                   " AND (m.conductor = $1"
                   "      OR m.created_at < now() - make_interval(secs => $3::double precision)"
                   "      OR (m.conductor IS NOT NULL AND NOT EXISTS"
                   "          (SELECT 1 FROM services AS s WHERE s.host = m.conductor"
                   "           AND s.binary_name = 'tern-conductor'"
+                  "           AND s.last_heartbeat > now() -"
+                  "               make_interval(secs => $2::double precision)))))"
+                  "   OR (m.migrate_data IS NOT NULL"
+                  "       AND m.updated_at < now() - make_interval(secs => $3::double precision)"
+                  "       AND NOT EXISTS (SELECT 1 FROM services AS s"
+                  "           WHERE s.host = m.source_compute AND s.binary_name = 'tern-compute'"
                   "           AND s.last_heartbeat > now() -"
                   "               make_interval(secs => $2::double precision))))"
                   " RETURNING " MIGRATION_COLS,

@@ -9,6 +9,7 @@
  *      +----------+----------+--> failed | cancelled | error
  *                 |          |          |
  *                 +----------+----------+--> needs-operator -> completed | failed | error
+ *                 +--> completed (libvirt moved the guest; the "running" report was lost)
  *
  * completed, failed, cancelled and error are final (finished_at is set on entering them).
  * needs-operator is not: the guest is paused (or runs) on both hosts, tern touches neither, and
@@ -183,8 +184,8 @@ int db_migration_set_error(db_conn_t *conn, const char *uuid, const char *error_
 int db_migration_phase_begin(db_conn_t *conn, const char *uuid, db_migration_phase_t phase);
 int db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase_t phase);
 
-/* The switch-over record, in one transaction: the migration (running, postcopy-active or
- * needs-operator) becomes completed with cleanup_host := its source, and its instance - whose
+/* The switch-over record, in one transaction: the migration (preparing, running,
+ * postcopy-active or needs-operator) becomes completed with cleanup_host := its source, and its instance - whose
  * task the migration must own - moves to dest_compute/dest_node with its task cleared. Either
  * both happen or neither: CONFLICT naming the migration's status or the instance's task
  * otherwise. Idempotent: a migration already completed whose instance is on its destination
@@ -201,6 +202,14 @@ int db_migration_switch_over(db_conn_t *conn, const char *uuid, db_instance_t *r
 int db_migration_end(db_conn_t *conn, const char *uuid, db_migration_status_t status,
                      const char *error_message, const char *cleanup_host, bool *ret_ended);
 
+/* The conductor's end of a migration it has not handed over: as db_migration_end with status
+ * error (an end already recorded, by a sweep, wins as there), but only while the migration is
+ * queued or ended - CONFLICT once the source compute has taken it (reported "preparing"), so that a hand-off whose cast looked failed yet arrived is
+ * never ended behind the source's back, and a cast arriving after this end is refused by the
+ * source's first report. Not retried (a transaction). */
+int db_migration_abandon(db_conn_t *conn, const char *uuid, const char *error_message,
+                         bool *ret_ended);
+
 /* Make the migration the owner of its instance's task: the instance's task_state must be
  * "migrating" with no owner (CONFLICT otherwise). db_migration_begin() does it; tests that build
  * a migration step by step call it. Not retried. */
@@ -208,6 +217,10 @@ int db_migration_own_task(db_conn_t *conn, const char *uuid);
 
 /* Record (host) or clear (NULL) the host holding the migration's leftovers. Retried. */
 int db_migration_set_cleanup_host(db_conn_t *conn, const char *uuid, const char *host);
+/* host has removed the migration's leftovers: the mark is cleared if it names host (a mark
+ * already cleared, or naming another host, is left as it is: no error). NOT_FOUND when the
+ * migration does not exist. Retried. */
+int db_migration_leftovers_removed(db_conn_t *conn, const char *uuid, const char *host);
 
 /* The computes' agreed migrate data (the host checks' result), kept for crash recovery; storing
  * it is the hand-off to the source compute, so it is refused (CONFLICT) unless the migration is
@@ -219,8 +232,11 @@ int db_migration_set_migrate_data(db_conn_t *conn, const char *uuid, const json_
 /* The conductor (host) handling the migration until its hand-off. Retried. */
 int db_migration_set_conductor(db_conn_t *conn, const char *uuid, const char *conductor_host);
 
-/* Take the migrations orphaned by their conductor before the hand-off - status queued, no
- * migrate data - whose conductor is known gone: it is restarted_host (the caller, just started:
+/* Take the migrations handed to a source compute that never took them (status queued with migrate
+ * data, unchanged for max_age_s, and the source's tern-compute silent for down_s: its conductor
+ * died before the cast, or the compute is gone; a live compute may hold one in its queue) and
+ * those orphaned by their conductor before the hand-off - status queued, no migrate data - whose
+ * conductor is known gone: it is restarted_host (the caller, just started:
  * nothing of its own is in flight; NULL for none), or its tern-conductor service row has had no
  * heartbeat for down_s seconds (or has none), or the migration is older than max_age_s (no
  * conductor takes that long before the hand-off, whoever it is). Each becomes status error with

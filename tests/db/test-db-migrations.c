@@ -419,14 +419,18 @@ START_TEST(test_orphans_of_a_gone_conductor_taken_once)
     /* a conductor still alive but late cannot hand it off any more */
     CK_FAILS(db_migration_set_migrate_data(conn, m_restarted, data), TERN_ERR_CONFLICT);
 
-    /* taken once: a second sweep finds neither again; age takes the ownerless one */
+    /* taken once: a second sweep finds neither again; age takes the ownerless one, and the
+     * handed-off one the source never took (queued for longer than max_age) */
     CK_OK(db_migration_take_orphans(conn, restarted, 60, 0, "swept again", &list, &n));
     ck_assert(!taken(list, n, m_restarted));
     ck_assert(!taken(list, n, m_dead));
-    ck_assert(!taken(list, n, m_handed));
+    ck_assert(taken(list, n, m_handed));
     ck_assert(taken(list, n, m_ownerless));
     ck_assert(taken(list, n, m_alive)); /* older than max_age (0 s here): whoever owns it */
     db_migration_list_free(list, n);
+    CK_OK(db_migration_get(conn, m_handed, &got));
+    ck_assert_str_eq(got.error_message, "handed to the source compute, which never took it");
+    db_migration_clear(&got);
     json_decref(data);
     db_close(conn);
 }

@@ -226,6 +226,42 @@ START_TEST(test_silent_sources_listed)
 }
 END_TEST
 
+/* The conductor abandons a migration it could not hand over only while the source has not
+ * taken it: a cast that looked failed but arrived is never ended behind the source's back. */
+START_TEST(test_abandon_only_before_the_source_takes_it)
+{
+    db_conn_t *conn = test_open();
+    TERN_AUTOFREE char *src = test_name("src");
+    db_migration_t got = {0};
+    char inst[DB_UUID_LEN], m[DB_UUID_LEN], task[32];
+    bool ended = false;
+
+    test_make_instance(conn, src, "sn", inst);
+    begin(conn, inst, src, m);
+    CK_OK(db_migration_set_status(conn, m, DB_MIGRATION_PREPARING, NULL)); /* the source took it */
+    CK_FAILS(db_migration_abandon(conn, m, "cast timed out", &ended), TERN_ERR_CONFLICT);
+    CK_MSG_HAS("has taken it");
+    CK_OK(db_migration_get(conn, m, &got));
+    ck_assert_int_eq(got.status, DB_MIGRATION_PREPARING);
+    db_migration_clear(&got);
+    task_of(conn, inst, task, sizeof(task), NULL);
+    ck_assert_str_eq(task, DB_TASK_STATE_MIGRATING);
+    CK_OK(db_migration_end(conn, m, DB_MIGRATION_FAILED, "done", NULL, NULL));
+
+    /* Not taken: abandoned; the late cast's first report is then refused. */
+    begin(conn, inst, src, m);
+    CK_OK(db_migration_abandon(conn, m, "cast timed out", &ended));
+    ck_assert(ended);
+    CK_FAILS(db_migration_set_status(conn, m, DB_MIGRATION_PREPARING, NULL), TERN_ERR_CONFLICT);
+    task_of(conn, inst, task, sizeof(task), NULL);
+    ck_assert_str_eq(task, "-");
+    /* Ended already (a sweep came first): the first end wins, no error. */
+    CK_OK(db_migration_abandon(conn, m, "again", &ended));
+    ck_assert(!ended);
+    db_close(conn);
+}
+END_TEST
+
 TCase *
 test_db_case_outcomes(void)
 {
@@ -237,5 +273,6 @@ test_db_case_outcomes(void)
     tcase_add_test(tc, test_leftovers_listed_per_host);
     tcase_add_test(tc, test_needs_operator_holds_the_task);
     tcase_add_test(tc, test_silent_sources_listed);
+    tcase_add_test(tc, test_abandon_only_before_the_source_takes_it);
     return tc;
 }
