@@ -106,6 +106,9 @@ virt_instance_t *compute_instance_from_json(const compute_manager_t *mgr, const 
  * image store when missing. 0 or -1 naming image and host. */
 int compute_ensure_base_image(compute_manager_t *mgr, const json_t *instance);
 
+/* Sleep up to ms, or less when the manager starts stopping: true when it is stopping. */
+bool compute_stop_wait(compute_manager_t *mgr, int64_t ms);
+
 /* Call / cast the conductor (target topic "conductor"). context may be NULL (a fresh one). */
 int compute_call_conductor(compute_manager_t *mgr, json_t *context, const char *method,
                            json_t *args, json_t **ret_result);
@@ -141,6 +144,12 @@ int compute_get_guest_cpu(void *opaque, const rpc_request_t *req, json_t **ret_r
  * finished, and finish (the instance runs on the destination) or roll back (it still runs here)
  * each of them on the migration queue. 0, or -1 when the conductor cannot be asked. */
 int compute_live_migration_recover(compute_manager_t *mgr);
+
+/* Remove what migrations left on this host (the conductor's migration_leftovers: a source copy
+ * after a switch-over whose clean-up did not run, a destination's after a rollback it missed),
+ * never where the database says the instance is nor a running domain; each removal is reported
+ * (migration_cleaned). 0, or -1 when the conductor cannot be asked. */
+int compute_remove_leftovers(compute_manager_t *mgr);
 
 /* Wait for migrations in flight to end (at shutdown). */
 void compute_live_migration_shutdown(compute_manager_t *mgr);

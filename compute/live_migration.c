@@ -39,21 +39,6 @@
 
 /* ---- reporting to the conductor ---- */
 
-/* report_status: a status change, as a call so that the conductor applies the changes of one
- * migration in order (casts may be handled by several conductor workers at once). */
-void
-compute_job_report_status(compute_migration_t *job, const char *status, json_t *extra)
-{
-    json_t *args = tern_json_pack("{s:s, s:s}", "migration", job->uuid, "status", status);
-
-    if (extra)
-        json_object_update(args, extra);
-    if (compute_call_conductor(job->mgr, job->context, "migration_update", args, NULL) < 0)
-        TERN_WARN("could not report status \"%s\" of migration %s: %s", status, job->uuid,
-                  tern_error_message());
-    json_decref(args);
-}
-
 static void
 report_progress(compute_migration_t *job, const virt_job_stats_t *s)
 {
@@ -128,12 +113,22 @@ job_abort_requested(compute_migration_t *job)
     return abort;
 }
 
+/* job_set_vmig: make libvirt's migration reachable by abort and force-complete (NULL: no
+ * longer). An abort that arrived while libvirt was starting it (no vmig yet: only recorded) is
+ * carried out now. */
 static void
 job_set_vmig(compute_migration_t *job, virt_migration_t *vmig)
 {
+    bool abort_now;
+
     pthread_mutex_lock(&job->mgr->migrations_lock);
     job->vmig = vmig;
+    abort_now = vmig && job->abort_requested;
+    if (abort_now && virt_migration_abort(vmig) < 0)
+        TERN_WARN("migration %s: could not abort: %s", job->uuid, tern_error_message());
     pthread_mutex_unlock(&job->mgr->migrations_lock);
+    if (abort_now)
+        TERN_INFO("migration %s: aborted as requested while it started", job->uuid);
 }
 
 /* ---- the steps ---- */
@@ -193,7 +188,9 @@ migrate_params(compute_migration_t *job, const virt_instance_t *inst, virt_migra
     }
     p->bandwidth_mibps = cfg->bandwidth_mibps;
     p->auto_converge = cfg->permit_auto_converge;
-    p->post_copy = cfg->permit_post_copy;
+    /* Post-copy with a block migration cannot be resumed after a broken link (not proven):
+     * never for those, which force-complete then pauses instead. */
+    p->post_copy = cfg->permit_post_copy && !p->block_migration;
     p->tls = cfg->native_tls;
     p->parallel_connections = cfg->parallel_connections > 1 ? cfg->parallel_connections : 0;
 }
@@ -214,7 +211,7 @@ migration_data_gb(const virt_instance_t *inst, bool block)
 }
 
 static void
-converge_options(const compute_config_t *cfg, virt_converge_options_t *o)
+converge_options(const compute_config_t *cfg, bool block, virt_converge_options_t *o)
 {
     virt_converge_options_default(o);
     o->downtime_ms = cfg->downtime_ms;
@@ -223,7 +220,7 @@ converge_options(const compute_config_t *cfg, virt_converge_options_t *o)
     o->completion_timeout_s = cfg->completion_timeout_s;
     o->timeout_action = cfg->timeout_action_force_complete ? VIRT_TIMEOUT_ACTION_FORCE_COMPLETE
                                                            : VIRT_TIMEOUT_ACTION_ABORT;
-    o->permit_post_copy = cfg->permit_post_copy;
+    o->permit_post_copy = cfg->permit_post_copy && !block; /* as migrate_params */
     o->permit_auto_converge = cfg->permit_auto_converge;
     virt_converge_options_clamp(o);
 }
@@ -264,7 +261,7 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
     int64_t last_report = 0;
     virt_migration_result_t result;
 
-    converge_options(&job->mgr->cfg, &opts);
+    converge_options(&job->mgr->cfg, block, &opts);
     virt_converge_init(&mon, &opts, migration_data_gb(inst, block));
     while ((result = virt_migration_wait(vmig, MONITOR_INTERVAL_MS)) == VIRT_MIGRATION_RUNNING) {
         virt_job_stats_t stats;
@@ -283,119 +280,6 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
         }
     }
     return result;
-}
-
-/* compute_post_live_migration_at_source: release what the instance held here. Failures are
- * logged and returned as a warning text (the VM already runs on the destination). */
-static char *
-compute_post_live_migration_at_source(compute_migration_t *job, const virt_instance_t *inst)
-{
-    compute_manager_t *mgr = job->mgr;
-    bool shared = job->data.is_shared_instance_path;
-    char *warning = NULL;
-
-    /* Volumes are files on shared storage: nothing stays attached to this host once the domain
-     * is gone, so disconnecting them is only a matter of the domain being undefined here. */
-    if (virt_undefine_instance_filter(mgr->virt, inst->uuid) < 0)
-        warning = tern_strdup(tern_error_message());
-    for (size_t i = 0; !warning && i < inst->n_interfaces; i++) {
-        if (virt_remove_bridge_if_unused(mgr->virt, inst->interfaces[i].bridge, NULL) < 0)
-            warning = tern_strdup(tern_error_message());
-    }
-    if (!warning && !shared && virt_delete_instance_files(mgr->virt, inst->uuid) < 0)
-        warning = tern_strdup(tern_error_message());
-    if (warning)
-        TERN_WARN("migration %s: cleaning up the source left something behind: %s", job->uuid,
-                  warning);
-    return warning;
-}
-
-/* final_figures: the job's end as libvirt reported it, for the migration record (new). */
-static json_t *
-final_figures(const virt_job_stats_t *f)
-{
-    return tern_json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "memory_total",
-                          (json_int_t)f->memory_total, "memory_processed",
-                          (json_int_t)f->memory_processed, "memory_remaining",
-                          (json_int_t)f->memory_remaining, "disk_total", (json_int_t)f->disk_total,
-                          "disk_processed", (json_int_t)f->disk_processed, "disk_remaining",
-                          (json_int_t)f->disk_remaining, "iterations",
-                          (json_int_t)f->memory_iteration, "job_ms", (json_int_t)f->time_elapsed_ms,
-                          "downtime_ms", (json_int_t)f->downtime_ms);
-}
-
-int
-compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst)
-{
-    json_t *args = tern_json_pack("{s:O, s:s}", "instance", job->instance, "migration", job->uuid);
-    json_t *stats = NULL, *done;
-    int64_t t0 = tern_now_monotonic_ms();
-    TERN_AUTOFREE char *warning = NULL;
-    int rc;
-
-    rc = compute_call_compute(job->mgr, job->context, job->dest,
-                              "post_live_migration_at_destination", args, 0, &stats);
-    json_decref(args);
-    if (rc < 0)
-        return -1;
-    done = tern_json_pack("{s:s, s:s, s:s, s:O, s:I, s:I}", "migration", job->uuid, "instance",
-                          inst->uuid, "dest", job->dest, "stats", stats, "preparation_ms",
-                          (json_int_t)job->preparation_ms, "migration_ms",
-                          (json_int_t)job->migration_ms);
-    if (job->have_final)
-        json_object_set_new(done, "final", final_figures(&job->final));
-    json_decref(stats);
-    rc = compute_call_conductor(job->mgr, job->context, "live_migration_completed", done, NULL);
-    json_decref(done);
-    if (rc < 0)
-        return -1;
-    warning = compute_post_live_migration_at_source(job, inst);
-    {
-        json_t *extra =
-            tern_json_pack("{s:I, s:s*}", "post_processing_ms",
-                           (json_int_t)(tern_now_monotonic_ms() - t0), "warning", warning);
-
-        compute_job_report_status(job, "completed", extra);
-        json_decref(extra);
-    }
-    return 0;
-}
-
-/* source_still_runs: after a failed migration, is the domain still here? */
-bool
-compute_source_still_runs(compute_migration_t *job, const virt_instance_t *inst)
-{
-    virt_domain_info_t info = {0};
-    int rc;
-
-    rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &info);
-    if (rc == 0 && info.exists && info.state == VIRT_STATE_PAUSED)
-        virt_resume(job->mgr->virt, inst->uuid); /* paused by a failed force-complete */
-    return rc == 0 && info.exists;
-}
-
-void
-compute_rollback_live_migration(compute_migration_t *job, const char *status, const char *reason)
-{
-    json_t *args = migration_args(job);
-    json_t *failed;
-    TERN_AUTOFREE char *rollback_error = NULL;
-
-    if (compute_call_compute(job->mgr, job->context, job->dest,
-                             "rollback_live_migration_at_destination", args, PREPARE_TIMEOUT_MS,
-                             NULL) < 0) {
-        rollback_error = tern_strdup(tern_error_message());
-        TERN_ERROR("migration %s: rollback on host %s failed: %s", job->uuid, job->dest,
-                   rollback_error);
-    }
-    json_decref(args);
-    failed = tern_json_pack("{s:s, s:s, s:s, s:s*}", "migration", job->uuid, "status",
-                            rollback_error ? "error" : status, "error_message", reason,
-                            "rollback_error", rollback_error);
-    if (compute_call_conductor(job->mgr, job->context, "live_migration_failed", failed, NULL) < 0)
-        TERN_ERROR("migration %s: could not record the failure: %s", job->uuid,
-                   tern_error_message());
-    json_decref(failed);
 }
 
 /* job_end: what libvirt's migration came to. On success its final figures go into job (or, when
@@ -425,31 +309,21 @@ job_end(compute_migration_t *job, virt_migration_t *vmig, virt_migration_result_
               (unsigned long long)(job->final.disk_processed >> 20));
 }
 
-/* compute_finish_migration: after libvirt's job, the switch-over and clean-up, or the rollback.
- * A failure reported while the domain has left this host (post-copy, or after the switch-over)
- * is the destination's to decide, so it is finished as a success. */
+/* compute_finish_migration: after libvirt's job. Its success means the guest runs on the
+ * destination: the switch-over and clean-up. Anything else is judged from both hosts' facts
+ * (compute_settle_migration): a guest still here is rolled back, one the destination runs is
+ * finished, one on both hosts is left to an operator. */
 static void
 compute_finish_migration(compute_migration_t *job, const virt_instance_t *inst,
                          virt_migration_result_t result, const char *reason)
 {
-    if (result != VIRT_MIGRATION_SUCCEEDED &&
-        (job->post_copy || !compute_source_still_runs(job, inst))) {
-        TERN_WARN("migration %s: %s, but the instance is no longer here; checking host %s",
-                  job->uuid, reason, job->dest);
-        result = VIRT_MIGRATION_SUCCEEDED;
-    }
     if (result == VIRT_MIGRATION_SUCCEEDED) {
-        if (compute_post_live_migration(job, inst) < 0) {
-            json_t *extra = tern_json_pack("{s:s}", "error_message", tern_error_message());
-
-            TERN_ERROR("migration %s: post-processing failed: %s", job->uuid, tern_error_message());
-            compute_job_report_status(job, "error", extra);
-            json_decref(extra);
-        }
+        if (compute_post_live_migration(job, inst, false) < 0)
+            TERN_ERROR("migration %s: %s", job->uuid, tern_error_message());
         return;
     }
-    compute_rollback_live_migration(
-        job, result == VIRT_MIGRATION_CANCELLED ? "cancelled" : "failed", reason);
+    compute_settle_migration(job, inst, result == VIRT_MIGRATION_CANCELLED ? "cancelled" : "failed",
+                             reason, COMPUTE_SETTLE_MS);
 }
 
 static void
@@ -470,7 +344,12 @@ migration_run(void *opaque)
         compute_rollback_live_migration(job, "error", reason);
         goto out;
     }
-    compute_job_report_status(job, "preparing", NULL);
+    /* Taken only while the conductor still has it queued: a late hand-off (the conductor's
+     * cast timed out and it ended the migration) is refused here and changes nothing. */
+    if (compute_job_report_status(job, "preparing", NULL) < 0) {
+        TERN_WARN("migration %s not taken: %s", job->uuid, tern_error_message());
+        goto out;
+    }
     if (compute_prepare_destination(job) < 0) {
         reason = tern_strdup(tern_error_message());
         compute_rollback_live_migration(job, "failed", reason);
@@ -488,7 +367,9 @@ migration_run(void *opaque)
         goto out;
     }
     job_set_vmig(job, vmig);
-    compute_job_report_status(job, "running", NULL);
+    if (compute_job_report_status(job, "running", NULL) < 0 && tern_error_is_remote() &&
+        virt_migration_abort(vmig) == 0) /* the conductor ended it meanwhile */
+        TERN_WARN("migration %s: the conductor no longer has it running: aborted", job->uuid);
     TERN_INFO("migration %s: instance %s to host %s started (%s)", job->uuid, inst->uuid, job->dest,
               params.block_migration ? "block migration" : "shared storage");
     result = compute_monitor_migration(job, inst, vmig, params.block_migration);
@@ -620,6 +501,17 @@ find_job_locked(compute_manager_t *mgr, const char *uuid)
             return job;
     }
     return NULL;
+}
+
+bool
+compute_job_in_flight(compute_manager_t *mgr, const char *uuid)
+{
+    bool found;
+
+    pthread_mutex_lock(&mgr->migrations_lock);
+    found = find_job_locked(mgr, uuid) != NULL;
+    pthread_mutex_unlock(&mgr->migrations_lock);
+    return found;
 }
 
 int

@@ -11,7 +11,9 @@ compute_libtern_compute_la_SOURCES = \
 	compute/json_check.c compute/json_check.h \
 	compute/destination.c \
 	compute/live_migration.c compute/migration_job.h \
+	compute/migration_end.c \
 	compute/recovery.c \
+	compute/outcome.c compute/outcome.h \
 	compute/manager.c \
 	compute/migration_queue.c compute/migration_queue.h
 compute_libtern_compute_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(RABBITMQ_CFLAGS)

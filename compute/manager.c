@@ -185,9 +185,8 @@ compute_report_resources(compute_manager_t *mgr)
     return rc;
 }
 
-/* stop_wait: sleep up to ms; true when the manager is stopping. */
-static bool
-stop_wait(compute_manager_t *mgr, int64_t ms)
+bool
+compute_stop_wait(compute_manager_t *mgr, int64_t ms)
 {
     struct timespec ts;
     bool stopping;
@@ -215,7 +214,9 @@ reporter_thread(void *arg)
     do {
         if (compute_report_resources(mgr) < 0)
             TERN_WARN("could not report to the conductor: %s", tern_error_message());
-    } while (!stop_wait(mgr, (int64_t)mgr->cfg.report_interval_s * 1000));
+        else if (compute_remove_leftovers(mgr) < 0)
+            TERN_WARN("could not ask for the leftovers of migrations: %s", tern_error_message());
+    } while (!compute_stop_wait(mgr, (int64_t)mgr->cfg.report_interval_s * 1000));
     return NULL;
 }
 

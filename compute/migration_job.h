@@ -13,6 +13,9 @@
 #include "compute/compute.h"
 
 #define PREPARE_TIMEOUT_MS (10 * 60 * 1000) /* the destination's preparation and rollback */
+/* How long a migration whose outcome is unclear (a host cannot be asked, libvirt is still at it)
+ * is looked at again before it is reported as needing an operator. */
+#define COMPUTE_SETTLE_MS (5 * 60 * 1000)
 
 struct compute_migration {
     compute_manager_t *mgr;
@@ -36,22 +39,40 @@ struct compute_migration {
 compute_migration_t *compute_job_new(compute_manager_t *mgr, const char *uuid, const char *dest,
                                      json_t *instance, compute_migrate_data_t *data,
                                      json_t *context);
+/* Whether a job of migration uuid is on mgr->migrations (queued, running or ending here). */
+bool compute_job_in_flight(compute_manager_t *mgr, const char *uuid);
 /* The queue's free hook: off mgr->migrations, everything released. */
 void compute_job_free(void *opaque);
 /* The queue's hook for a job cancelled before it ran: the conductor records it. */
 void compute_job_cancelled(void *opaque);
-/* A status change to the conductor (migration_update, extra merged into the args; borrowed);
- * a failure is logged, the job goes on. */
-void compute_job_report_status(compute_migration_t *job, const char *status, json_t *extra);
-/* After the switch-over on the destination: its confirmation, the conductor's record, the
- * clean-up here. 0 or -1. */
-int compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst);
-/* Before the switch-over: the destination undoes its preparation; the conductor records the
- * end (status: failed, cancelled or error). */
+/* ---- how the job ends (compute/migration_end.c) ---- */
+
+/* A report the conductor must record (method with args, borrowed): retried while the conductor,
+ * RabbitMQ or PostgreSQL is away, until it answers. -1 when the conductor refused it (final:
+ * the migration ended meanwhile) or when this compute is stopping. */
+int compute_job_report(compute_migration_t *job, const char *method, json_t *args);
+/* A status change (migration_update, extra merged into the args; borrowed), through
+ * compute_job_report; a refusal is logged and returned. */
+int compute_job_report_status(compute_migration_t *job, const char *status, json_t *extra);
+/* After libvirt's job failed, or after a restart: read both hosts' facts until they give a
+ * verdict (compute/outcome.h) or settle_ms has passed (then: needs-operator), and act on it -
+ * finish, roll back (status "failed", "cancelled" or "error" with reason), or report. */
+void compute_settle_migration(compute_migration_t *job, const virt_instance_t *inst,
+                              const char *status, const char *reason, int64_t settle_ms);
+/* The guest runs on the destination: the switch-over record first (retried until the conductor
+ * has it), then the clean-up here (a stale copy of the domain is destroyed when
+ * stale_copy_here), then "completed". 0, or -1 when the switch-over could not be recorded. */
+int compute_post_live_migration(compute_migration_t *job, const virt_instance_t *inst,
+                                bool stale_copy_here);
+/* Remove what the instance held on this host once it runs elsewhere: its domain (a stale copy,
+ * when destroy_stale), filter, unused bridges, and its files unless shared. On a failure the rest
+ * is not tried and *ret_warning (new) says what was left; else NULL. 0 or -1. */
+int compute_clean_source(compute_manager_t *mgr, const virt_instance_t *inst, bool shared,
+                         bool destroy_stale, char **ret_warning);
+/* Before the switch-over: the destination undoes its preparation (when it cannot, its compute
+ * removes the leftovers when it is back); the conductor records the end (status: failed,
+ * cancelled or error). */
 void compute_rollback_live_migration(compute_migration_t *job, const char *status,
                                      const char *reason);
-/* Whether the instance's domain is still here (a guest paused by a failed force-complete is
- * resumed). */
-bool compute_source_still_runs(compute_migration_t *job, const virt_instance_t *inst);
 
 #endif /* TERN_COMPUTE_MIGRATION_JOB_H */

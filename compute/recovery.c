@@ -3,10 +3,16 @@
  * had not finished, and the question a recovering source asks its destination.
  *
  *   compute_live_migration_recover   ask the conductor (migration_recover) for them and queue a
- *                                    recovery of each: recover_run waits until the instance is
- *                                    on one host only, then finishes (switch-over, clean-up) or
- *                                    rolls back from the migrate data stored at hand-off
- *   compute_get_instance_state       RPC: whether a domain exists here, its state
+ *                                    recovery of each: recover_run judges from both hosts'
+ *                                    facts (compute_settle_migration) and finishes (switch-over,
+ *                                    clean-up), rolls back from the migrate data stored at
+ *                                    hand-off, or reports that it needs an operator
+ *   compute_remove_leftovers         at start and with every report: what migrations left on this
+ *                                    host (the source's copy after a switch-over whose clean-up
+ *                                    did not run, a destination's after a rollback it missed),
+ *                                    unless the database says the instance is here or it runs
+ *   compute_get_instance_state       RPC: whether a domain exists here, its state, why it is
+ *                                    paused, whether libvirt runs a job on it
  *
  * Owns nothing across calls: the jobs belong to the migration queue (compute/migration_job.h).
  */
@@ -20,76 +26,19 @@
 #include "compute/json_check.h"
 #include "compute/migration_job.h"
 
-#define RECOVER_SETTLE_MS (10 * 60 * 1000)
-
-/* dest_state: the instance's domain on the destination (get_instance_state). */
-static int
-dest_state(compute_migration_t *job, const char *uuid, bool *ret_exists, bool *ret_running)
-{
-    json_t *args = tern_json_pack("{s:s}", "uuid", uuid), *res = NULL;
-    int rc = compute_call_compute(job->mgr, job->context, job->dest, "get_instance_state", args, 0,
-                                  &res);
-
-    json_decref(args);
-    if (rc < 0)
-        return -1;
-    *ret_exists = json_is_true(json_object_get(res, "exists"));
-    *ret_running = tern_streq(json_string_value(json_object_get(res, "state")), "running");
-    json_decref(res);
-    return 0;
-}
-
-/* recover_run: find out where the instance ended up, then finish or roll back. While the domain
- * exists on both hosts libvirt is still migrating it: wait for that to settle. */
+/* recover_run: judge where the instance ended up from both hosts' facts, then finish, roll back
+ * or leave it to an operator (compute_settle_migration). */
 static void
 recover_run(void *opaque)
 {
     compute_migration_t *job = opaque;
     virt_instance_t *inst = compute_instance_from_json(job->mgr, job->instance);
-    int64_t deadline = tern_now_monotonic_ms() + RECOVER_SETTLE_MS;
-    const char *why = "tern-compute restarted during the migration";
 
     tern_log_set_request_id(json_string_value(json_object_get(job->context, "request_id")));
-    while (inst && tern_now_monotonic_ms() < deadline) {
-        virt_domain_info_t here = {0};
-        bool there = false, there_running = false;
-        int rc;
-
-        rc = virt_get_domain_info(job->mgr->virt, inst->uuid, &here);
-        if (rc == 0 && (rc = dest_state(job, inst->uuid, &there, &there_running)) == 0) {
-            if (here.exists && !there) {
-                TERN_WARN("migration %s: %s; instance %s is still here: rolling back", job->uuid,
-                          why, inst->uuid);
-                compute_source_still_runs(job, inst); /* resumes a guest paused by force-complete */
-                compute_rollback_live_migration(job, "failed", why);
-                break;
-            }
-            if (!here.exists && there && there_running) {
-                TERN_WARN("migration %s: %s; instance %s runs on %s: finishing", job->uuid, why,
-                          inst->uuid, job->dest);
-                compute_job_report_status(job, "preparing", NULL);
-                compute_job_report_status(job, "running", NULL);
-                if (compute_post_live_migration(job, inst) < 0)
-                    TERN_ERROR("migration %s: could not finish after a restart: %s", job->uuid,
-                               tern_error_message());
-                break;
-            }
-            if (!here.exists && !there) {
-                json_t *extra = tern_json_pack("{s:s}", "error_message",
-                                               "instance found on neither host after a restart");
-
-                TERN_ERROR("migration %s: instance %s is on neither %s nor %s", job->uuid,
-                           inst->uuid, job->mgr->cfg.host, job->dest);
-                compute_job_report_status(job, "error", extra);
-                json_decref(extra);
-                break;
-            }
-        } else {
-            TERN_WARN("migration %s: recovery waits: %s", job->uuid, tern_error_message());
-        }
-        tern_sleep_ms(1000); /* on both hosts: libvirt is still moving it */
-    }
-    if (!inst)
+    if (inst)
+        compute_settle_migration(job, inst, "failed", "tern-compute restarted during the migration",
+                                 COMPUTE_SETTLE_MS);
+    else
         TERN_ERROR("migration %s: cannot recover: %s", job->uuid, tern_error_message());
     tern_log_set_request_id(NULL);
     virt_instance_free(inst);
@@ -134,11 +83,95 @@ compute_live_migration_recover(compute_manager_t *mgr)
         }
         job = compute_job_new(mgr, uuid, dest, json_incref(instance), &typed,
                               rpc_context_new(NULL, NULL, NULL, NULL));
+        job->post_copy = tern_streq(status, "postcopy-active");
         TERN_INFO("migration %s was in flight when this compute stopped: recovering", job->uuid);
         if (compute_migration_queue_submit(mgr->queue, job->uuid, &recover_job_ops, job) < 0) {
             TERN_ERROR("migration %s: %s", job->uuid, tern_error_message());
             compute_job_free(job);
         }
+    }
+    json_decref(res);
+    return 0;
+}
+
+/* ---- leftovers ---- */
+
+/* leftover_refused: why this host must not remove what a migration left (NULL: it may). */
+static const char *
+leftover_refused(compute_manager_t *mgr, const char *instance_host, const char *uuid,
+                 const virt_domain_info_t *info)
+{
+    if (instance_host && tern_streq(instance_host, mgr->cfg.host))
+        return "the database says the instance is on this host";
+    if (info->exists && info->state == VIRT_STATE_RUNNING)
+        return "the instance runs here although the database names another host";
+    (void)uuid;
+    return NULL;
+}
+
+/* remove_leftover: one migration's leftovers on this host (entry of migration_leftovers). */
+static int
+remove_leftover(compute_manager_t *mgr, json_t *entry)
+{
+    const char *migration, *role, *instance_host = NULL, *refused;
+    json_t *instance, *data, *args;
+    int deleted = 0, rc;
+    compute_migrate_data_t typed;
+    virt_domain_info_t info = {0};
+    virt_instance_t *inst;
+    TERN_AUTOFREE char *warning = NULL;
+    json_error_t jerr;
+
+    if (json_unpack_ex(entry, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:o, s?s, s:b}", "migration",
+                       &migration, "role", &role, "instance", &instance, "migrate_data", &data,
+                       "instance_host", &instance_host, "deleted", &deleted) < 0)
+        return tern_error_set(TERN_ERR_RPC, "invalid leftover in the conductor's answer: %s",
+                              jerr.text);
+    if (compute_job_in_flight(mgr, migration))
+        return 0; /* its own job cleans up as it ends */
+    if (compute_migrate_data_from_json(data, "stored migrate data", &typed) < 0)
+        return -1;
+    if (!(inst = compute_instance_from_json(mgr, instance))) {
+        compute_migrate_data_clear(&typed);
+        return -1;
+    }
+    rc = virt_get_domain_info(mgr->virt, inst->uuid, &info);
+    if (rc == 0 && (refused = leftover_refused(mgr, instance_host, inst->uuid, &info)))
+        rc = tern_error_set(TERN_ERR_CONFLICT,
+                            "not removing what migration %s left of instance %s here (%s): %s",
+                            migration, inst->uuid, role, refused);
+    if (rc == 0 &&
+        compute_clean_source(mgr, inst, typed.is_shared_instance_path, info.exists, &warning) < 0)
+        rc = tern_error_set(TERN_ERR_VIRT, "could not remove what migration %s left here: %s",
+                            migration, warning);
+    if (rc == 0) {
+        args = tern_json_pack("{s:s, s:s}", "migration", migration, "host", mgr->cfg.host);
+        rc = compute_call_conductor(mgr, NULL, "migration_cleaned", args, NULL);
+        json_decref(args);
+        if (rc == 0)
+            TERN_INFO("migration %s: removed what it left of instance %s here (%s)", migration,
+                      inst->uuid, role);
+    }
+    virt_instance_free(inst);
+    compute_migrate_data_clear(&typed);
+    return rc;
+}
+
+int
+compute_remove_leftovers(compute_manager_t *mgr)
+{
+    json_t *args = tern_json_pack("{s:s}", "host", mgr->cfg.host), *res = NULL, *entry;
+    size_t i;
+    int rc;
+
+    rc = compute_call_conductor(mgr, NULL, "migration_leftovers", args, &res);
+    json_decref(args);
+    if (rc < 0)
+        return -1;
+    json_array_foreach(json_object_get(res, "leftovers"), i, entry)
+    {
+        if (remove_leftover(mgr, entry) < 0)
+            TERN_WARN("%s", tern_error_message());
     }
     json_decref(res);
     return 0;
@@ -164,8 +197,9 @@ compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
     if (rc < 0)
         return -1;
-    *ret_result = tern_json_pack("{s:b, s:s, s:b}", "exists", info.exists, "state",
+    *ret_result = tern_json_pack("{s:b, s:s, s:b, s:s*, s:b}", "exists", info.exists, "state",
                                  info.exists ? virt_state_name(info.state) : "none", "persistent",
-                                 info.persistent);
+                                 info.persistent, "pause_reason", info.pause_reason, "job_active",
+                                 info.job_active);
     return 0;
 }

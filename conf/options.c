@@ -296,6 +296,9 @@ const conf_option_t conf_options[] = {
                 "live_migration_timeout_action is set to force_complete. When using post-copy "
                 "mode, if the source and destination hosts lose network connectivity, the VM "
                 "being live-migrated will need to be rebooted.\n\n"
+                "tern never switches a block migration (local disks copied) to post-copy: "
+                "resuming one after a broken link is not proven yet, so such a migration is "
+                "forced to complete by pausing the VM instead.\n\n"
                 "Related options:\n\n"
                 "* live_migration_permit_auto_converge\n"
                 "* live_migration_timeout_action"),

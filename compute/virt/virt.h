@@ -200,6 +200,10 @@ typedef struct virt_domain_info {
     bool exists;
     virt_state_t state;
     bool persistent;
+    const char *pause_reason; /* when paused: "user", "migration", "postcopy",
+                               * "postcopy-failed", "io-error", ... (static); else NULL */
+    bool job_active;          /* libvirt runs a job on the domain (an outgoing or incoming
+                               * migration) */
 } virt_domain_info_t;
 
 const char *virt_state_name(virt_state_t state); /* "running", ... (static) */

@@ -184,7 +184,8 @@ const cli_command_t cli_commands[] = {
         .max_args = 2,
         .summary = "Force a running live migration to complete",
         .help = "Make a running migration that does not converge finish now, by pausing the\n"
-                "server for the rest of the copy (or switching to post-copy when allowed).",
+                "server for the rest of the copy (or switching to post-copy when allowed; a\n"
+                "block migration is never switched to post-copy).",
         .build = cli_build_migration_action,
         .render = cli_render_migration_action,
     },

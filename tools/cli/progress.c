@@ -125,8 +125,10 @@ format_clock(int64_t ms, char *buf, size_t size)
 bool
 cli_migration_status_final(const char *status)
 {
+    /* needs-operator is not final, yet nothing changes it until someone acts: the wait ends */
     return tern_streq(status, "completed") || tern_streq(status, "failed") ||
-           tern_streq(status, "cancelled") || tern_streq(status, "error");
+           tern_streq(status, "cancelled") || tern_streq(status, "error") ||
+           tern_streq(status, "needs-operator");
 }
 
 char *

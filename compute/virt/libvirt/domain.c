@@ -86,6 +86,30 @@ virt_libvirt_destroy(virt_driver_t *drv, const virt_instance_t *inst, bool delet
     return 0;
 }
 
+/* pause_reason_name: a virDomainPausedReason as a word (static). */
+static const char *
+pause_reason_name(int reason)
+{
+    switch (reason) {
+    case VIR_DOMAIN_PAUSED_USER:
+        return "user";
+    case VIR_DOMAIN_PAUSED_MIGRATION:
+        return "migration";
+    case VIR_DOMAIN_PAUSED_IOERROR:
+        return "io-error";
+    case VIR_DOMAIN_PAUSED_STARTING_UP:
+        return "starting-up";
+    case VIR_DOMAIN_PAUSED_POSTCOPY:
+        return "postcopy";
+    case VIR_DOMAIN_PAUSED_POSTCOPY_FAILED:
+        return "postcopy-failed";
+    case VIR_DOMAIN_PAUSED_API_ERROR:
+        return "api-error";
+    default:
+        return "other";
+    }
+}
+
 int
 virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_info_t *ret)
 {
@@ -111,6 +135,7 @@ virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_i
         break;
     case VIR_DOMAIN_PAUSED:
         ret->state = VIRT_STATE_PAUSED;
+        ret->pause_reason = pause_reason_name(reason);
         break;
     case VIR_DOMAIN_SHUTOFF:
         ret->state = VIRT_STATE_SHUTOFF;
@@ -121,6 +146,13 @@ virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_i
     default:
         ret->state = VIRT_STATE_OTHER;
         break;
+    }
+    if (ret->state == VIRT_STATE_RUNNING || ret->state == VIRT_STATE_PAUSED) {
+        virDomainJobInfo job;
+
+        if (virDomainGetJobInfo(dom, &job) < 0)
+            return virt_libvirt_error("could not read the job of instance \"%s\"", uuid);
+        ret->job_active = job.type != VIR_DOMAIN_JOB_NONE;
     }
     return 0;
 }
