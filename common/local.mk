@@ -5,6 +5,7 @@ common_libtern_common_la_SOURCES = \
 	common/log.c common/log.h \
 	common/util.c common/util.h \
 	common/command.c common/command.h \
-	common/json.c common/json.h
+	common/json.c common/json.h \
+	common/hold.c common/hold.h
 common_libtern_common_la_CFLAGS = $(AM_CFLAGS) $(UUID_CFLAGS) $(JANSSON_CFLAGS)
 common_libtern_common_la_LIBADD = $(UUID_LIBS) $(JANSSON_LIBS) -lm

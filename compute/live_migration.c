@@ -27,6 +27,7 @@
 
 #include "common/json.h"
 #include "common/error.h"
+#include "common/hold.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
@@ -245,10 +246,51 @@ apply_decision(compute_migration_t *job, virt_migration_t *vmig, const virt_conv
         break;
     case VIRT_CONVERGE_ABORT:
         rc = virt_migration_abort(vmig);
+        if (rc == 0)
+            tern_strlcpy(job->monitor_abort, d->reason, sizeof(job->monitor_abort));
         break;
     }
     TERN_INFO("migration %s: %s (%s)%s%s", job->uuid, virt_converge_action_name(d->action),
               d->reason, rc < 0 ? ": " : "", rc < 0 ? tern_error_message() : "");
+}
+
+/* hold_transfer: the "transfer" hold point of tests/faults (common/hold.h; nothing in a
+ * production build). *state: 0 not entered yet, 1 holding, 2 done. While held, libvirt's
+ * transfer is throttled to 1 MiB/s so that it stays in this phase; true while held. */
+static bool
+hold_transfer(compute_migration_t *job, virt_migration_t *vmig, int *state)
+{
+    uint64_t speed = job->mgr->cfg.bandwidth_mibps ? job->mgr->cfg.bandwidth_mibps : 1 << 20;
+
+    if (*state == 0) {
+        *state = tern_hold_enter("transfer", job->uuid) ? 1 : 2;
+        if (*state == 1)
+            virt_migration_set_speed(vmig, 1);
+    }
+    if (*state != 1)
+        return false;
+    if (!tern_hold_released("transfer", job->uuid))
+        return true;
+    *state = 2;
+    virt_migration_set_speed(vmig, speed);
+    TERN_WARN("hold point transfer: %s goes on", job->uuid);
+    return false;
+}
+
+/* hold_start: the "start" hold point of tests/faults (nothing in a production build): between
+ * libvirt's start and job_set_vmig, where an abort can only be recorded; throttled meanwhile. */
+static void
+hold_start(compute_migration_t *job, virt_migration_t *vmig)
+{
+    uint64_t speed = job->mgr->cfg.bandwidth_mibps ? job->mgr->cfg.bandwidth_mibps : 1 << 20;
+
+    if (!tern_hold_enter("start", job->uuid))
+        return;
+    virt_migration_set_speed(vmig, 1);
+    while (!tern_hold_released("start", job->uuid))
+        tern_sleep_ms(50);
+    virt_migration_set_speed(vmig, speed);
+    TERN_WARN("hold point start: %s goes on", job->uuid);
 }
 
 /* compute_monitor_migration: poll until libvirt says the job ended; returns its result. */
@@ -258,6 +300,7 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
 {
     virt_converge_options_t opts;
     virt_converge_t mon;
+    int hold = 0;
     int64_t last_report = 0;
     virt_migration_result_t result;
 
@@ -272,6 +315,8 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
             continue;
         if (stats.post_copy)
             job->post_copy = true;
+        if (hold_transfer(job, vmig, &hold))
+            continue; /* tests/faults: held, throttled, no convergence steps */
         virt_converge_next(&mon, &stats, &decision);
         apply_decision(job, vmig, &decision);
         if (now - last_report >= PROGRESS_INTERVAL_MS) {
@@ -289,6 +334,10 @@ static void
 job_end(compute_migration_t *job, virt_migration_t *vmig, virt_migration_result_t result,
         char **ret_reason)
 {
+    if (result == VIRT_MIGRATION_CANCELLED && job->monitor_abort[0]) {
+        *ret_reason = tern_asprintf("aborted by tern-compute: %s", job->monitor_abort);
+        return;
+    }
     if (result != VIRT_MIGRATION_SUCCEEDED) {
         virt_migration_restore_error(vmig);
         *ret_reason = tern_strdup(result == VIRT_MIGRATION_CANCELLED ? "aborted by request"
@@ -322,8 +371,11 @@ compute_finish_migration(compute_migration_t *job, const virt_instance_t *inst,
             TERN_ERROR("migration %s: %s", job->uuid, tern_error_message());
         return;
     }
-    compute_settle_migration(job, inst, result == VIRT_MIGRATION_CANCELLED ? "cancelled" : "failed",
-                             reason, COMPUTE_SETTLE_MS);
+    /* cancelled: an operator's abort; the monitor's own abort (a stall, the timeout) failed */
+    compute_settle_migration(
+        job, inst,
+        result == VIRT_MIGRATION_CANCELLED && !job->monitor_abort[0] ? "cancelled" : "failed",
+        reason, COMPUTE_SETTLE_MS);
 }
 
 static void
@@ -355,6 +407,7 @@ migration_run(void *opaque)
         compute_rollback_live_migration(job, "failed", reason);
         goto out;
     }
+    tern_hold("preparation", job->uuid); /* tests/faults: nothing in a production build */
     if (job_abort_requested(job)) {
         compute_rollback_live_migration(job, "cancelled", "aborted by request");
         goto out;
@@ -366,6 +419,7 @@ migration_run(void *opaque)
         compute_rollback_live_migration(job, "failed", reason);
         goto out;
     }
+    hold_start(job, vmig);
     job_set_vmig(job, vmig);
     if (compute_job_report_status(job, "running", NULL) < 0 && tern_error_is_remote() &&
         virt_migration_abort(vmig) == 0) /* the conductor ended it meanwhile */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/hold.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -318,10 +319,12 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
                           (json_int_t)job->migration_ms);
     if (job->have_final)
         json_object_set_new(done, "final", final_figures(&job->final));
+    tern_hold("switch-over", job->uuid); /* tests/faults: nothing in a production build */
     rc = compute_job_report(job, "live_migration_completed", done);
     json_decref(done);
     if (rc < 0)
         return tern_error_prefix("the switch-over of migration %s was not recorded", job->uuid);
+    tern_hold("post-processing", job->uuid);
     if (compute_clean_source(job->mgr, inst, job->data.is_shared_instance_path, stale_copy_here,
                              &warning) < 0)
         TERN_WARN("migration %s: cleaning up the source left something behind: %s", job->uuid,

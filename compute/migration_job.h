@@ -26,6 +26,7 @@ struct compute_migration {
     json_t *context;             /* request context of the conductor's cast (owned) */
     virt_migration_t *vmig;      /* while libvirt migrates; guarded by mgr->migrations_lock */
     bool abort_requested;        /* guarded by mgr->migrations_lock */
+    char monitor_abort[256];     /* why the convergence monitor aborted it, "" if it did not */
     bool post_copy;              /* switched to post-copy: no rollback possible any more */
     int64_t preparation_ms;
     int64_t migration_ms;

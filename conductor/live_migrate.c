@@ -23,6 +23,7 @@
 
 #include "common/json.h"
 #include "common/error.h"
+#include "common/hold.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "conductor/checks.h"
@@ -30,6 +31,7 @@
 #include "conductor/views.h"
 
 #define ACTION_LIVE_MIGRATION "live-migration"
+#define ABANDON_RETRY_MS (30 * 1000)
 
 /* The state of one request while the conductor handles it. */
 typedef struct lm_task {
@@ -98,7 +100,23 @@ begin_task(lm_task_t *t)
                            ACTION_LIVE_MIGRATION, &t->action_id, &t->mig) < 0)
         return -1;
     t->task_begun = true;
+    tern_hold("checks", t->mig.uuid); /* tests/faults: nothing in a production build */
     return 0;
+}
+
+/* abandon: db_migration_abandon, tried again for a while when the database is away (it may
+ * well be why the request failed): else the migration would wait for the sweep's age limit. */
+static int
+abandon(lm_task_t *t, const char *message, bool *ret_ended)
+{
+    int64_t deadline = tern_now_monotonic_ms() + ABANDON_RETRY_MS;
+    int rc;
+
+    while ((rc = db_migration_abandon(t->db, t->mig.uuid, message, ret_ended)) < 0 &&
+           (tern_error_code() == TERN_ERR_DB || tern_error_code() == TERN_ERR_UNAVAILABLE) &&
+           tern_now_monotonic_ms() < deadline)
+        tern_sleep_ms(1000);
+    return rc;
 }
 
 /* end_task: undo begin_task after a failure; the error in flight is kept for the caller.
@@ -115,7 +133,7 @@ end_task(lm_task_t *t)
     tern_error_copy(&err);
     /* Only while still queued (db_migration_abandon), and the task only while the migration
      * owns it: a sweep may have ended it and a newer migration begun. */
-    if (db_migration_abandon(t->db, t->mig.uuid, err.message, &ended) < 0) {
+    if (abandon(t, err.message, &ended) < 0) {
         if (tern_error_code() == TERN_ERR_CONFLICT) {
             TERN_WARN("live migration %s: %s; the source took it anyway: %s", t->mig.uuid,
                       err.message, tern_error_message());

@@ -217,11 +217,12 @@ end_silent(conductor_t *cond, db_conn_t *db, const db_migration_t *m)
         conductor_notify_migration(cond, NULL, m->uuid, DB_MIGRATION_COMPLETED);
         return;
     }
+    /* the destination may have prepared disks, a bridge, a filter: its compute removes them */
     if (holds == 0 &&
         db_migration_end(db, m->uuid, DB_MIGRATION_FAILED,
                          "the source compute went silent and the destination does not hold the "
                          "guest: it stays on its source",
-                         NULL, &ended) == 0) {
+                         m->dest_compute, &ended) == 0) {
         conductor_finish_action(db, NULL, m->instance_uuid, false, "source compute went silent");
         TERN_WARN("migration %s: source compute %s went silent; host %s does not hold instance "
                   "%s: ended, the instance stays on %s",

@@ -146,8 +146,10 @@ switch_over_steps(db_conn_t *conn, const char *uuid, db_instance_t *ret_instance
         goto out;
     }
     db_params_text(&mp, uuid);
+    /* The instance now counts on its destination: its claim there is done with. */
     done = db_exec(conn, DB_RETRY_NEVER,
-                   "UPDATE migrations SET status = 'completed', cleanup_host = source_compute,"
+                   "WITH released AS (DELETE FROM resource_claims WHERE migration_uuid = $1)"
+                   " UPDATE migrations SET status = 'completed', cleanup_host = source_compute,"
                    " finished_at = now(), updated_at = now() WHERE uuid = $1",
                    &mp, "complete migration \"%s\"", uuid);
     if (!done)

@@ -189,7 +189,8 @@ int db_migration_phase_end(db_conn_t *conn, const char *uuid, db_migration_phase
  * task the migration must own - moves to dest_compute/dest_node with its task cleared. Either
  * both happen or neither: CONFLICT naming the migration's status or the instance's task
  * otherwise. Idempotent: a migration already completed whose instance is on its destination
- * succeeds again. Completed claims stop counting at once (db/claims.h). ret_instance (may be
+ * succeeds again. The migration's claims are released with it (the instance counts on its
+ * destination from then on). ret_instance (may be
  * NULL) receives the instance as it now is. Not retried (a transaction). */
 int db_migration_switch_over(db_conn_t *conn, const char *uuid, db_instance_t *ret_instance);
 

@@ -150,9 +150,12 @@ virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_i
     if (ret->state == VIRT_STATE_RUNNING || ret->state == VIRT_STATE_PAUSED) {
         virDomainJobInfo job;
 
-        if (virDomainGetJobInfo(dom, &job) < 0)
+        if (virDomainGetJobInfo(dom, &job) == 0)
+            ret->job_active = job.type != VIR_DOMAIN_JOB_NONE;
+        else if (virGetLastErrorCode() == VIR_ERR_OPERATION_UNSUPPORTED)
+            ret->job_active = true; /* an incoming migration: its statistics are the source's */
+        else
             return virt_libvirt_error("could not read the job of instance \"%s\"", uuid);
-        ret->job_active = job.type != VIR_DOMAIN_JOB_NONE;
     }
     return 0;
 }

@@ -114,6 +114,7 @@ state_path = $TB_CONDUCTOR_DIR/state
 log_file = $TB_LOG_DIR/conductor.log
 policy_file = $TB_TOP_SRCDIR/etc/policy.json
 report_interval = 2
+service_down_time = ${TERN_TESTBED_SERVICE_DOWN_TIME:-60}
 # Every host reports the whole machine's memory; keep TB_USABLE_MEMORY_MB usable per host so
 # that the memory checks can be exercised with small guests.
 reserved_host_memory_mb = $(tb_reserved_memory_mb)
