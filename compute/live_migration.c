@@ -3,21 +3,21 @@
  *
  *   compute_live_migration            RPC cast from the conductor: queue the job
  *   migration_run                     on its own thread, when the queue lets it start:
+ *     "preparing" reported              the hand-off taken (refused: dropped, nothing changed)
  *     compute_prepare_destination       call pre_live_migration on the destination
- *     compute_start_migration           virt_migrate (LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE,
- *                                       block migration flags, bandwidth, ...)
+ *     "running" reported                before libvirt starts (refused: rolled back)
+ *     virt_migrate                      LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE, block
+ *                                       migration flags, bandwidth, ...
  *     compute_monitor_migration         job stats every 0.5 s: progress to the conductor (at most
  *                                       once a second), downtime steps, stalls, timeout action
  *     job_end                           what libvirt's job came to (its final statistics)
- *     compute_finish_migration          by that:
- *       compute_post_live_migration       destination confirms, conductor records the switch-over,
- *                                         compute_post_live_migration_at_source cleans up here
- *       compute_rollback_live_migration   any failure before the switch-over: the destination
- *                                         removes what it created, the VM keeps running here
+ *     compute_finish_migration          by that (compute/migration_end.c):
+ *       compute_post_live_migration       libvirt succeeded: the switch-over record, the clean-up
+ *       compute_settle_migration          anything else: judged from both hosts' facts
  *   abort / force-complete              RPC casts that find the running job
  *
- * Recovery after a restart lives in compute/recovery.c; the job's struct in
- * compute/migration_job.h.
+ * How the job ends lives in compute/migration_end.c, recovery after a restart in
+ * compute/recovery.c, the job's struct in compute/migration_job.h.
  *
  * Owns: each job (compute_migration_t) from the cast until its thread ends; the job sits in
  * mgr->migrations (guarded by mgr->migrations_lock) so that abort and force-complete find it.
@@ -412,6 +412,13 @@ migration_run(void *opaque)
         compute_rollback_live_migration(job, "cancelled", "aborted by request");
         goto out;
     }
+    /* Recorded before its effect: "running" before libvirt starts, so a migration the conductor
+     * ended meanwhile (a sweep, a silent-source watch) never starts. */
+    if (compute_job_report_status(job, "running", NULL) < 0) {
+        reason = tern_strdup(tern_error_message());
+        compute_rollback_live_migration(job, "error", reason);
+        goto out;
+    }
     migrate_params(job, inst, &params);
     t0 = tern_now_monotonic_ms();
     if (virt_migrate(mgr->virt, inst, &params, &vmig) < 0) {
@@ -421,9 +428,6 @@ migration_run(void *opaque)
     }
     hold_start(job, vmig);
     job_set_vmig(job, vmig);
-    if (compute_job_report_status(job, "running", NULL) < 0 && tern_error_is_remote() &&
-        virt_migration_abort(vmig) == 0) /* the conductor ended it meanwhile */
-        TERN_WARN("migration %s: the conductor no longer has it running: aborted", job->uuid);
     TERN_INFO("migration %s: instance %s to host %s started (%s)", job->uuid, inst->uuid, job->dest,
               params.block_migration ? "block migration" : "shared storage");
     result = compute_monitor_migration(job, inst, vmig, params.block_migration);

@@ -98,14 +98,10 @@ compute_live_migration_recover(compute_manager_t *mgr)
 
 /* leftover_refused: why this host must not remove what a migration left (NULL: it may). */
 static const char *
-leftover_refused(compute_manager_t *mgr, const char *instance_host, const char *uuid,
-                 const virt_domain_info_t *info)
+leftover_refused(const virt_domain_info_t *info)
 {
-    if (instance_host && tern_streq(instance_host, mgr->cfg.host))
-        return "the database says the instance is on this host";
     if (info->exists && info->state == VIRT_STATE_RUNNING)
         return "the instance runs here although the database names another host";
-    (void)uuid;
     return NULL;
 }
 
@@ -136,14 +132,19 @@ remove_leftover(compute_manager_t *mgr, json_t *entry)
         return -1;
     }
     rc = virt_get_domain_info(mgr->virt, inst->uuid, &info);
-    if (rc == 0 && (refused = leftover_refused(mgr, instance_host, inst->uuid, &info)))
+    if (rc == 0 && instance_host && tern_streq(instance_host, mgr->cfg.host)) {
+        /* the instance lives here since (a later migration): nothing here is a leftover */
+        TERN_INFO("migration %s: instance %s is on this host now: nothing to remove", migration,
+                  inst->uuid);
+    } else if (rc == 0 && (refused = leftover_refused(&info))) {
         rc = tern_error_set(TERN_ERR_CONFLICT,
                             "not removing what migration %s left of instance %s here (%s): %s",
                             migration, inst->uuid, role, refused);
-    if (rc == 0 &&
-        compute_clean_source(mgr, inst, typed.is_shared_instance_path, info.exists, &warning) < 0)
+    } else if (rc == 0 && compute_clean_source(mgr, inst, typed.is_shared_instance_path,
+                                               info.exists, &warning) < 0) {
         rc = tern_error_set(TERN_ERR_VIRT, "could not remove what migration %s left here: %s",
                             migration, warning);
+    }
     if (rc == 0) {
         args = tern_json_pack("{s:s, s:s}", "migration", migration, "host", mgr->cfg.host);
         rc = compute_call_conductor(mgr, NULL, "migration_cleaned", args, NULL);

@@ -69,6 +69,13 @@ typedef struct conductor {
     pthread_key_t db_key;       /* each thread's database connection to cfg.db_connection */
     bool db_key_made;
     db_stats_t db_stats; /* what all those connections counted (atomic; db_stats_read) */
+    /* the periodic recovery (conductor/recovery.c), on a thread of its own */
+    pthread_t recovery;
+    bool recovery_started;
+    int recovery_interval_ms;
+    pthread_mutex_t recovery_lock;
+    pthread_cond_t recovery_cond;
+    bool recovery_stopping; /* guarded by recovery_lock */
 } conductor_t;
 
 /* Create: load the policy, check the database schema, connect the RPC client. cfg is stolen. */
@@ -143,14 +150,21 @@ void conductor_notify_migration(conductor_t *cond, const rpc_request_t *req, con
  * hand-off to the source compute (db_migration_take_orphans): each becomes error, its claim is
  * released, its instance's task_state cleared and its action finished. The VM never left its
  * source. at_start: this conductor has just started, so its own such migrations are orphans
- * too. Returns how many were ended, or -1. Run at start-up and with every heartbeat. */
+ * too. Returns how many were ended, or -1. Run at start-up, then every report_interval
+ * (conductor_recovery_start). */
 int conductor_sweep_orphans(conductor_t *cond, bool at_start);
 
 /* End the migrations in flight whose source compute has sent no heartbeat for twice
  * service_down_time, by what the destination's hypervisor says (conductor/recovery.c): running
  * there - the switch-over is recorded, the source cleans up when it is back; not there - failed,
  * the guest stays on its source; held otherwise, or the destination cannot be asked - left for
- * the next round. Returns how many were looked at, or -1. Run with every heartbeat. */
+ * the next round. Returns how many were looked at, or -1. Run every report_interval
+ * (conductor_recovery_start). */
 int conductor_watch_silent_sources(conductor_t *cond);
+
+/* Run conductor_sweep_orphans and conductor_watch_silent_sources every interval_ms on a thread
+ * of their own, so that their calls to computes never delay the heartbeat. Stopped (and
+ * joined) by conductor_free. 0, or -1 when the thread cannot start. */
+int conductor_recovery_start(conductor_t *cond, int interval_ms);
 
 #endif /* TERN_CONDUCTOR_H */

@@ -151,6 +151,8 @@ conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
 
     cond->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
+    pthread_mutex_init(&cond->recovery_lock, NULL);
+    pthread_cond_init(&cond->recovery_cond, NULL);
     cond->rpc_cfg = *rpc_cfg;
     if (pthread_key_create(&cond->db_key, db_key_destroy) != 0) {
         tern_error_set(TERN_ERR_SYSTEM, "could not make the conductor's connection key");
@@ -177,6 +179,13 @@ conductor_free(conductor_t *cond)
 {
     if (!cond)
         return;
+    if (cond->recovery_started) {
+        pthread_mutex_lock(&cond->recovery_lock);
+        cond->recovery_stopping = true;
+        pthread_cond_broadcast(&cond->recovery_cond);
+        pthread_mutex_unlock(&cond->recovery_lock);
+        pthread_join(cond->recovery, NULL);
+    }
     if (cond->server)
         rpc_server_stop(cond->server);
     rpc_server_free(cond->server); /* its workers' connections closed as they ended */
@@ -188,6 +197,8 @@ conductor_free(conductor_t *cond)
     }
     conductor_policy_free(cond->policy);
     conductor_config_clear(&cond->cfg);
+    pthread_cond_destroy(&cond->recovery_cond);
+    pthread_mutex_destroy(&cond->recovery_lock);
     free(cond);
 }
 

@@ -1,7 +1,8 @@
 /*
- * conductor/main.c: tern-conductor start-up - configuration, logging, signals, heartbeat, and
- * the sweep of migrations orphaned by a conductor (at start-up, then with every heartbeat), and
- * with every heartbeat the RPC and database counters that rose (conf_daemon_log_counters).
+ * conductor/main.c: tern-conductor start-up - configuration, logging, signals, heartbeat, the
+ * sweep of migrations orphaned by a conductor at start-up (then, with the watch over silent
+ * sources, every report_interval on the recovery thread: conductor/recovery.c), and with every
+ * heartbeat the RPC and database counters that rose (conf_daemon_log_counters).
  *
  * Usage: tern-conductor [--config-file FILE]... [--config-dir DIR]
  * Runs in the foreground until SIGTERM or SIGINT. Refuses to start against a database whose
@@ -114,11 +115,6 @@ heartbeat_until_signal(conductor_t *cond, conf_daemon_t *d)
         if (!(db = conductor_db(cond)) ||
             db_service_heartbeat(db, cond->cfg.host, CONDUCTOR_BINARY) < 0)
             TERN_WARN("could not record the conductor's heartbeat: %s", tern_error_message());
-        if (conductor_sweep_orphans(cond, false) < 0)
-            TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
-        if (conductor_watch_silent_sources(cond) < 0)
-            TERN_WARN("could not look for migrations whose source went silent: %s",
-                      tern_error_message());
         log_counters(cond, &last);
     }
 }
@@ -139,7 +135,9 @@ main(int argc, char **argv)
     if (wait_for_database(&d) == 0 && (cond = conductor_new(&ccfg, &d.rpc_cfg)) &&
         conductor_sweep_orphans(cond, true) < 0)
         TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
-    if (!cond || conductor_start(cond, cond->cfg.workers) < 0) {
+    if (!cond || conductor_start(cond, cond->cfg.workers) < 0 ||
+        conductor_recovery_start(cond, (d.cfg->report_interval > 0 ? d.cfg->report_interval : 10) *
+                                           1000) < 0) {
         TERN_ERROR("could not start: %s", tern_error_message());
         conductor_config_clear(&ccfg);
         conductor_free(cond);

@@ -13,10 +13,12 @@
  *                                   by what the destination's hypervisor says: it runs the guest
  *                                   (switch-over; the source cleans up when it is back), or it
  *                                   does not hold it (failed; the guest stays on its source)
+ *   conductor_recovery_start        the thread that runs the two periodic ones
  *
  * Owns nothing across calls.
  */
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/json.h"
@@ -25,8 +27,8 @@
 #include "conductor/conductor.h"
 #include "conductor/views.h"
 
-/* The watch over silent sources runs on the heartbeat's thread: each look is short, and a round
- * looks at a few migrations only (the rest wait for the next heartbeat). */
+/* Each look at a destination is short, and a round looks at a few migrations only (the rest wait
+ * for the next round). */
 #define PROBE_TIMEOUT_MS 5000
 #define SILENT_PER_ROUND 8
 
@@ -57,6 +59,12 @@ static json_t *
 leftover_entry(const db_migration_t *m, const char *host, json_t *data, const db_instance_t *inst,
                json_t *view)
 {
+    /* A newer migration of the instance is in flight: what is on the host may be its own. */
+    if (inst->task_state) {
+        json_decref(data);
+        json_decref(view);
+        return NULL;
+    }
     return tern_json_pack("{s:s, s:s, s:o, s:o, s:s*, s:b}", "migration", m->uuid, "role",
                           tern_streq(m->source_compute, host) ? "source" : "destination",
                           "instance", view, "migrate_data", data, "instance_host",
@@ -258,4 +266,51 @@ conductor_watch_silent_sources(conductor_t *cond)
     }
     db_migration_list_free(list, n);
     return (int)looked;
+}
+
+/* recovery_wait: sleep ms, or less when stopping; true when stopping. */
+static bool
+recovery_wait(conductor_t *cond, int ms)
+{
+    struct timespec ts;
+    bool stopping;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&cond->recovery_lock);
+    if (!cond->recovery_stopping)
+        pthread_cond_timedwait(&cond->recovery_cond, &cond->recovery_lock, &ts);
+    stopping = cond->recovery_stopping;
+    pthread_mutex_unlock(&cond->recovery_lock);
+    return stopping;
+}
+
+static void *
+recovery_thread(void *arg)
+{
+    conductor_t *cond = arg;
+
+    while (!recovery_wait(cond, cond->recovery_interval_ms)) {
+        if (conductor_sweep_orphans(cond, false) < 0)
+            TERN_WARN("could not look for orphaned migrations: %s", tern_error_message());
+        if (conductor_watch_silent_sources(cond) < 0)
+            TERN_WARN("could not look for migrations whose source went silent: %s",
+                      tern_error_message());
+    }
+    return NULL;
+}
+
+int
+conductor_recovery_start(conductor_t *cond, int interval_ms)
+{
+    cond->recovery_interval_ms = interval_ms;
+    if (pthread_create(&cond->recovery, NULL, recovery_thread, cond) != 0)
+        return tern_error_set(TERN_ERR_SYSTEM, "could not start the recovery thread");
+    cond->recovery_started = true;
+    return 0;
 }
