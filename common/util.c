@@ -212,6 +212,18 @@ tern_now_realtime_ms(void)
 }
 
 void
+tern_timespec_after(clockid_t clock, int64_t ms, struct timespec *ret)
+{
+    clock_gettime(clock, ret);
+    ret->tv_sec += (time_t)(ms / 1000);
+    ret->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ret->tv_nsec >= 1000000000L) {
+        ret->tv_sec++;
+        ret->tv_nsec -= 1000000000L;
+    }
+}
+
+void
 tern_sleep_ms(int64_t ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 void *tern_malloc(size_t size);
 void *tern_calloc(size_t nmemb, size_t size);
@@ -59,6 +60,9 @@ int64_t tern_now_monotonic_ms(void);
 int64_t tern_now_monotonic_us(void);
 int64_t tern_now_realtime_ms(void);
 void tern_sleep_ms(int64_t ms);
+/* *ret := now on clock (CLOCK_REALTIME, CLOCK_MONOTONIC) plus ms: a deadline for
+ * pthread_cond_timedwait. */
+void tern_timespec_after(clockid_t clock, int64_t ms, struct timespec *ret);
 
 /* Generate a random (v4) UUID in canonical lower-case form into out (37 bytes with NUL). */
 void tern_uuid_generate(char out[37]);

@@ -191,13 +191,7 @@ compute_stop_wait(compute_manager_t *mgr, int64_t ms)
     struct timespec ts;
     bool stopping;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    tern_timespec_after(CLOCK_REALTIME, ms, &ts);
     pthread_mutex_lock(&mgr->stop_lock);
     if (!mgr->stopping)
         pthread_cond_timedwait(&mgr->stop_cond, &mgr->stop_lock, &ts);

@@ -275,13 +275,7 @@ recovery_wait(conductor_t *cond, int ms)
     struct timespec ts;
     bool stopping;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    tern_timespec_after(CLOCK_REALTIME, ms, &ts);
     pthread_mutex_lock(&cond->recovery_lock);
     if (!cond->recovery_stopping)
         pthread_cond_timedwait(&cond->recovery_cond, &cond->recovery_lock, &ts);

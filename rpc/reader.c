@@ -241,13 +241,7 @@ keeper_thread(void *arg)
             if (r->ops->handoff)
                 r->ops->handoff(r->owner);
         }
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += next_ms / 1000;
-        ts.tv_nsec += (long)(next_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        tern_timespec_after(CLOCK_MONOTONIC, next_ms, &ts);
         pthread_cond_timedwait(&r->keeper_cond, r->lock, &ts);
     }
     pthread_mutex_unlock(r->lock);

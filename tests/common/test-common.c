@@ -520,6 +520,25 @@ START_TEST(test_command_missing_program)
 }
 END_TEST
 
+/* A deadline ms from now: nanoseconds carried into seconds, never 1e9 or more. */
+START_TEST(test_util_timespec_after)
+{
+    struct timespec now, later;
+
+    for (int64_t ms = 0; ms < 2000; ms += 7) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        tern_timespec_after(CLOCK_MONOTONIC, ms, &later);
+        ck_assert_int_lt(later.tv_nsec, 1000000000L);
+        ck_assert_int_ge(later.tv_nsec, 0);
+        /* later - now is ms, give or take the few microseconds between the two reads */
+        int64_t diff_us =
+            (int64_t)(later.tv_sec - now.tv_sec) * 1000000 + (later.tv_nsec - now.tv_nsec) / 1000;
+        ck_assert_int_ge(diff_us, ms * 1000);
+        ck_assert_int_lt(diff_us, ms * 1000 + 50000);
+    }
+}
+END_TEST
+
 START_TEST(test_command_timeout_kills)
 {
     const char *const argv[] = {"sleep", "30", NULL};
@@ -575,6 +594,7 @@ common_suite(void)
     tcase_add_test(util, test_util_remove_tree_stays_on_its_file_system);
     tcase_add_test(util, test_util_file_read_all_and_limit);
     tcase_add_test(util, test_util_strings);
+    tcase_add_test(util, test_util_timespec_after);
 
     tcase_add_checked_fixture(log, tern_check_tmpdir_setup, tern_check_tmpdir_teardown);
     tcase_add_test(log, test_log_mask_url);

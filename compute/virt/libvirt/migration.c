@@ -342,15 +342,7 @@ mig_wait(virt_migration_t *base, int timeout_ms)
     virt_migration_result_t result;
     struct timespec deadline;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ms >= 0) {
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    tern_timespec_after(CLOCK_MONOTONIC, timeout_ms >= 0 ? timeout_ms : 0, &deadline);
     pthread_mutex_lock(&m->lock);
     while (!m->done) {
         if (timeout_ms < 0)
