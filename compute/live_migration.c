@@ -293,6 +293,20 @@ hold_start(compute_migration_t *job, virt_migration_t *vmig)
     TERN_WARN("hold point start: %s goes on", job->uuid);
 }
 
+/* report_post_copy: once the job has switched to post-copy (by the monitor, a force-complete
+ * request or libvirt itself), record it before anything else: from then on the guest can only
+ * go forward, and a recovery must know it (compute/outcome.h). Retried until answered. */
+static void
+report_post_copy(compute_migration_t *job, bool *reported)
+{
+    if (*reported || !job->post_copy)
+        return;
+    *reported = true;
+    TERN_INFO("migration %s: switched to post-copy: the guest runs on host %s now", job->uuid,
+              job->dest);
+    compute_job_report_status(job, "postcopy-active", NULL);
+}
+
 /* compute_monitor_migration: poll until libvirt says the job ended; returns its result. */
 static virt_migration_result_t
 compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
@@ -302,6 +316,7 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
     virt_converge_t mon;
     int hold = 0;
     int64_t last_report = 0;
+    bool post_copy_reported = false;
     virt_migration_result_t result;
 
     converge_options(&job->mgr->cfg, block, &opts);
@@ -315,10 +330,12 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
             continue;
         if (stats.post_copy)
             job->post_copy = true;
+        report_post_copy(job, &post_copy_reported);
         if (hold_transfer(job, vmig, &hold))
             continue; /* tests/faults: held, throttled, no convergence steps */
         virt_converge_next(&mon, &stats, &decision);
         apply_decision(job, vmig, &decision);
+        report_post_copy(job, &post_copy_reported);
         if (now - last_report >= PROGRESS_INTERVAL_MS) {
             report_progress(job, &stats);
             last_report = now;

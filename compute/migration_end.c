@@ -109,6 +109,7 @@ facts_here(compute_migration_t *job, const char *uuid, compute_host_facts_t *ret
     ret->state = info.state;
     ret->pause_reason = info.pause_reason;
     ret->job_active = info.job_active;
+    ret->postcopy = info.postcopy;
 }
 
 /* state_from_name: get_instance_state's "state" as a virt_state_t. */
@@ -130,7 +131,7 @@ static void
 facts_there(compute_migration_t *job, const char *uuid, compute_host_facts_t *ret)
 {
     json_t *args = tern_json_pack("{s:s}", "uuid", uuid), *res = NULL;
-    const char *state = NULL, *reason = NULL;
+    const char *state = NULL, *reason = NULL, *postcopy = NULL;
     int exists = 0, persistent = 0, active = 0;
     json_error_t jerr;
     int rc;
@@ -144,17 +145,19 @@ facts_there(compute_migration_t *job, const char *uuid, compute_host_facts_t *re
                   tern_error_message());
         return;
     }
-    if (json_unpack_ex(res, &jerr, JSON_STRICT, "{s:b, s:s, s:b, s?s, s:b}", "exists", &exists,
+    if (json_unpack_ex(res, &jerr, JSON_STRICT, "{s:b, s:s, s:b, s?s, s:b, s:s}", "exists", &exists,
                        "state", &state, "persistent", &persistent, "pause_reason", &reason,
-                       "job_active", &active) < 0) {
+                       "job_active", &active, "postcopy", &postcopy) < 0 ||
+        virt_postcopy_from_name(postcopy) < 0) {
         TERN_WARN("migration %s: invalid answer of host %s to get_instance_state: %s", job->uuid,
-                  job->dest, jerr.text);
+                  job->dest, postcopy ? "unknown \"postcopy\"" : jerr.text);
     } else {
         ret->known = true;
         ret->exists = exists;
         ret->state = exists ? state_from_name(state) : VIRT_STATE_NONE;
         ret->pause_reason = reason && tern_streq(reason, "postcopy") ? "postcopy" : NULL;
         ret->job_active = active;
+        ret->postcopy = (virt_postcopy_t)virt_postcopy_from_name(postcopy);
     }
     json_decref(res);
 }
@@ -180,6 +183,23 @@ report_needs_operator(compute_migration_t *job, const char *why)
     TERN_ERROR("migration %s: %s; both hosts are left as they are until an operator decides",
                job->uuid, why);
     compute_job_report_status(job, "needs-operator", extra);
+    json_decref(extra);
+}
+
+/* report_postcopy_paused: post-copy's stream broke. Neither host's copy is whole, and resuming
+ * (VIR_MIGRATE_POSTCOPY_RESUME) crashes libvirt 11.3's destination daemon and loses the guest
+ * (compute/outcome.h), so both are left as they are, paused, for an operator. */
+static void
+report_postcopy_paused(compute_migration_t *job, const char *why)
+{
+    TERN_AUTOFREE char *text = tern_asprintf(
+        "%s; tern does not resume post-copy (VIR_MIGRATE_POSTCOPY_RESUME crashes libvirt 11.3's "
+        "destination daemon): both hosts are left as they are until an operator decides",
+        why);
+    json_t *extra = tern_json_pack("{s:s}", "error_message", text);
+
+    TERN_ERROR("migration %s: %s", job->uuid, text);
+    compute_job_report_status(job, "postcopy-paused", extra);
     json_decref(extra);
 }
 
@@ -239,6 +259,9 @@ compute_settle_migration(compute_migration_t *job, const virt_instance_t *inst, 
         break;
     case COMPUTE_OUTCOME_LOST:
         report_lost(job, why);
+        break;
+    case COMPUTE_OUTCOME_POSTCOPY_BROKEN:
+        report_postcopy_paused(job, why);
         break;
     case COMPUTE_OUTCOME_WAIT:
         break;

@@ -7,13 +7,13 @@
 static const char *const outcome_names[] = {
     [COMPUTE_OUTCOME_WAIT] = "wait",     [COMPUTE_OUTCOME_ROLLBACK] = "roll back",
     [COMPUTE_OUTCOME_FINISH] = "finish", [COMPUTE_OUTCOME_OPERATOR] = "needs an operator",
-    [COMPUTE_OUTCOME_LOST] = "lost",
+    [COMPUTE_OUTCOME_LOST] = "lost",     [COMPUTE_OUTCOME_POSTCOPY_BROKEN] = "post-copy broke",
 };
 
 const char *
 compute_outcome_name(compute_outcome_t outcome)
 {
-    if ((int)outcome < 0 || outcome > COMPUTE_OUTCOME_LOST)
+    if ((int)outcome < 0 || outcome > COMPUTE_OUTCOME_POSTCOPY_BROKEN)
         return "unknown";
     return outcome_names[outcome];
 }
@@ -88,7 +88,12 @@ compute_judge_outcome(const compute_host_facts_t *here, const compute_host_facts
     const char *why = "";
     compute_outcome_t outcome;
 
-    if (!here->known) {
+    if ((here->known && here->postcopy == VIRT_POSTCOPY_FAILED) ||
+        (there->known && there->postcopy == VIRT_POSTCOPY_FAILED)) {
+        why = "the post-copy stream broke: the destination runs the guest, the source holds the "
+              "part of its memory not yet sent";
+        outcome = COMPUTE_OUTCOME_POSTCOPY_BROKEN;
+    } else if (!here->known) {
         why = "the source's hypervisor cannot be asked";
         outcome = COMPUTE_OUTCOME_WAIT;
     } else if (here->exists && here->job_active) {

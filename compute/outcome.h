@@ -12,6 +12,13 @@
  *   stopped              | roll back     OPERATOR         finish (3)     wait
  *   absent               | LOST          wait (2)         finish         wait
  *
+ *   Before the table: either host saying "post-copy failed" is POSTCOPY BROKEN, whatever the
+ *   other says or whether a job still runs. The stream broke after the switch: the destination
+ *   runs the guest's CPUs, the source holds the memory not yet sent, and neither copy is whole.
+ *   Only VIR_MIGRATE_POSTCOPY_RESUME could join them; with libvirt 11.3 that call crashes the
+ *   destination's libvirtd (a NULL fd pointer in the resume's Prepare, qemuProcessIncomingDefNew)
+ *   and the guest is lost, so tern never makes it: both hosts are left as they are.
+ *
  *   (1) the only case where the source is resumed: the destination is known not to hold it
  *   (2) after post-copy began, or once waiting has lasted too long: OPERATOR
  *   (3) the destination runs it; the copy here is stale and is destroyed, never resumed
@@ -38,6 +45,7 @@ typedef struct compute_host_facts {
     virt_state_t state;
     const char *pause_reason; /* when paused: "user", "migration", "postcopy", ... (static) */
     bool job_active;          /* libvirt runs a job (a migration) on it */
+    virt_postcopy_t postcopy; /* where it stands in a post-copy migration */
 } compute_host_facts_t;
 
 typedef enum {
@@ -46,6 +54,8 @@ typedef enum {
     COMPUTE_OUTCOME_FINISH,   /* the guest runs on the destination: switch over, clean up */
     COMPUTE_OUTCOME_OPERATOR, /* on both hosts: leave both untouched, report it */
     COMPUTE_OUTCOME_LOST,     /* on neither host */
+    COMPUTE_OUTCOME_POSTCOPY_BROKEN, /* post-copy's stream broke: the guest is split between
+                                      * the hosts; leave both untouched, report postcopy-paused */
 } compute_outcome_t;
 
 /* The verdict for source facts `here` and destination facts `there`; post_copy: the migration

@@ -83,7 +83,8 @@ compute_live_migration_recover(compute_manager_t *mgr)
         }
         job = compute_job_new(mgr, uuid, dest, json_incref(instance), &typed,
                               rpc_context_new(NULL, NULL, NULL, NULL));
-        job->post_copy = tern_streq(status, "postcopy-active");
+        job->post_copy =
+            tern_streq(status, "postcopy-active") || tern_streq(status, "postcopy-paused");
         TERN_INFO("migration %s was in flight when this compute stopped: recovering", job->uuid);
         if (compute_migration_queue_submit(mgr->queue, job->uuid, &recover_job_ops, job) < 0) {
             TERN_ERROR("migration %s: %s", job->uuid, tern_error_message());
@@ -198,9 +199,9 @@ compute_get_instance_state(void *opaque, const rpc_request_t *req, json_t **ret_
     rc = virt_get_domain_info(mgr->virt, uuid, &info);
     if (rc < 0)
         return -1;
-    *ret_result = tern_json_pack("{s:b, s:s, s:b, s:s*, s:b}", "exists", info.exists, "state",
+    *ret_result = tern_json_pack("{s:b, s:s, s:b, s:s*, s:b, s:s}", "exists", info.exists, "state",
                                  info.exists ? virt_state_name(info.state) : "none", "persistent",
                                  info.persistent, "pause_reason", info.pause_reason, "job_active",
-                                 info.job_active);
+                                 info.job_active, "postcopy", virt_postcopy_name(info.postcopy));
     return 0;
 }

@@ -182,14 +182,15 @@ conductor_migration_cleaned(conductor_t *cond, const rpc_request_t *req, json_t 
     return 0;
 }
 
-/* dest_holds: what the destination's hypervisor says of the instance: 1 runs it (no job),
- * 0 does not hold it, 2 holds it otherwise (incoming, paused); -1 when it cannot be asked. */
+/* dest_holds: what the destination's hypervisor says of the instance: 1 runs it (no job, not
+ * in post-copy), 0 does not hold it, 2 holds it otherwise (incoming, paused, post-copy); -1 when
+ * it cannot be asked. */
 static int
 dest_holds(conductor_t *cond, const db_migration_t *m)
 {
     json_t *args = tern_json_pack("{s:s}", "uuid", m->instance_uuid), *res = NULL;
     int exists = 0, persistent = 0, active = 0, rc;
-    const char *state = NULL, *reason = NULL;
+    const char *state = NULL, *reason = NULL, *postcopy = NULL;
     json_error_t jerr;
 
     rc = conductor_call_compute_within(cond, NULL, m->dest_compute, "get_instance_state", args,
@@ -197,13 +198,15 @@ dest_holds(conductor_t *cond, const db_migration_t *m)
     json_decref(args);
     if (rc < 0)
         return -1;
-    if (json_unpack_ex(res, &jerr, JSON_STRICT, "{s:b, s:s, s:b, s?s, s:b}", "exists", &exists,
+    if (json_unpack_ex(res, &jerr, JSON_STRICT, "{s:b, s:s, s:b, s?s, s:b, s:s}", "exists", &exists,
                        "state", &state, "persistent", &persistent, "pause_reason", &reason,
-                       "job_active", &active) < 0)
+                       "job_active", &active, "postcopy", &postcopy) < 0)
         rc = tern_error_set(TERN_ERR_RPC, "invalid answer of host \"%s\" to get_instance_state: %s",
                             m->dest_compute, jerr.text);
-    else
-        rc = !exists ? 0 : tern_streq(state, "running") && !active ? 1 : 2;
+    else if (!exists)
+        rc = 0;
+    else /* a destination in post-copy holds only part of the guest: never "runs it" */
+        rc = tern_streq(state, "running") && !active && tern_streq(postcopy, "none") ? 1 : 2;
     json_decref(res);
     return rc;
 }
@@ -258,8 +261,10 @@ conductor_watch_silent_sources(conductor_t *cond)
     if (!(db = conductor_db(cond)) || db_migration_list(db, &filter, &list, &n) < 0)
         return -1;
     for (size_t i = 0; i < n && looked < SILENT_PER_ROUND; i++) {
-        /* queued ones are the sweep's; needs-operator waits for an operator */
-        if (list[i].status == DB_MIGRATION_QUEUED || list[i].status == DB_MIGRATION_NEEDS_OPERATOR)
+        /* queued ones are the sweep's; needs-operator and postcopy-paused wait for an operator */
+        if (list[i].status == DB_MIGRATION_QUEUED ||
+            list[i].status == DB_MIGRATION_NEEDS_OPERATOR ||
+            list[i].status == DB_MIGRATION_POSTCOPY_PAUSED)
             continue;
         end_silent(cond, db, &list[i]);
         looked++;

@@ -117,7 +117,8 @@ switch_over_steps(db_conn_t *conn, const char *uuid, db_instance_t *ret_instance
     /* preparing: the source's "running" report was lost (it restarted right after libvirt
      * started), yet libvirt moved the guest. */
     if (strcmp(m.status, "preparing") != 0 && strcmp(m.status, "running") != 0 &&
-        strcmp(m.status, "postcopy-active") != 0 && strcmp(m.status, "needs-operator") != 0) {
+        strcmp(m.status, "postcopy-active") != 0 && strcmp(m.status, "postcopy-paused") != 0 &&
+        strcmp(m.status, "needs-operator") != 0) {
         tern_error_set(TERN_ERR_CONFLICT,
                        "cannot switch over migration \"%s\": its status is \"%s\" (expected "
                        "\"running\" or \"postcopy-active\")",

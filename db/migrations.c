@@ -23,6 +23,7 @@ static const char *const status_names[DB_MIGRATION_STATUS__COUNT] = {
     [DB_MIGRATION_PREPARING] = "preparing",
     [DB_MIGRATION_RUNNING] = "running",
     [DB_MIGRATION_POSTCOPY_ACTIVE] = "postcopy-active",
+    [DB_MIGRATION_POSTCOPY_PAUSED] = "postcopy-paused",
     [DB_MIGRATION_NEEDS_OPERATOR] = "needs-operator",
     [DB_MIGRATION_COMPLETED] = "completed",
     [DB_MIGRATION_FAILED] = "failed",
@@ -37,11 +38,14 @@ static const char *const allowed_from[DB_MIGRATION_STATUS__COUNT] = {
     [DB_MIGRATION_PREPARING] = "{queued}",
     [DB_MIGRATION_RUNNING] = "{preparing}",
     [DB_MIGRATION_POSTCOPY_ACTIVE] = "{running}",
+    [DB_MIGRATION_POSTCOPY_PAUSED] = "{running,postcopy-active}",
     [DB_MIGRATION_NEEDS_OPERATOR] = "{preparing,running,postcopy-active}",
-    [DB_MIGRATION_COMPLETED] = "{preparing,running,postcopy-active,needs-operator}",
-    [DB_MIGRATION_FAILED] = "{queued,preparing,running,postcopy-active,needs-operator}",
+    [DB_MIGRATION_COMPLETED] = "{preparing,running,postcopy-active,postcopy-paused,needs-operator}",
+    [DB_MIGRATION_FAILED] = "{queued,preparing,running,postcopy-active,postcopy-paused,"
+                            "needs-operator}",
     [DB_MIGRATION_CANCELLED] = "{queued,preparing,running}",
-    [DB_MIGRATION_ERROR] = "{queued,preparing,running,postcopy-active,needs-operator}",
+    [DB_MIGRATION_ERROR] = "{queued,preparing,running,postcopy-active,postcopy-paused,"
+                           "needs-operator}",
 };
 
 static const char *const phase_names[DB_MIGRATION_PHASE__COUNT] = {

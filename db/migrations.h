@@ -6,14 +6,17 @@
  *
  *   queued -> preparing -> running -> completed
  *      |          |          |  \---> postcopy-active -> completed | failed | error
+ *      |          |          |  \            |
+ *      |          |          |   +------------+--> postcopy-paused -> completed | failed | error
  *      +----------+----------+--> failed | cancelled | error
  *                 |          |          |
  *                 +----------+----------+--> needs-operator -> completed | failed | error
  *                 +--> completed (libvirt moved the guest; the "running" report was lost)
  *
  * completed, failed, cancelled and error are final (finished_at is set on entering them).
- * needs-operator is not: the guest is paused (or runs) on both hosts, tern touches neither, and
- * the instance keeps its task and claim until someone decides.
+ * needs-operator and postcopy-paused are not: the guest is paused (or runs) on both hosts, or
+ * post-copy's stream broke and it is split between them; tern touches neither host, and the
+ * instance keeps its task and claim until someone decides.
  *
  * Ownership of the instance: the migration that db_migration_begin() created owns its instance's
  * task_state (instances.task_owner). Its ends - db_migration_switch_over() (moves the instance to
@@ -47,6 +50,7 @@ typedef enum {
     DB_MIGRATION_PREPARING,
     DB_MIGRATION_RUNNING,
     DB_MIGRATION_POSTCOPY_ACTIVE,
+    DB_MIGRATION_POSTCOPY_PAUSED,
     DB_MIGRATION_NEEDS_OPERATOR,
     DB_MIGRATION_COMPLETED,
     DB_MIGRATION_FAILED,
@@ -63,8 +67,8 @@ typedef enum {
     DB_MIGRATION_PHASE__COUNT
 } db_migration_phase_t;
 
-/* "queued", "preparing", "running", "postcopy-active", "needs-operator", "completed", "failed",
- * "cancelled", "error" (static strings); "unknown" for a value out of range. */
+/* "queued", "preparing", "running", "postcopy-active", "postcopy-paused", "needs-operator",
+ * "completed", "failed", "cancelled", "error" (static strings); "unknown" for a value out of range. */
 const char *db_migration_status_name(db_migration_status_t status);
 /* -1 (no error set) for an unknown name. */
 int db_migration_status_from_name(const char *name);

@@ -125,20 +125,29 @@ decide(virt_converge_t *mon, virt_converge_decision_t *ret, virt_converge_action
         mon->aborted = true;
 }
 
-/* escalate: the next rung after a stall or a force-complete timeout; false when none is left. */
+/* Samples in a row with no byte moved: the link (not the guest's dirtying) stalls the job. */
+#define LINK_STALLED_SAMPLES 2
+
+/* escalate: the next rung after a stall or a force-complete timeout; false when none is left.
+ * Never post-copy while the link moves nothing: the guest would start on the destination with
+ * its memory behind a dead link (on the testbed a 20 s cut then lost it: libvirt's keepalive
+ * closed the connection, the destination dropped its copy, the source stopped its own as
+ * migrated). Pausing keeps the whole guest on the source. */
 static bool
 escalate(virt_converge_t *mon, virt_converge_decision_t *ret, const char *why, bool may_abort)
 {
+    bool link_stalled = mon->samples_without_transfer >= LINK_STALLED_SAMPLES;
     char reason[192];
 
-    if (mon->opts.permit_post_copy && !mon->post_copy) {
+    if (mon->opts.permit_post_copy && !mon->post_copy && !link_stalled) {
         snprintf(reason, sizeof(reason), "%.150s: switching to post-copy", why);
         decide(mon, ret, VIRT_CONVERGE_POST_COPY, reason);
         return true;
     }
     if (!mon->paused) {
-        snprintf(reason, sizeof(reason), "%.140s: pausing the guest so the migration completes",
-                 why);
+        snprintf(
+            reason, sizeof(reason), "%.100s: %spausing the guest so the migration completes", why,
+            mon->opts.permit_post_copy && link_stalled ? "nothing moves, not post-copy: " : "");
         decide(mon, ret, VIRT_CONVERGE_PAUSE, reason);
         return true;
     }
@@ -148,6 +157,25 @@ escalate(virt_converge_t *mon, virt_converge_decision_t *ret, const char *why, b
         return true;
     }
     return false;
+}
+
+/* note_transfer: progress of the bytes moved (a link that moves none is stalled) and of the
+ * lowest remaining (a guest that dirties as fast as the link sends stalls the copy). */
+static void
+note_transfer(virt_converge_t *mon, const virt_job_stats_t *sample)
+{
+    if (sample->data_processed > mon->last_processed) {
+        mon->last_processed = sample->data_processed;
+        mon->samples_without_transfer = 0;
+    } else {
+        mon->samples_without_transfer++;
+    }
+    if (sample->data_remaining < mon->best_remaining) {
+        mon->best_remaining = sample->data_remaining;
+        mon->samples_without_progress = 0;
+    } else {
+        mon->samples_without_progress++;
+    }
 }
 
 void
@@ -178,6 +206,7 @@ virt_converge_next(virt_converge_t *mon, const virt_job_stats_t *sample,
         return;
     }
     mon->samples++;
+    note_transfer(mon, sample);
 
     /* 1. The completion timeout. */
     if (virt_should_trigger_timeout_action(elapsed_s, mon->completion_timeout_s, false)) {
@@ -192,12 +221,6 @@ virt_converge_next(virt_converge_t *mon, const virt_job_stats_t *sample,
     }
 
     /* 2. Progress: a stall is stall_samples samples without a new lowest remaining. */
-    if (sample->data_remaining < mon->best_remaining) {
-        mon->best_remaining = sample->data_remaining;
-        mon->samples_without_progress = 0;
-    } else {
-        mon->samples_without_progress++;
-    }
     if (mon->opts.stall_samples > 0 && mon->samples_without_progress >= mon->opts.stall_samples) {
         mon->samples_without_progress = 0;
         mon->stalls++;

@@ -97,10 +97,12 @@ typedef struct virt_converge {
     uint64_t best_remaining;      /* lowest data_remaining seen */
     int samples;                  /* samples of a running job seen */
     int samples_without_progress;
-    int stalls;     /* stall windows seen */
-    bool post_copy; /* post-copy decided (or reported by the job) */
-    bool paused;    /* pause decided */
-    bool aborted;   /* abort decided */
+    uint64_t last_processed;      /* highest data_processed seen */
+    int samples_without_transfer; /* consecutive samples in which no byte moved */
+    int stalls;                   /* stall windows seen */
+    bool post_copy;               /* post-copy decided (or reported by the job) */
+    bool paused;                  /* pause decided */
+    bool aborted;                 /* abort decided */
 } virt_converge_t;
 
 /* Start monitoring a migration moving data_gb GiB (virt_migration_data_gb). */

@@ -472,6 +472,25 @@ virt_state_name(virt_state_t state)
     return (unsigned)state < TERN_N_ELEMENTS(names) ? names[state] : "unknown";
 }
 
+static const char *const postcopy_names[] = {"none", "active", "failed"};
+
+const char *
+virt_postcopy_name(virt_postcopy_t postcopy)
+{
+    return (unsigned)postcopy < TERN_N_ELEMENTS(postcopy_names) ? postcopy_names[postcopy]
+                                                                : "unknown";
+}
+
+int
+virt_postcopy_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < TERN_N_ELEMENTS(postcopy_names); i++) {
+        if (strcmp(name, postcopy_names[i]) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
 const char *
 virt_job_type_name(virt_job_type_t type)
 {

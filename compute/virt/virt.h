@@ -196,6 +196,16 @@ typedef enum {
     VIRT_STATE_OTHER, /* blocked, shutting down, pmsuspended */
 } virt_state_t;
 
+/* Where a domain stands in a post-copy migration, from its state's reason: libvirt says so of
+ * a paused source (paused: post-copy, post-copy failed) and of a running destination (running:
+ * post-copy, post-copy failed). FAILED: the stream broke after the switch - the guest's memory
+ * is split between the two hosts and neither copy is whole. */
+typedef enum {
+    VIRT_POSTCOPY_NONE = 0,
+    VIRT_POSTCOPY_ACTIVE,
+    VIRT_POSTCOPY_FAILED,
+} virt_postcopy_t;
+
 typedef struct virt_domain_info {
     bool exists;
     virt_state_t state;
@@ -204,9 +214,13 @@ typedef struct virt_domain_info {
                                * "postcopy-failed", "io-error", ... (static); else NULL */
     bool job_active;          /* libvirt runs a job on the domain (an outgoing or incoming
                                * migration) */
+    virt_postcopy_t postcopy;
 } virt_domain_info_t;
 
-const char *virt_state_name(virt_state_t state); /* "running", ... (static) */
+const char *virt_state_name(virt_state_t state);          /* "running", ... (static) */
+const char *virt_postcopy_name(virt_postcopy_t postcopy); /* "none", "active", "failed" */
+/* -1 (no error set) for an unknown name. */
+int virt_postcopy_from_name(const char *name);
 
 /* ---- migration ---- */
 
@@ -421,7 +435,9 @@ int virt_migrate(virt_driver_t *drv, const virt_instance_t *inst,
 /* The statistics of the migration job as it runs (type NONE once it has ended). */
 int virt_migration_get_stats(virt_migration_t *mig, virt_job_stats_t *ret);
 int virt_migration_set_max_downtime(virt_migration_t *mig, uint64_t downtime_ms);
-/* Note: libvirt applies the start bandwidth to the storage copy (NBD mirror) of a block migration
+/* The memory transfer's bandwidth, before and after a switch to post-copy alike (the start
+ * bandwidth applies to pre-copy only; post-copy is unlimited unless set here).
+ * Note: libvirt applies the start bandwidth to the storage copy (NBD mirror) of a block migration
  * too, and a later set_speed does not change that copy's speed, only the memory transfer's. */
 int virt_migration_set_speed(virt_migration_t *mig, uint64_t bandwidth_mibps);
 /* Cancel the job; the result becomes VIRT_MIGRATION_CANCELLED. */

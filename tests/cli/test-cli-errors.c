@@ -71,7 +71,7 @@ static const bad_case_t bad_cases[] = {
     {{"migration-show", "-3"}, "unknown option \"-3\""},
     {{"migration-list", "--status", "done"},
      "invalid value \"done\" for --status: must be one of queued, preparing, running, "
-     "postcopy-active, needs-operator, completed, failed, cancelled, error"},
+     "postcopy-active, postcopy-paused, needs-operator, completed, failed, cancelled, error"},
     {{"migration-list", "--instance", ""}, "invalid value \"\" for --instance: empty"},
     {{"live-migration-abort", "vm1"}, "missing argument MIGRATION"},
     {{"live-migration-abort", "vm1", "x"},

@@ -21,6 +21,33 @@ static const compute_host_facts_t RECEIVING = {.known = true,
                                                .state = VIRT_STATE_PAUSED,
                                                .pause_reason = "migration",
                                                .job_active = true};
+/* What libvirt 11.3 reported on the testbed in post-copy: the source paused with its job, the
+ * destination running; after the stream broke, both "post-copy failed" (the destination still
+ * running, its vCPUs stalled on missing pages), the source's job possibly still there. */
+static const compute_host_facts_t PC_SOURCE = {.known = true,
+                                               .exists = true,
+                                               .state = VIRT_STATE_PAUSED,
+                                               .pause_reason = "postcopy",
+                                               .job_active = true,
+                                               .postcopy = VIRT_POSTCOPY_ACTIVE};
+static const compute_host_facts_t PC_DEST = {.known = true,
+                                             .exists = true,
+                                             .state = VIRT_STATE_RUNNING,
+                                             .job_active = true,
+                                             .postcopy = VIRT_POSTCOPY_ACTIVE};
+static const compute_host_facts_t PC_SOURCE_FAILED = {.known = true,
+                                                      .exists = true,
+                                                      .state = VIRT_STATE_PAUSED,
+                                                      .pause_reason = "postcopy-failed",
+                                                      .job_active = true,
+                                                      .postcopy = VIRT_POSTCOPY_FAILED};
+static const compute_host_facts_t PC_SOURCE_FAILED_NO_JOB = {.known = true,
+                                                             .exists = true,
+                                                             .state = VIRT_STATE_PAUSED,
+                                                             .pause_reason = "postcopy-failed",
+                                                             .postcopy = VIRT_POSTCOPY_FAILED};
+static const compute_host_facts_t PC_DEST_FAILED = {
+    .known = true, .exists = true, .state = VIRT_STATE_RUNNING, .postcopy = VIRT_POSTCOPY_FAILED};
 
 typedef struct cell {
     const char *name;
@@ -69,6 +96,24 @@ static const cell_t cells[] = {
      COMPUTE_OUTCOME_OPERATOR, false},
     {"source absent, destination running", &ABSENT, &RUNNING, false, COMPUTE_OUTCOME_FINISH, false},
     {"source absent, destination unknown", &ABSENT, &UNKNOWN, false, COMPUTE_OUTCOME_WAIT, false},
+    /* post-copy: a running job waits; a broken stream on either host leaves both untouched -
+     * the destination "runs" the guest, yet finishing would destroy the memory only the source
+     * holds */
+    {"post-copy under way", &PC_SOURCE, &PC_DEST, true, COMPUTE_OUTCOME_WAIT, false},
+    {"post-copy under way, destination unknown", &PC_SOURCE, &UNKNOWN, true, COMPUTE_OUTCOME_WAIT,
+     false},
+    {"post-copy broke on the source, destination still streaming", &PC_SOURCE_FAILED, &PC_DEST,
+     true, COMPUTE_OUTCOME_POSTCOPY_BROKEN, false},
+    {"post-copy broke on both hosts", &PC_SOURCE_FAILED, &PC_DEST_FAILED, true,
+     COMPUTE_OUTCOME_POSTCOPY_BROKEN, false},
+    {"post-copy broke, source job gone, destination running", &PC_SOURCE_FAILED_NO_JOB,
+     &PC_DEST_FAILED, true, COMPUTE_OUTCOME_POSTCOPY_BROKEN, false},
+    {"post-copy broke, the source's hypervisor unknown", &UNKNOWN, &PC_DEST_FAILED, true,
+     COMPUTE_OUTCOME_POSTCOPY_BROKEN, false},
+    {"post-copy broke, destination unknown", &PC_SOURCE_FAILED_NO_JOB, &UNKNOWN, true,
+     COMPUTE_OUTCOME_POSTCOPY_BROKEN, false},
+    {"post-copy broke, record not yet saying post-copy", &PC_SOURCE_FAILED_NO_JOB, &PC_DEST_FAILED,
+     false, COMPUTE_OUTCOME_POSTCOPY_BROKEN, false},
 };
 
 START_TEST(test_outcome_cell)

@@ -196,6 +196,40 @@ START_TEST(test_needs_operator_holds_the_task)
 }
 END_TEST
 
+/* postcopy-paused (post-copy's stream broke) comes only after the switch to post-copy, keeps the
+ * task and the claim like needs-operator, cannot be cancelled, and an operator's end releases
+ * them with the instance still on its source. */
+START_TEST(test_postcopy_paused_holds_the_task)
+{
+    db_conn_t *conn = test_open();
+    TERN_AUTOFREE char *src = test_name("src");
+    TERN_AUTOFREE char *dst = test_name("dst");
+    TERN_AUTOFREE char *host = NULL;
+    char inst[DB_UUID_LEN], m[DB_UUID_LEN], task[32];
+    bool ended = false;
+
+    test_make_instance(conn, src, "pc", inst);
+    begin(conn, inst, src, m);
+    /* queued: it never ran */
+    CK_FAILS(db_migration_set_status(conn, m, DB_MIGRATION_POSTCOPY_PAUSED, "broke"),
+             TERN_ERR_CONFLICT);
+    run_to(conn, m, dst);
+    CK_OK(db_migration_set_status(conn, m, DB_MIGRATION_POSTCOPY_ACTIVE, NULL));
+    CK_OK(db_migration_set_status(conn, m, DB_MIGRATION_POSTCOPY_PAUSED, "the stream broke"));
+    CK_OK(db_migration_set_status(conn, m, DB_MIGRATION_POSTCOPY_PAUSED, "the stream broke"));
+    ck_assert(!db_migration_status_is_final(DB_MIGRATION_POSTCOPY_PAUSED));
+    CK_FAILS(db_migration_set_status(conn, m, DB_MIGRATION_CANCELLED, NULL), TERN_ERR_CONFLICT);
+    task_of(conn, inst, task, sizeof(task), NULL);
+    ck_assert_str_eq(task, DB_TASK_STATE_MIGRATING);
+    CK_OK(db_migration_end(conn, m, DB_MIGRATION_ERROR, "an operator ended it", NULL, &ended));
+    ck_assert(ended);
+    task_of(conn, inst, task, sizeof(task), &host);
+    ck_assert_str_eq(task, "-");
+    ck_assert_str_eq(host, src);
+    db_close(conn);
+}
+END_TEST
+
 /* The conductor's watch over sources that went silent: a migration in flight whose source
  * compute has no recent heartbeat is listed; one whose source reports is not. */
 START_TEST(test_silent_sources_listed)
@@ -272,6 +306,7 @@ test_db_case_outcomes(void)
     tcase_add_test(tc, test_end_after_switch_over_refused);
     tcase_add_test(tc, test_leftovers_listed_per_host);
     tcase_add_test(tc, test_needs_operator_holds_the_task);
+    tcase_add_test(tc, test_postcopy_paused_holds_the_task);
     tcase_add_test(tc, test_silent_sources_listed);
     tcase_add_test(tc, test_abandon_only_before_the_source_takes_it);
     return tc;

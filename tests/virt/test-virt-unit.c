@@ -570,6 +570,7 @@ sample(uint64_t elapsed_ms, uint64_t remaining)
     virt_job_stats_t s = {.type = VIRT_JOB_UNBOUNDED,
                           .time_elapsed_ms = elapsed_ms,
                           .data_remaining = remaining,
+                          .data_processed = elapsed_ms << 10, /* 1 MiB/s moves */
                           .data_total = 1ULL << 30};
 
     return s;
@@ -779,6 +780,50 @@ START_TEST(test_monitor_stall_escalation)
 }
 END_TEST
 
+/* A stall where nothing moves at all is the link's, not the guest's: never post-copy then (the
+ * guest would start on the destination with its memory behind a dead link), pause instead. */
+START_TEST(test_monitor_no_post_copy_over_a_dead_link)
+{
+    virt_converge_options_t opts;
+    virt_converge_t mon;
+    virt_converge_decision_t d;
+    virt_job_stats_t s;
+    int t = 0;
+
+    virt_converge_options_default(&opts);
+    opts.stall_samples = 3;
+    opts.permit_post_copy = true;
+    virt_converge_init(&mon, &opts, 2.0);
+    s = sample((uint64_t)(t += 500), 5000);
+    virt_converge_next(&mon, &s, &d);
+    for (int i = 0; i < 3; i++) {
+        s = sample((uint64_t)(t += 500), 5000);
+        s.data_processed = 1ULL << 20; /* frozen */
+        virt_converge_next(&mon, &s, &d);
+    }
+    ck_assert(d.stalled);
+    ck_assert_int_eq(d.action, VIRT_CONVERGE_PAUSE);
+    ck_assert_ptr_nonnull(strstr(d.reason, "nothing moves, not post-copy"));
+
+    /* the completion timeout's force-complete likewise */
+    opts.stall_samples = 0;
+    opts.completion_timeout_s = 10;
+    opts.timeout_action = VIRT_TIMEOUT_ACTION_FORCE_COMPLETE;
+    virt_converge_init(&mon, &opts, 2.0);
+    for (int i = 0; i < 3; i++) {
+        s = sample(19000 + (uint64_t)i * 1000, 100);
+        s.data_processed = 7;
+        virt_converge_next(&mon, &s, &d);
+    }
+    ck_assert_int_eq(d.action, VIRT_CONVERGE_PAUSE);
+    /* and once bytes move again, the same timeout would have switched */
+    virt_converge_init(&mon, &opts, 2.0);
+    s = sample(21000, 100);
+    virt_converge_next(&mon, &s, &d);
+    ck_assert_int_eq(d.action, VIRT_CONVERGE_POST_COPY);
+}
+END_TEST
+
 START_TEST(test_monitor_ignores_ended_jobs)
 {
     virt_converge_options_t opts;
@@ -811,6 +856,7 @@ virt_converge_tcase(void)
     tcase_add_test(tc, test_monitor_aborts_on_completion_timeout);
     tcase_add_test(tc, test_monitor_timeout_force_complete);
     tcase_add_test(tc, test_monitor_stall_escalation);
+    tcase_add_test(tc, test_monitor_no_post_copy_over_a_dead_link);
     tcase_add_test(tc, test_monitor_ignores_ended_jobs);
     return tc;
 }

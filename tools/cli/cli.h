@@ -246,8 +246,8 @@ char *cli_format_duration(int64_t ms, char *buf, size_t size);
 char *cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t now_ms,
                         bool bar, char *buf, size_t size);
 
-/* Whether waiting for a migration ends at this status: completed, failed, cancelled, error, or
- * needs-operator (not final, but nothing moves it until an operator acts). */
+/* Whether waiting for a migration ends at this status: completed, failed, cancelled, error,
+ * needs-operator or postcopy-paused (not final, but nothing moves them until an operator acts). */
 bool cli_migration_status_final(const char *status);
 
 /* The closing summary of a finished migration, with what the user lived through: waited_ms is

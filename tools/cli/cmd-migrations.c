@@ -16,8 +16,9 @@
 
 /* The statuses of a migration (db/migrations.c), for --status. */
 static const char *const migration_statuses[] = {
-    "queued",    "preparing", "running",   "postcopy-active", "needs-operator",
-    "completed", "failed",    "cancelled", "error",           NULL,
+    "queued",          "preparing",      "running",   "postcopy-active",
+    "postcopy-paused", "needs-operator", "completed", "failed",
+    "cancelled",       "error",          NULL,
 };
 
 int

@@ -46,7 +46,7 @@ static const cli_option_t migration_list_options[] = {
     {"host", 0, "HOST", CLI_OPT_VALUE, "only migrations from or to HOST"},
     {"status", 0, "STATUS", CLI_OPT_VALUE,
      "only migrations in STATUS (queued, preparing, running, postcopy-active, "
-     "needs-operator, completed, failed, cancelled, error)"},
+     "postcopy-paused, needs-operator, completed, failed, cancelled, error)"},
     {"instance", 0, "SERVER", CLI_OPT_VALUE, "only migrations of SERVER (name or uuid)"},
     {NULL, 0, NULL, 0, NULL},
 };
@@ -185,7 +185,10 @@ const cli_command_t cli_commands[] = {
         .summary = "Force a running live migration to complete",
         .help = "Make a running migration that does not converge finish now, by pausing the\n"
                 "server for the rest of the copy (or switching to post-copy when allowed; a\n"
-                "block migration is never switched to post-copy).",
+                "block migration is never switched to post-copy). After the switch the server\n"
+                "runs on the destination and the migration can no longer be aborted; if the\n"
+                "stream then breaks, it ends postcopy-paused, with the server split between\n"
+                "both hosts until an operator decides (tern does not resume post-copy).",
         .build = cli_build_migration_action,
         .render = cli_render_migration_action,
     },

@@ -125,10 +125,11 @@ format_clock(int64_t ms, char *buf, size_t size)
 bool
 cli_migration_status_final(const char *status)
 {
-    /* needs-operator is not final, yet nothing changes it until someone acts: the wait ends */
+    /* needs-operator and postcopy-paused are not final, yet nothing changes them until someone
+     * acts: the wait ends */
     return tern_streq(status, "completed") || tern_streq(status, "failed") ||
            tern_streq(status, "cancelled") || tern_streq(status, "error") ||
-           tern_streq(status, "needs-operator");
+           tern_streq(status, "needs-operator") || tern_streq(status, "postcopy-paused");
 }
 
 char *

@@ -110,6 +110,37 @@ pause_reason_name(int reason)
     }
 }
 
+/* postcopy_of: where a domain in state/reason stands in a post-copy migration. */
+static virt_postcopy_t
+postcopy_of(int state, int reason)
+{
+    if ((state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_POSTCOPY) ||
+        (state == VIR_DOMAIN_RUNNING && reason == VIR_DOMAIN_RUNNING_POSTCOPY))
+        return VIRT_POSTCOPY_ACTIVE;
+    if ((state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED) ||
+        (state == VIR_DOMAIN_RUNNING && reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED))
+        return VIRT_POSTCOPY_FAILED;
+    return VIRT_POSTCOPY_NONE;
+}
+
+/* state_of: libvirt's domain state as tern's. */
+static virt_state_t
+state_of(int state)
+{
+    switch (state) {
+    case VIR_DOMAIN_RUNNING:
+        return VIRT_STATE_RUNNING;
+    case VIR_DOMAIN_PAUSED:
+        return VIRT_STATE_PAUSED;
+    case VIR_DOMAIN_SHUTOFF:
+        return VIRT_STATE_SHUTOFF;
+    case VIR_DOMAIN_CRASHED:
+        return VIRT_STATE_CRASHED;
+    default:
+        return VIRT_STATE_OTHER;
+    }
+}
+
 int
 virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_info_t *ret)
 {
@@ -117,11 +148,11 @@ virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_i
     AUTO_DOMAIN dom = virt_libvirt_lookup(drv, uuid, &missing);
     int state, reason, persistent;
 
+    memset(ret, 0, sizeof(*ret));
     if (!dom) {
         if (!missing)
             return -1;
         tern_error_reset();
-        memset(ret, 0, sizeof(*ret));
         return 0;
     }
     if (virDomainGetState(dom, &state, &reason, 0) < 0 ||
@@ -129,24 +160,10 @@ virt_libvirt_get_domain_info(virt_driver_t *drv, const char *uuid, virt_domain_i
         return virt_libvirt_error("could not read the state of instance \"%s\"", uuid);
     ret->exists = true;
     ret->persistent = persistent == 1;
-    switch (state) {
-    case VIR_DOMAIN_RUNNING:
-        ret->state = VIRT_STATE_RUNNING;
-        break;
-    case VIR_DOMAIN_PAUSED:
-        ret->state = VIRT_STATE_PAUSED;
+    ret->state = state_of(state);
+    ret->postcopy = postcopy_of(state, reason);
+    if (ret->state == VIRT_STATE_PAUSED)
         ret->pause_reason = pause_reason_name(reason);
-        break;
-    case VIR_DOMAIN_SHUTOFF:
-        ret->state = VIRT_STATE_SHUTOFF;
-        break;
-    case VIR_DOMAIN_CRASHED:
-        ret->state = VIRT_STATE_CRASHED;
-        break;
-    default:
-        ret->state = VIRT_STATE_OTHER;
-        break;
-    }
     if (ret->state == VIRT_STATE_RUNNING || ret->state == VIRT_STATE_PAUSED) {
         virDomainJobInfo job;
 

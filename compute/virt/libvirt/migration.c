@@ -252,7 +252,9 @@ mig_set_speed(virt_migration_t *base, uint64_t bandwidth_mibps)
 
     if (running_or_error(m, "tune") < 0)
         return -1;
-    if (virDomainMigrateSetMaxSpeed(m->dom, bandwidth_mibps, 0) < 0)
+    if (virDomainMigrateSetMaxSpeed(m->dom, bandwidth_mibps, 0) < 0 ||
+        virDomainMigrateSetMaxSpeed(m->dom, bandwidth_mibps,
+                                    VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY) < 0)
         return virt_libvirt_error("could not set migration speed %llu MiB/s of instance \"%s\"",
                                   (unsigned long long)bandwidth_mibps, m->uuid);
     return 0;

@@ -141,6 +141,7 @@ report_interval = 2
 
 [libvirt]
 live_migration_bandwidth = ${TERN_TESTBED_MIGRATION_BANDWIDTH:-0}
+live_migration_permit_post_copy = ${TERN_TESTBED_PERMIT_POST_COPY:-false}
 connection_uri = $(tb_host_uri "$i")
 virt_type = qemu
 live_migration_inbound_addr = $(tb_host_ip "$i")
