@@ -160,10 +160,16 @@ escalate(virt_converge_t *mon, virt_converge_decision_t *ret, const char *why, b
 }
 
 /* note_transfer: progress of the bytes moved (a link that moves none is stalled) and of the
- * lowest remaining (a guest that dirties as fast as the link sends stalls the copy). */
+ * lowest remaining (a guest that dirties as fast as the link sends stalls the copy). A sample
+ * with no data total yet (libvirt's job before the memory transfer starts, e.g. while a block
+ * migration's disks are mirrored) says nothing either way: its remaining of 0 would otherwise
+ * stand as a lowest no later sample can beat, and every migration past stall_samples would be
+ * taken for a stalled one. */
 static void
 note_transfer(virt_converge_t *mon, const virt_job_stats_t *sample)
 {
+    if (sample->data_total == 0)
+        return;
     if (sample->data_processed > mon->last_processed) {
         mon->last_processed = sample->data_processed;
         mon->samples_without_transfer = 0;

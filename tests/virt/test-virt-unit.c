@@ -780,6 +780,36 @@ START_TEST(test_monitor_stall_escalation)
 }
 END_TEST
 
+/* Samples from before the memory transfer (no data total yet, remaining 0) are no lowest to beat:
+ * a migration that makes progress afterwards never stalls. (They were: on the testbed every
+ * block migration past 10 s was "stalled" against a lowest remaining of 0.) */
+START_TEST(test_monitor_ignores_samples_before_the_transfer)
+{
+    virt_converge_options_t opts;
+    virt_converge_t mon;
+    virt_converge_decision_t d;
+    virt_job_stats_t s;
+    int t = 0;
+
+    virt_converge_options_default(&opts);
+    opts.stall_samples = 3;
+    virt_converge_init(&mon, &opts, 2.0);
+    for (int i = 0; i < 5; i++) {
+        s = sample((uint64_t)(t += 500), 0);
+        s.data_total = 0;
+        s.data_processed = 0;
+        virt_converge_next(&mon, &s, &d);
+        ck_assert(!d.stalled);
+    }
+    for (uint64_t left = 9000; left > 1000; left -= 1000) {
+        s = sample((uint64_t)(t += 500), left);
+        virt_converge_next(&mon, &s, &d);
+        ck_assert_msg(!d.stalled, "stalled at remaining %llu: %s", (unsigned long long)left,
+                      d.reason);
+    }
+}
+END_TEST
+
 /* A stall where nothing moves at all is the link's, not the guest's: never post-copy then (the
  * guest would start on the destination with its memory behind a dead link), pause instead. */
 START_TEST(test_monitor_no_post_copy_over_a_dead_link)
@@ -857,6 +887,7 @@ virt_converge_tcase(void)
     tcase_add_test(tc, test_monitor_timeout_force_complete);
     tcase_add_test(tc, test_monitor_stall_escalation);
     tcase_add_test(tc, test_monitor_no_post_copy_over_a_dead_link);
+    tcase_add_test(tc, test_monitor_ignores_samples_before_the_transfer);
     tcase_add_test(tc, test_monitor_ignores_ended_jobs);
     return tc;
 }

@@ -124,6 +124,12 @@ connection = $TB_POSTGRES_URL
 EOF
 }
 
+# tb_conf_line OPTION VALUE: "OPTION = VALUE", or a comment when VALUE is empty (the shipped
+# default applies).
+tb_conf_line() {
+    if [ -n "$2" ]; then echo "$1 = $2"; else echo "# $1: the shipped default"; fi
+}
+
 tb_config_compute() {
     local i=$1 hdir
     hdir=$(tb_host_dir "$i")
@@ -141,7 +147,8 @@ report_interval = 2
 
 [libvirt]
 live_migration_bandwidth = ${TERN_TESTBED_MIGRATION_BANDWIDTH:-0}
-live_migration_permit_post_copy = ${TERN_TESTBED_PERMIT_POST_COPY:-false}
+$(tb_conf_line live_migration_permit_post_copy "${TERN_TESTBED_PERMIT_POST_COPY:-}")
+$(tb_conf_line live_migration_permit_auto_converge "${TERN_TESTBED_PERMIT_AUTO_CONVERGE:-}")
 connection_uri = $(tb_host_uri "$i")
 virt_type = qemu
 live_migration_inbound_addr = $(tb_host_ip "$i")
