@@ -235,6 +235,8 @@ apply_decision(compute_migration_t *job, virt_migration_t *vmig, const virt_conv
 
     switch (d->action) {
     case VIRT_CONVERGE_CONTINUE:
+        if (d->stalled) /* a stall that changes nothing yet: auto-converge's turn, a dead link */
+            TERN_INFO("migration %s: %s", job->uuid, d->reason);
         return;
     case VIRT_CONVERGE_SET_DOWNTIME:
         rc = virt_migration_set_max_downtime(vmig, (uint64_t)d->downtime_ms);

@@ -308,12 +308,14 @@ const conf_option_t conf_options[] = {
                 "* live_migration_permit_auto_converge\n"
                 "* live_migration_timeout_action"),
     OPT("libvirt", "live_migration_permit_auto_converge", CONF_BOOL,
-        libvirt.live_migration_permit_auto_converge, "false",
+        libvirt.live_migration_permit_auto_converge, "true",
         .help = "This option allows tern to start live migration with auto converge on.\n\n"
                 "Auto converge throttles down CPU if a progress of on-going live migration is "
-                "slow. Auto converge will only be used if this flag is set to True and post copy "
-                "is not permitted or post copy is unavailable due to the version of libvirt and "
-                "QEMU in use.\n\n"
+                "slow: QEMU slows the guest's vCPUs, step by step, until its memory is copied "
+                "faster than it is dirtied. On by default (nova's default is off, oVirt's on): "
+                "it is the first rung of tern's escalation for a migration that does not "
+                "converge - auto-converge, then post-copy where permitted, then pausing the "
+                "guest to complete (the stall detection; live_migration_timeout_action).\n\n"
                 "Related options:\n\n"
                 "* live_migration_permit_post_copy"),
     OPT("libvirt", "live_migration_with_native_tls", CONF_BOOL,

@@ -19,6 +19,7 @@ virt_converge_options_default(virt_converge_options_t *ret)
     ret->downtime_delay_s = 75;
     ret->completion_timeout_s = 800;
     ret->timeout_action = VIRT_TIMEOUT_ACTION_ABORT;
+    ret->stall_passes = 4;
     ret->stall_samples = 20;
 }
 
@@ -35,6 +36,8 @@ virt_converge_options_clamp(virt_converge_options_t *opts)
         opts->downtime_delay_s = 10;
     if (opts->completion_timeout_s < 0)
         opts->completion_timeout_s = 0;
+    if (opts->stall_passes < 0)
+        opts->stall_passes = 0;
     if (opts->stall_samples < 0)
         opts->stall_samples = 0;
 }
@@ -107,7 +110,8 @@ virt_converge_init(virt_converge_t *mon, const virt_converge_options_t *opts, do
         virt_downtime_steps(&mon->opts, data_gb, mon->steps, TERN_N_ELEMENTS(mon->steps));
     mon->completion_timeout_s = (int64_t)(mon->opts.completion_timeout_s * data_gb);
     mon->current_downtime_ms = -1;
-    mon->best_remaining = UINT64_MAX;
+    mon->best_pass_remaining = UINT64_MAX;
+    mon->throttle_at_stall = -1;
 }
 
 /* decide: fill the decision and record escalations in the monitor. */
@@ -159,15 +163,15 @@ escalate(virt_converge_t *mon, virt_converge_decision_t *ret, const char *why, b
     return false;
 }
 
-/* note_transfer: progress of the bytes moved (a link that moves none is stalled) and of the
- * lowest remaining (a guest that dirties as fast as the link sends stalls the copy). A sample
- * with no data total yet (libvirt's job before the memory transfer starts, e.g. while a block
- * migration's disks are mirrored) says nothing either way: its remaining of 0 would otherwise
- * stand as a lowest no later sample can beat, and every migration past stall_samples would be
- * taken for a stalled one. */
+/* note_transfer: whether bytes move (a link that moves none is dead) and, at the start of each
+ * pass of the memory copy after the first, whether the guest dirtied less than in the best pass
+ * so far (progress: at least 10% less). A sample with no data total yet (libvirt's job before
+ * the memory transfer starts, e.g. while a block migration's disks are mirrored) says nothing. */
 static void
 note_transfer(virt_converge_t *mon, const virt_job_stats_t *sample)
 {
+    uint64_t left = sample->memory_remaining;
+
     if (sample->data_total == 0)
         return;
     if (sample->data_processed > mon->last_processed) {
@@ -176,12 +180,57 @@ note_transfer(virt_converge_t *mon, const virt_job_stats_t *sample)
     } else {
         mon->samples_without_transfer++;
     }
-    if (sample->data_remaining < mon->best_remaining) {
-        mon->best_remaining = sample->data_remaining;
-        mon->samples_without_progress = 0;
+    if (sample->memory_iteration <= mon->last_iteration)
+        return;
+    mon->last_iteration = sample->memory_iteration;
+    if (sample->memory_iteration < 2)
+        return; /* the first pass copies all memory: no measure of dirtying */
+    if (mon->best_pass_remaining == UINT64_MAX || left / 9 < mon->best_pass_remaining / 10) {
+        mon->best_pass_remaining = left;
+        mon->passes_without_progress = 0;
     } else {
-        mon->samples_without_progress++;
+        mon->passes_without_progress++;
     }
+}
+
+/* auto_converge_turn: at a stall, whether auto-converge is still bringing the guest down: it was
+ * permitted, its throttle rose since the last stall (or this is the first) and can rise further.
+ * A busy guest re-dirties its whole working set every pass until the throttle is high, so the
+ * passes show no progress for a while although the throttle is doing its work. */
+static bool
+auto_converge_turn(virt_converge_t *mon, const virt_job_stats_t *sample)
+{
+    int throttle = sample->auto_converge_throttle;
+    bool rising = throttle > mon->throttle_at_stall;
+
+    if (!mon->opts.permit_auto_converge)
+        return false;
+    mon->throttle_at_stall = throttle;
+    return rising && throttle < VIRT_AUTO_CONVERGE_MAX_THROTTLE;
+}
+
+/* check_dead_link: a guest this monitor paused is not left paused behind a link that moves
+ * nothing: abort, so that it runs on its source again. true when decided. */
+static bool
+check_dead_link(virt_converge_t *mon, virt_converge_decision_t *ret)
+{
+    char reason[192];
+
+    if (mon->opts.stall_samples <= 0 || mon->samples_without_transfer < mon->opts.stall_samples)
+        return false;
+    mon->samples_without_transfer = 0;
+    ret->stalled = true;
+    if (!mon->paused) {
+        snprintf(ret->reason, sizeof(ret->reason),
+                 "no byte moved over %d samples: waiting for the link", mon->opts.stall_samples);
+        return true;
+    }
+    snprintf(reason, sizeof(reason),
+             "no byte moved over %d samples with the guest paused: aborting so that it runs "
+             "on its source again",
+             mon->opts.stall_samples);
+    decide(mon, ret, VIRT_CONVERGE_ABORT, reason);
+    return true;
 }
 
 void
@@ -226,19 +275,22 @@ virt_converge_next(virt_converge_t *mon, const virt_job_stats_t *sample,
             return;
     }
 
-    /* 2. Progress: a stall is stall_samples samples without a new lowest remaining. */
-    if (mon->opts.stall_samples > 0 && mon->samples_without_progress >= mon->opts.stall_samples) {
-        mon->samples_without_progress = 0;
+    /* 2. A dead link; then progress: a stall is stall_passes passes without progress. */
+    if (check_dead_link(mon, ret))
+        return;
+    if (mon->opts.stall_passes > 0 && mon->passes_without_progress >= mon->opts.stall_passes) {
+        mon->passes_without_progress = 0;
         mon->stalls++;
         ret->stalled = true;
         snprintf(reason, sizeof(reason),
-                 "no progress over %d samples (remaining %llu bytes, lowest %llu, iteration %llu)",
-                 mon->opts.stall_samples, (unsigned long long)sample->data_remaining,
-                 (unsigned long long)mon->best_remaining,
-                 (unsigned long long)sample->memory_iteration);
-        if (mon->opts.permit_auto_converge && mon->stalls == 1) {
-            snprintf(ret->reason, sizeof(ret->reason), "%.150s: letting auto-converge throttle",
-                     reason);
+                 "no progress over %d passes (pass %llu starts with %llu bytes, best %llu)",
+                 mon->opts.stall_passes, (unsigned long long)sample->memory_iteration,
+                 (unsigned long long)sample->memory_remaining,
+                 (unsigned long long)mon->best_pass_remaining);
+        if (auto_converge_turn(mon, sample)) {
+            snprintf(ret->reason, sizeof(ret->reason),
+                     "%.140s: letting auto-converge throttle (%d%%)", reason,
+                     sample->auto_converge_throttle);
             return;
         }
         if (escalate(mon, ret, reason, true))

@@ -12,10 +12,21 @@
  * (nova/virt/libvirt/migration.py downtime_steps, should_trigger_timeout_action and the driver's
  * data_gb scaling): with D = downtime_ms, S = downtime_steps and delay = downtime_delay_s * data_gb,
  * step i (0..S) starts after i * delay seconds with downtime D/S + i * (D - D/S) / S ms; the
- * completion timeout is completion_timeout_s * data_gb seconds. Added to nova's: stall detection
- * (the remaining data has not dropped below its lowest value for stall_samples samples) with an
- * escalation ladder - let auto-converge throttle first when permitted, then post-copy when
- * permitted, else pause, and abort if even a paused guest makes no progress.
+ * completion timeout is completion_timeout_s * data_gb seconds. Added to nova's:
+ * - stall detection by passes of the memory copy: what is left when a pass starts is what the
+ *   guest dirtied during the one before; a stall is stall_passes passes in a row none of which
+ *   starts with at least 10% less than the best pass so far (a guest that dirties as fast as the
+ *   link sends). The escalation ladder: let auto-converge throttle first when permitted - for as
+ *   long as its throttle still rises from one stall to the next and is below QEMU's maximum
+ *   (VIRT_AUTO_CONVERGE_MAX_THROTTLE) - then post-copy when permitted, else pause, and abort if
+ *   even a paused guest makes no progress;
+ * - a dead link: stall_samples samples in a row with no byte moved. Nothing is escalated for
+ *   it (neither pausing nor post-copy helps a link that carries nothing; TCP, libvirt's
+ *   keepalive or the completion timeout end it), except that a guest paused by the ladder is not
+ *   left paused behind it: the migration is aborted and the guest runs on its source again.
+ * (Measuring progress by the lowest remaining of any sample, as before, took every pass's
+ * natural dip near its end for a lowest no later pass could beat, and paused busy guests that
+ * auto-converge was bringing down.)
  *
  * Ownership: virt_converge_t is a plain value owned by the caller (one per migration, used by the
  * thread that polls it); no allocation.
@@ -30,6 +41,8 @@
 #include "compute/virt/virt.h"
 
 #define VIRT_DOWNTIME_STEPS_MAX 64
+/* QEMU's max-cpu-throttle default: auto-converge can slow the guest no further. */
+#define VIRT_AUTO_CONVERGE_MAX_THROTTLE 99
 
 typedef enum {
     VIRT_TIMEOUT_ACTION_ABORT = 0,      /* nova's live_migration_timeout_action = abort */
@@ -44,10 +57,12 @@ typedef struct virt_converge_options {
     virt_timeout_action_t timeout_action;
     bool permit_post_copy;     /* the migration was started with post-copy enabled */
     bool permit_auto_converge; /* the migration was started with auto-converge */
-    int stall_samples;         /* samples without progress that make a stall; 0 = off */
+    int stall_passes;          /* passes without progress that make a stall; 0 = off */
+    int stall_samples;         /* samples with no byte moved that make a dead link; 0 = off */
 } virt_converge_options_t;
 
-/* nova's defaults: 500 ms, 10 steps, 75 s/GiB, 800 s/GiB, abort; stall after 20 samples. */
+/* nova's defaults: 500 ms, 10 steps, 75 s/GiB, 800 s/GiB, abort; a stall after 4 passes without
+ * progress, a dead link after 20 samples. */
 void virt_converge_options_default(virt_converge_options_t *ret);
 
 /* Clamp the options to nova's minimums (downtime 100, steps 3, delay 10) and the array limit. */
@@ -94,11 +109,13 @@ typedef struct virt_converge {
     size_t n_steps;
     int64_t completion_timeout_s; /* scaled by data_gb; 0 = none */
     int64_t current_downtime_ms;  /* -1 until the first step is set */
-    uint64_t best_remaining;      /* lowest data_remaining seen */
+    uint64_t last_iteration;      /* memory pass of the last sample */
+    uint64_t best_pass_remaining; /* lowest memory_remaining a pass started with */
     int samples;                  /* samples of a running job seen */
-    int samples_without_progress;
+    int passes_without_progress;
     uint64_t last_processed;      /* highest data_processed seen */
     int samples_without_transfer; /* consecutive samples in which no byte moved */
+    int throttle_at_stall;        /* auto-converge's throttle at the last stall (-1: none) */
     int stalls;                   /* stall windows seen */
     bool post_copy;               /* post-copy decided (or reported by the job) */
     bool paused;                  /* pause decided */

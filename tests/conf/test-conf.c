@@ -114,7 +114,7 @@ START_TEST(test_defaults_follow_nova)
     ck_assert_int_eq(cfg->libvirt.live_migration_completion_timeout, 800);
     ck_assert_str_eq(cfg->libvirt.live_migration_timeout_action, "abort");
     ck_assert(!cfg->libvirt.live_migration_permit_post_copy);
-    ck_assert(!cfg->libvirt.live_migration_permit_auto_converge);
+    ck_assert(cfg->libvirt.live_migration_permit_auto_converge); /* oVirt's default, not nova's */
     ck_assert(!cfg->libvirt.live_migration_with_native_tls);
     ck_assert_int_eq(cfg->libvirt.live_migration_parallel_connections, 1);
     ck_assert_int_eq(cfg->conductor.workers, 8);
@@ -152,7 +152,7 @@ START_TEST(test_values_of_every_type_parse)
                           "live_migration_parallel_connections = 256\n"
                           "live_migration_timeout_action = force_complete\n"
                           "live_migration_permit_post_copy = True\n"
-                          "live_migration_permit_auto_converge = 1\n"
+                          "live_migration_permit_auto_converge = 0\n"
                           "[database]\n"
                           "connection = postgresql://t:p@h/db\n"
                           "max_retries = -1\n"
@@ -177,7 +177,7 @@ START_TEST(test_values_of_every_type_parse)
     ck_assert_int_eq(cfg->libvirt.live_migration_parallel_connections, 256); /* the maximum */
     ck_assert_str_eq(cfg->libvirt.live_migration_timeout_action, "force_complete");
     ck_assert(cfg->libvirt.live_migration_permit_post_copy);
-    ck_assert(cfg->libvirt.live_migration_permit_auto_converge);
+    ck_assert(!cfg->libvirt.live_migration_permit_auto_converge);
     ck_assert_str_eq(cfg->instances_path, "/srv/tern/instances"); /* $state_path expanded */
     ck_assert_str_eq(cfg->database.connection, "postgresql://t:p@h/db");
     ck_assert_int_eq(cfg->database.max_retries, -1);
