@@ -347,13 +347,18 @@ START_TEST(test_progress_rate_and_line)
     ck_assert_double_eq_tol(prog.rate_mib_s, 100.0, 1e-9);
     ck_assert_str_eq(cli_progress_line(&prog, m2, 12500, true, line, sizeof(line)),
                      " 29% [#####---------------] migration/running  memory 612.0 MiB/2.00 GiB  "
-                     "remaining 1.40 GiB  100.0 MiB/s  elapsed 0:02");
+                     "remaining 1.40 GiB  100.0 MiB/s  eta 0:14  elapsed 0:02");
     cli_progress_sample(&prog, m2, 13000); /* no change for 2 s: keep the rate */
     ck_assert_double_eq_tol(prog.rate_mib_s, 100.0, 1e-9);
     cli_progress_sample(&prog, m2, 14000); /* no change for 3 s: stalled */
     ck_assert_double_eq_tol(prog.rate_mib_s, 0.0, 1e-9);
     cli_progress_sample(&prog, m3, 14500); /* the count went back: unknown again */
     ck_assert(prog.rate_mib_s < 0);
+    /* m3 says 4% done (a new pass re-sends memory): the 29% seen is held, the bar never goes
+     * backwards */
+    ck_assert_str_eq(cli_progress_line(&prog, m3, 15000, false, line, sizeof(line)),
+                     " 29% migration/running  memory 100.0 MiB/2.00 GiB  remaining 1.90 GiB  "
+                     "-- MiB/s  elapsed 0:05");
     json_decref(m1);
     json_decref(m2);
     json_decref(m3);
@@ -385,7 +390,8 @@ START_TEST(test_progress_line_disk_and_end)
         "remaining 0 B  3072.0 MiB/s  elapsed 0:05");
     json_decref(m);
     json_decref(done);
-    /* before libvirt's first figures there is nothing to count */
+    /* before libvirt's first figures there is nothing to count (another wait) */
+    cli_progress_init(&prog, 0);
     m = sample("running", 0, 0, 0, 0);
     ck_assert_str_eq(cli_progress_line(&prog, m, 2000, true, line, sizeof(line)),
                      "  0% [--------------------] migration/running  nothing transferred yet  "

@@ -227,6 +227,7 @@ typedef struct cli_progress {
     int64_t last_ms;    /* when the processed byte count last changed (0: no sample yet) */
     int64_t last_bytes; /* memory + disk processed at last_ms */
     double rate_mib_s;  /* transfer rate over the last change; < 0 when not known yet */
+    int percent_held;   /* the highest percentage seen: the display never goes backwards */
 } cli_progress_t;
 
 void cli_progress_init(cli_progress_t *prog, int64_t now_ms);
@@ -240,9 +241,11 @@ char *cli_format_bytes(int64_t bytes, char *buf, size_t size);
 /* Duration in ms as "45 ms" under 1 s, "12.3 s" under a minute, "2:03" or "1:02:03" above. */
 char *cli_format_duration(int64_t ms, char *buf, size_t size);
 
-/* The progress line for the migration at now_ms (no newline): percentage, phase/status, memory
- * and disk processed/total (disk only when there is some), remaining, rate, elapsed; with bar,
- * a [####----] bar after the percentage. Returns buf. */
+/* The progress line for the migration at now_ms (no newline): percentage (of the data known so
+ * far, the highest seen held: a later pass re-sending dirtied memory never moves it back),
+ * phase/status, memory and disk processed/total (disk only when there is some), remaining, rate,
+ * the ETA at that rate (when it moves), elapsed; with bar, a [####----] bar after the
+ * percentage. Returns buf. */
 char *cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t now_ms,
                         bool bar, char *buf, size_t size);
 

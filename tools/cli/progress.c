@@ -10,7 +10,11 @@
  * the time between the two samples where that count changed), not taken from the conductor,
  * whose progress updates may be coarser than our polling; once completed, the line shows the
  * record's end figures and the transfer's average rate. Before libvirt's first figures (checks,
- * preparation, the destination starting) it says that nothing was transferred yet.
+ * preparation, the destination starting) it says that nothing was transferred yet. The
+ * percentage is what is done of the data known so far (memory and disk totals less what
+ * remains), and the highest value seen is held: each pass of a live migration re-sends the
+ * memory the guest dirtied, so "remaining" grows again between passes, and a bar going
+ * backwards tells an operator nothing. The ETA is the remaining data at the current rate.
  * Owns nothing: the caller holds the cli_progress_t and the buffers.
  */
 #include <stdio.h>
@@ -47,12 +51,31 @@ cli_progress_init(cli_progress_t *prog, int64_t now_ms)
     prog->rate_mib_s = -1;
 }
 
+/* percent_of: what is done of the data known so far, 0..100 (100 once completed). */
+static int
+percent_of(const json_t *migration)
+{
+    int64_t total = field_int(migration, "memory_total") + field_int(migration, "disk_total");
+    int64_t remaining =
+        field_int(migration, "memory_remaining") + field_int(migration, "disk_remaining");
+    int64_t percent = 0;
+
+    if (tern_streq(field_str(migration, "status", ""), "completed"))
+        return 100;
+    if (total > 0)
+        percent = (total - remaining) * 100 / total;
+    return percent < 0 ? 0 : percent > 100 ? 100 : (int)percent;
+}
+
 void
 cli_progress_sample(cli_progress_t *prog, const json_t *migration, int64_t now_ms)
 {
     int64_t bytes =
         field_int(migration, "memory_processed") + field_int(migration, "disk_processed");
+    int percent = percent_of(migration);
 
+    if (percent > prog->percent_held)
+        prog->percent_held = percent;
     if (prog->last_ms == 0 || bytes < prog->last_bytes) { /* first sample, or a restarted count */
         if (prog->last_ms != 0)
             prog->rate_mib_s = -1;
@@ -143,18 +166,12 @@ cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t n
     int64_t remaining =
         field_int(migration, "memory_remaining") + field_int(migration, "disk_remaining");
     const char *status = field_str(migration, "status", "unknown");
-    char a[32], b[32], c[32], d[32], e[32], clock[32], rate[32];
-    int percent = 0;
+    char a[32], b[32], c[32], d[32], e[32], clock[32], rate[64], eta[32];
+    int percent = percent_of(migration);
     size_t len = 0;
 
-    if (tern_streq(status, "completed"))
-        percent = 100;
-    else if (mem_total + disk_total > 0)
-        percent = (int)((mem_total + disk_total - remaining) * 100 / (mem_total + disk_total));
-    if (percent < 0)
-        percent = 0;
-    if (percent > 100)
-        percent = 100;
+    if (prog->percent_held > percent)
+        percent = prog->percent_held;
     buf[0] = '\0';
     len += (size_t)snprintf(buf, size, "%3d%% ", percent);
     if (bar && len < size) {
@@ -177,6 +194,10 @@ cli_progress_line(const cli_progress_t *prog, const json_t *migration, int64_t n
                      ((double)field_int(migration, "migration_ms") / 1000.0));
     else if (prog->rate_mib_s < 0)
         snprintf(rate, sizeof(rate), "-- MiB/s");
+    else if (prog->rate_mib_s > 0 && remaining > 0 && percent < 100)
+        snprintf(rate, sizeof(rate), "%.1f MiB/s  eta %s", prog->rate_mib_s,
+                 format_clock((int64_t)((double)remaining / MIB / prog->rate_mib_s * 1000.0), eta,
+                              sizeof(eta)));
     else
         snprintf(rate, sizeof(rate), "%.1f MiB/s", prog->rate_mib_s);
     if (len < size)
