@@ -260,7 +260,6 @@ virt_converge_next(virt_converge_t *mon, const virt_job_stats_t *sample,
         snprintf(ret->reason, sizeof(ret->reason), "running in post-copy");
         return;
     }
-    mon->samples++;
     note_transfer(mon, sample);
 
     /* 1. The completion timeout. */
@@ -280,7 +279,6 @@ virt_converge_next(virt_converge_t *mon, const virt_job_stats_t *sample,
         return;
     if (mon->opts.stall_passes > 0 && mon->passes_without_progress >= mon->opts.stall_passes) {
         mon->passes_without_progress = 0;
-        mon->stalls++;
         ret->stalled = true;
         snprintf(reason, sizeof(reason),
                  "no progress over %d passes (pass %llu starts with %llu bytes, best %llu)",

@@ -111,12 +111,10 @@ typedef struct virt_converge {
     int64_t current_downtime_ms;  /* -1 until the first step is set */
     uint64_t last_iteration;      /* memory pass of the last sample */
     uint64_t best_pass_remaining; /* lowest memory_remaining a pass started with */
-    int samples;                  /* samples of a running job seen */
     int passes_without_progress;
     uint64_t last_processed;      /* highest data_processed seen */
     int samples_without_transfer; /* consecutive samples in which no byte moved */
     int throttle_at_stall;        /* auto-converge's throttle at the last stall (-1: none) */
-    int stalls;                   /* stall windows seen */
     bool post_copy;               /* post-copy decided (or reported by the job) */
     bool paused;                  /* pause decided */
     bool aborted;                 /* abort decided */
