@@ -10,7 +10,8 @@ DB_SCHEMA_FILES = \
 	db/schema/003_migration_conductor.sql \
 	db/schema/004_node_usage_from_instances.sql \
 	db/schema/005_migration_outcomes.sql \
-	db/schema/006_postcopy_paused.sql
+	db/schema/006_postcopy_paused.sql \
+	db/schema/007_instance_action_events.sql
 
 db_libtern_db_la_SOURCES = \
 	db/db.h db/db-private.h \

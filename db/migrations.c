@@ -16,7 +16,8 @@
     "tern_ms(preparation_started_at), tern_ms(preparation_finished_at), "                          \
     "tern_ms(migration_started_at), tern_ms(migration_finished_at), "                              \
     "tern_ms(post_started_at), tern_ms(post_finished_at), "                                        \
-    "tern_ms(created_at), tern_ms(updated_at), tern_ms(finished_at), cleanup_host"
+    "tern_ms(created_at), tern_ms(updated_at), tern_ms(finished_at), cleanup_host, "               \
+    "coalesce(action_id, 0)"
 
 static const char *const status_names[DB_MIGRATION_STATUS__COUNT] = {
     [DB_MIGRATION_QUEUED] = "queued",
@@ -161,6 +162,7 @@ migration_from_row(const PGresult *res, int row, db_migration_t *m)
     m->updated_ms = db_get_int(res, row, 32);
     m->finished_ms = db_get_int(res, row, 33);
     m->cleanup_host = db_get_str(res, row, 34);
+    m->action_id = db_get_int(res, row, 35);
 }
 
 /* migrations_from_result: every row of res as a new list (db_migration_list_free). */
@@ -242,6 +244,20 @@ db_migration_create(db_conn_t *conn, const db_migration_t *m, db_migration_t *re
     return 0;
 }
 
+/* link_action: the migration's action (db_migration_begin, inside its transaction). */
+static int
+link_action(db_conn_t *conn, const char *uuid, int64_t action_id)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+    DB_AUTORESULT *res = NULL;
+
+    db_params_text(&p, uuid);
+    db_params_int(&p, action_id);
+    res = db_exec(conn, DB_RETRY_NEVER, "UPDATE migrations SET action_id = $2 WHERE uuid = $1", &p,
+                  "link migration \"%s\" to action %lld", uuid, (long long)action_id);
+    return res ? 0 : -1;
+}
+
 /* migration_begin_steps: db_migration_begin's statements, inside its transaction. */
 static int
 migration_begin_steps(db_conn_t *conn, const db_migration_t *mig, const char *conductor_host,
@@ -259,7 +275,7 @@ migration_begin_steps(db_conn_t *conn, const db_migration_t *mig, const char *co
         return -1;
     tern_strlcpy(uuid, created.uuid, sizeof(uuid));
     db_migration_clear(&created);
-    if (db_migration_own_task(conn, uuid) < 0 ||
+    if (link_action(conn, uuid, *ret_action_id) < 0 || db_migration_own_task(conn, uuid) < 0 ||
         db_migration_set_conductor(conn, uuid, conductor_host) < 0 ||
         db_migration_phase_begin(conn, uuid, DB_MIGRATION_PHASE_CHECKS) < 0)
         return -1;

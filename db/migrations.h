@@ -109,6 +109,7 @@ typedef struct db_migration {
     int64_t updated_ms;
     int64_t finished_ms; /* when it entered a final status; 0 before */
     char *cleanup_host;  /* host still holding leftovers of the migration, NULL: none */
+    int64_t action_id;   /* the instance action that started it (db_migration_begin), 0: none */
 } db_migration_t;
 
 typedef struct db_migration_progress {
@@ -144,8 +145,8 @@ int db_migration_create(db_conn_t *conn, const db_migration_t *mig, db_migration
 /* A conductor's atomic start of a migration, in one transaction: the instance's task_state
  * goes from none to "migrating" (CONFLICT naming the task holding it, NOT_FOUND), the action
  * (action, e.g. "live-migration", for request_id "" or an id) is recorded, the migration is
- * created as by db_migration_create() with conductor_host as its conductor and its checks phase
- * begun. Either all of it happens or none: a conductor that dies halfway leaves the instance
+ * created as by db_migration_create() with conductor_host as its conductor, its checks phase
+ * begun and the action as its action_id (db/actions.h: the events of its steps go there). Either all of it happens or none: a conductor that dies halfway leaves the instance
  * free, never "migrating" with no migration a sweep could find. *ret_action_id and
  * ret_migration may be NULL. Not retried (a transaction). */
 int db_migration_begin(db_conn_t *conn, const db_migration_t *mig, const char *conductor_host,

@@ -725,6 +725,7 @@ main(void)
         test_db_case_outcomes,
         test_db_case_claims,
         test_db_case_devices,
+        test_db_case_actions,
         case_drop,
         case_restart,
         test_db_case_manage_sync,
