@@ -13,6 +13,8 @@
  *   conductor/live_migrate.c  conductor_live_migrate: the task, start to hand-off
  *   conductor/migrations.c    migration list/show/abort/force-complete, compute reports
  *   conductor/events.c        conductor_notify_migration: status changes told to listeners
+ *   conductor/actions.c       instance_action_list/_get: the action log and its events
+ *   conductor/action_events.c conductor_event_*: the steps of an action recorded, best effort
  *   conductor/servers.c       server create/delete/list/show
  *   conductor/services.c      service and hypervisor views, service_report
  *   conductor/views.c         database rows -> API JSON objects
@@ -145,6 +147,43 @@ void conductor_finish_action(db_conn_t *db, const char *request_id, const char *
  * fine, a failure is logged as a warning; the thread's error state is left as it was. */
 void conductor_notify_migration(conductor_t *cond, const rpc_request_t *req, const char *uuid,
                                 db_migration_status_t status);
+
+/* ---- instance action events (conductor/action_events.c; conductor/README.md lists them) ---- */
+
+#define CONDUCTOR_EVENT_CHECK "conductor_check"                         /* conductor-side checks */
+#define CONDUCTOR_EVENT_TRY_DESTINATION "conductor_try_destination"     /* claim + host checks */
+#define CONDUCTOR_EVENT_HAND_OFF "conductor_hand_off"                   /* cast to the source */
+#define CONDUCTOR_EVENT_PRE_LIVE_MIGRATION "compute_pre_live_migration" /* preparing..running */
+#define CONDUCTOR_EVENT_LIVE_MIGRATION "compute_live_migration"         /* running..switch-over */
+#define CONDUCTOR_EVENT_SWITCH_OVER "switch_over"                       /* instance moved */
+#define CONDUCTOR_EVENT_POST_LIVE_MIGRATION "compute_post_live_migration" /* source cleanup */
+#define CONDUCTOR_EVENT_ABORT "live_migration_abort"                      /* operator's request */
+#define CONDUCTOR_EVENT_FORCE_COMPLETE "live_migration_force_complete"    /* operator's request */
+
+/* Best effort, all of them: nothing happens when action_id (event_id) is 0, a failure is a
+ * warning, and the thread's error state is left as it was. Start: the new event's id, or 0. */
+int64_t conductor_event_start(db_conn_t *db, int64_t action_id, const char *event,
+                              const char *host);
+void conductor_event_finish(db_conn_t *db, int64_t event_id, bool success, const char *message);
+void conductor_event_record(db_conn_t *db, int64_t action_id, const char *event, const char *host,
+                            bool success, const char *message);
+/* Finish the action's unfinished events called event (NULL: all of them). */
+void conductor_events_finish_open(db_conn_t *db, int64_t action_id, const char *event, bool success,
+                                  const char *message);
+
+/* The events of the source compute's report (method report: "migration_update",
+ * "live_migration_completed" or "live_migration_failed") that moved migration before (as it was
+ * before the report; its action_id and hosts) to status, with message (the error, or the
+ * warning of post-processing; may be NULL). A status the migration already had records
+ * nothing (a repeated report). Best effort. */
+void conductor_report_events(db_conn_t *db, const db_migration_t *before, const char *report,
+                             db_migration_status_t status, const char *message);
+
+/* instance_action_list {instance, events?} -> {"actions": [...]}, instance_action_get {instance,
+ * request_id} -> {"action": {..., "events": [...]}} (conductor/actions.c). */
+int conductor_instance_action_list(conductor_t *cond, const rpc_request_t *req,
+                                   json_t **ret_result);
+int conductor_instance_action_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 
 /* End the migrations orphaned by a conductor that stopped between the atomic start and the
  * hand-off to the source compute (db_migration_take_orphans): each becomes error, its claim is

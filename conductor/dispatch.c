@@ -25,6 +25,8 @@ static const conductor_method_t conductor_methods[] = {
     {"migration_get", conductor_migration_get},
     {"live_migration_abort", conductor_live_migration_abort},
     {"live_migration_force_complete", conductor_live_migration_force_complete},
+    {"instance_action_list", conductor_instance_action_list},
+    {"instance_action_get", conductor_instance_action_get},
     {"server_list", conductor_server_list},
     {"server_get", conductor_server_get},
     {"server_create", conductor_server_create},

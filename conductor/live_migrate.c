@@ -12,6 +12,10 @@
  *       check_on_hosts                  the guest's CPU from the source (once), then the
  *                                       destination's and the source's compute checks over RPC
  *     cast live_migration to the source compute: it takes over from here
+ *     each step is an event of the request's action (conductor/action_events.c): conductor_check
+ *     once the checks passed, one conductor_try_destination per candidate (its host, why it
+ *     refused), conductor_hand_off; a request refused before begin_task (refuse) still gets
+ *     its action, ended "error", with a conductor_check event saying why
  *     on any failure after begin_task: end_task (db_migration_abandon: migration "error" with
  *     the reason, claim released, task_state cleared if the migration still owns it - unless
  *     the source has taken it, when the request has succeeded after all; action "error"; the
@@ -100,8 +104,31 @@ begin_task(lm_task_t *t)
                            ACTION_LIVE_MIGRATION, &t->action_id, &t->mig) < 0)
         return -1;
     t->task_begun = true;
+    conductor_event_record(t->db, t->action_id, CONDUCTOR_EVENT_CHECK, t->cond->cfg.host, true,
+                           NULL);
     tern_hold("checks", t->mig.uuid); /* tests/faults: nothing in a production build */
     return 0;
+}
+
+/* refuse: a request refused before the atomic start (a check failed, or the instance is busy)
+ * is recorded all the same, as nova does: its action, ended "error", with the conductor_check
+ * event saying why. Best effort; the error in flight is kept for the caller. */
+static void
+refuse(lm_task_t *t)
+{
+    tern_error_t err;
+    int64_t id = 0;
+
+    tern_error_copy(&err);
+    if (db_action_start(t->db, t->req->request_id ? t->req->request_id : "", t->inst.uuid,
+                        ACTION_LIVE_MIGRATION, t->req->amqp_user_id,
+                        context_str(t->req, "project_id"), &id) < 0)
+        TERN_WARN("could not record the refused live migration of instance %s: %s", t->inst.uuid,
+                  tern_error_message());
+    conductor_event_record(t->db, id, CONDUCTOR_EVENT_CHECK, t->cond->cfg.host, false, err.message);
+    if (id && db_action_finish(t->db, id, false, err.message) < 0)
+        TERN_WARN("could not finish action %lld: %s", (long long)id, tern_error_message());
+    tern_error_restore(&err);
 }
 
 /* abandon: db_migration_abandon, tried again for a while when the database is away (it may
@@ -242,10 +269,15 @@ try_destinations(lm_task_t *t, char **hosts, size_t n)
     size_t used = 0;
 
     for (size_t i = 0; i < n; i++) {
+        int64_t ev =
+            conductor_event_start(t->db, t->action_id, CONDUCTOR_EVENT_TRY_DESTINATION, hosts[i]);
+
         if (claim_destination(t, hosts[i]) == 0 && check_on_hosts(t, hosts[i]) == 0) {
+            conductor_event_finish(t->db, ev, true, NULL);
             t->dest = tern_strdup(hosts[i]);
             return 0;
         }
+        conductor_event_finish(t->db, ev, false, tern_error_message());
         if (n == 1)
             return -1; /* a named host: its own error says it all */
         TERN_INFO("live migration of %s: host %s refused: %s", t->inst.uuid, hosts[i],
@@ -263,18 +295,20 @@ try_destinations(lm_task_t *t, char **hosts, size_t n)
 static int
 hand_off(lm_task_t *t)
 {
+    int64_t ev = conductor_event_start(t->db, t->action_id, CONDUCTOR_EVENT_HAND_OFF, t->inst.host);
     json_t *args;
-    int rc;
+    int rc = -1;
 
     /* Kept before the hand-off: a compute restarted mid-migration finishes or rolls back
      * from it (compute/recovery.c). */
-    if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) < 0 ||
-        db_migration_set_migrate_data(t->db, t->mig.uuid, t->migrate_data) < 0)
-        return -1;
-    args = tern_json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration",
-                          t->mig.uuid, "dest", t->dest, "migrate_data", t->migrate_data);
-    rc = conductor_cast_compute(t->cond, t->req, t->inst.host, "live_migration", args);
-    json_decref(args);
+    if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) == 0 &&
+        db_migration_set_migrate_data(t->db, t->mig.uuid, t->migrate_data) == 0) {
+        args = tern_json_pack("{s:O, s:s, s:s, s:O}", "instance", t->instance_json, "migration",
+                              t->mig.uuid, "dest", t->dest, "migrate_data", t->migrate_data);
+        rc = conductor_cast_compute(t->cond, t->req, t->inst.host, "live_migration", args);
+        json_decref(args);
+    }
+    conductor_event_finish(t->db, ev, rc == 0, rc == 0 ? NULL : tern_error_message());
     return rc;
 }
 
@@ -309,10 +343,11 @@ conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret
         conductor_check_source_up(cond, t.db, &t.inst) < 0 ||
         db_compute_node_get(t.db, t.inst.host, NULL, &t.source) < 0 ||
         choose_candidates(&t, &hosts, &n_hosts) < 0 ||
-        !(t.instance_json = conductor_view_instance(t.db, &t.inst)))
+        !(t.instance_json = conductor_view_instance(t.db, &t.inst)) || begin_task(&t) < 0) {
+        refuse(&t);
         goto cleanup;
-    if ((begin_task(&t) < 0 || try_destinations(&t, hosts, n_hosts) < 0 || hand_off(&t) < 0) &&
-        end_task(&t) == 0)
+    }
+    if ((try_destinations(&t, hosts, n_hosts) < 0 || hand_off(&t) < 0) && end_task(&t) == 0)
         goto cleanup;
     {
         char uuid[DB_UUID_LEN];

@@ -11,6 +11,8 @@ conductor_libtern_conductor_la_SOURCES = \
 	conductor/migrations.c \
 	conductor/recovery.c \
 	conductor/events.c \
+	conductor/actions.c \
+	conductor/action_events.c \
 	conductor/servers.c \
 	conductor/services.c \
 	conductor/views.c conductor/views.h \

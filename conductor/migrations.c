@@ -6,8 +6,9 @@
  * step here so that the database always says where the migration stands. The switch-over record
  * (live_migration_completed) moves the instance to its destination and completes the migration
  * in one transaction (db_migration_switch_over). Each status change is told to the migration's
- * listeners once its handler's database work is done (conductor_notify_migration).
- * Owns nothing across calls.
+ * listeners once its handler's database work is done (conductor_notify_migration), and the
+ * report's steps are events of the migration's action (conductor_report_events), as are the
+ * operator's abort and force-complete requests. Owns nothing across calls.
  */
 #include <string.h>
 
@@ -124,6 +125,21 @@ migration_of_instance(conductor_t *cond, const rpc_request_t *req, const char *m
     return rc;
 }
 
+/* record_request: an operator's request on a migration (abort, force-complete) as an event of
+ * the migration's action: who asked, and what the source compute answered (rc). */
+static void
+record_request(db_conn_t *db, const rpc_request_t *req, const db_migration_t *mig,
+               const char *event, int rc)
+{
+    TERN_AUTOFREE char *msg = NULL;
+
+    if (rc == 0)
+        msg = tern_asprintf("requested by \"%s\"", req->amqp_user_id);
+    else
+        msg = tern_asprintf("requested by \"%s\": %s", req->amqp_user_id, tern_error_message());
+    conductor_event_record(db, mig->action_id, event, mig->source_compute, rc == 0, msg);
+}
+
 int
 conductor_live_migration_abort(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
 {
@@ -146,6 +162,7 @@ conductor_live_migration_abort(conductor_t *cond, const rpc_request_t *req, json
     args = tern_json_pack("{s:s}", "migration", mig.uuid);
     rc = conductor_call_compute(cond, req, mig.source_compute, "live_migration_abort", args, NULL);
     json_decref(args);
+    record_request(db, req, &mig, CONDUCTOR_EVENT_ABORT, rc);
     db_migration_clear(&mig);
     if (rc == 0)
         *ret_result = json_object();
@@ -175,6 +192,7 @@ conductor_live_migration_force_complete(conductor_t *cond, const rpc_request_t *
     rc = conductor_call_compute(cond, req, mig.source_compute, "live_migration_force_complete",
                                 args, ret_result);
     json_decref(args);
+    record_request(db, req, &mig, CONDUCTOR_EVENT_FORCE_COMPLETE, rc);
     db_migration_clear(&mig);
     return rc;
 }
@@ -208,12 +226,44 @@ finish_action(db_conn_t *db, const rpc_request_t *req, const char *instance_uuid
     conductor_finish_action(db, req->request_id, instance_uuid, success, message);
 }
 
+/* record_progress: a progress sample of a running migration. */
+static int
+record_progress(db_conn_t *db, const char *uuid, json_t *progress)
+{
+    db_migration_progress_t p = {
+        .memory_total = json_integer_value(json_object_get(progress, "memory_total")),
+        .memory_processed = json_integer_value(json_object_get(progress, "memory_processed")),
+        .memory_remaining = json_integer_value(json_object_get(progress, "memory_remaining")),
+        .disk_total = json_integer_value(json_object_get(progress, "disk_total")),
+        .disk_processed = json_integer_value(json_object_get(progress, "disk_processed")),
+        .disk_remaining = json_integer_value(json_object_get(progress, "disk_remaining")),
+        .dirty_rate = json_integer_value(json_object_get(progress, "dirty_rate")),
+    };
+
+    return db_migration_update_progress(db, uuid, &p);
+}
+
+/* read_before: the migration as it is before a report changes it, for the report's events
+ * (conductor_report_events); left empty (no action: no events) when it cannot be read - the
+ * report's own statements then say what is wrong. */
+static void
+read_before(db_conn_t *db, const char *uuid, db_migration_t *ret_before)
+{
+    tern_error_t pending;
+
+    tern_error_copy(&pending);
+    if (db_migration_get(db, uuid, ret_before) < 0)
+        memset(ret_before, 0, sizeof(*ret_before));
+    tern_error_restore(&pending);
+}
+
 int
 conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
 {
     const char *uuid, *status, *error = NULL, *warning = NULL;
     json_t *progress = NULL;
     json_int_t post_ms = -1;
+    db_migration_t before = {0};
     bool status_changed;
     int st;
     json_error_t jerr;
@@ -231,30 +281,20 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
     /* Progress samples and the end of post-processing (the status is completed since the
      * switch-over) change no status: no event for them. */
     status_changed = !(st == DB_MIGRATION_RUNNING && progress) && st != DB_MIGRATION_COMPLETED;
+    if (status_changed || st == DB_MIGRATION_COMPLETED)
+        read_before(db, uuid, &before);
     if (st == DB_MIGRATION_PREPARING) {
         if (db_migration_set_status(db, uuid, DB_MIGRATION_PREPARING, NULL) < 0 ||
             db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_PREPARATION) < 0)
-            return -1;
+            goto error;
     } else if (st == DB_MIGRATION_RUNNING) {
         if (progress) {
-            db_migration_progress_t p = {
-                .memory_total = json_integer_value(json_object_get(progress, "memory_total")),
-                .memory_processed =
-                    json_integer_value(json_object_get(progress, "memory_processed")),
-                .memory_remaining =
-                    json_integer_value(json_object_get(progress, "memory_remaining")),
-                .disk_total = json_integer_value(json_object_get(progress, "disk_total")),
-                .disk_processed = json_integer_value(json_object_get(progress, "disk_processed")),
-                .disk_remaining = json_integer_value(json_object_get(progress, "disk_remaining")),
-                .dirty_rate = json_integer_value(json_object_get(progress, "dirty_rate")),
-            };
-
-            if (db_migration_update_progress(db, uuid, &p) < 0)
+            if (record_progress(db, uuid, progress) < 0)
                 return -1;
         } else if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_PREPARATION) < 0 ||
                    db_migration_set_status(db, uuid, DB_MIGRATION_RUNNING, NULL) < 0 ||
                    db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_MIGRATION) < 0) {
-            return -1;
+            goto error;
         }
     } else if (st == DB_MIGRATION_COMPLETED) {
         /* Post-processing at the source has ended (the switch-over was recorded before). */
@@ -262,15 +302,23 @@ conductor_migration_update(conductor_t *cond, const rpc_request_t *req, json_t *
         if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_POST) < 0 ||
             (warning && db_migration_set_error(db, uuid, warning) < 0) ||
             (!warning && db_migration_set_cleanup_host(db, uuid, NULL) < 0))
-            return -1;
+            goto error;
     } else if (db_migration_set_status(db, uuid, (db_migration_status_t)st, error) < 0) {
-        return -1;
+        goto error;
     }
+    if (before.action_id)
+        conductor_report_events(db, &before, "migration_update", (db_migration_status_t)st,
+                                st == DB_MIGRATION_COMPLETED ? warning : error);
+    db_migration_clear(&before);
     if (status_changed)
         conductor_notify_migration(cond, req, uuid, (db_migration_status_t)st);
     (void)post_ms;
     *ret_result = json_object();
     return 0;
+
+error:
+    db_migration_clear(&before);
+    return -1;
 }
 
 /* The figures a migration ends with (live_migration_completed): progress, libvirt's job time
@@ -360,6 +408,7 @@ conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req, 
     json_t *stats, *final = NULL;
     json_int_t prep_ms, mig_ms;
     db_instance_t moved = {0};
+    db_migration_t before = {0};
     end_figures_t figures;
     json_error_t jerr;
     db_conn_t *db;
@@ -371,11 +420,16 @@ conductor_live_migration_completed(conductor_t *cond, const rpc_request_t *req, 
                               jerr.text);
     if (parse_end_figures(stats, final, &figures) < 0 || !(db = conductor_db(cond)))
         return -1;
+    read_before(db, uuid, &before);
     if (db_migration_phase_end(db, uuid, DB_MIGRATION_PHASE_MIGRATION) < 0 ||
         record_end_figures(db, uuid, &figures) < 0 ||
-        db_migration_switch_over(db, uuid, &moved) < 0)
+        db_migration_switch_over(db, uuid, &moved) < 0) {
+        db_migration_clear(&before);
         return tern_error_prefix("could not record the switch-over of migration \"%s\"", uuid);
+    }
     db_migration_phase_begin(db, uuid, DB_MIGRATION_PHASE_POST);
+    conductor_report_events(db, &before, "live_migration_completed", DB_MIGRATION_COMPLETED, NULL);
+    db_migration_clear(&before);
     finish_action(db, req, moved.uuid, true, NULL);
     TERN_INFO("migration %s: instance %s now runs on %s", uuid, moved.uuid, moved.host);
     db_instance_clear(&moved);
@@ -416,6 +470,7 @@ conductor_live_migration_failed(conductor_t *cond, const rpc_request_t *req, jso
     if (rollback_error)
         TERN_ERROR("migration %s: the destination %s could not be cleaned: %s", uuid,
                    mig.dest_compute, rollback_error);
+    conductor_report_events(db, &mig, "live_migration_failed", (db_migration_status_t)st, error);
     finish_action(db, req, mig.instance_uuid, false, error);
     TERN_INFO("migration %s of instance %s %s: %s", uuid, mig.instance_uuid, status, error);
     db_migration_clear(&mig);

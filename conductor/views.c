@@ -218,3 +218,26 @@ conductor_view_instance(db_conn_t *db, const db_instance_t *i)
         "security_group_rules", rules, "created_at", conductor_view_time(i->created_ms),
         "updated_at", conductor_view_time(i->updated_ms));
 }
+
+json_t *
+conductor_view_action_event(const db_action_event_t *e)
+{
+    return tern_json_pack("{s:s, s:s?, s:o, s:o, s:s?, s:s?}", "event", e->event, "host", e->host,
+                          "start_time", conductor_view_time(e->start_ms), "finish_time",
+                          conductor_view_time(e->finish_ms), "result", e->result, "message",
+                          e->message);
+}
+
+json_t *
+conductor_view_action(const db_action_t *a, json_t *events)
+{
+    json_t *obj = tern_json_pack(
+        "{s:s, s:s, s:s, s:s?, s:s?, s:o, s:o, s:s?, s:s?}", "action", a->action, "instance_uuid",
+        a->instance_uuid, "request_id", a->request_id, "user_id", a->user_id, "project_id",
+        a->project_id, "start_time", conductor_view_time(a->start_ms), "finish_time",
+        conductor_view_time(a->finish_ms), "result", a->result, "message", a->message);
+
+    if (events)
+        json_object_set_new(obj, "events", events);
+    return obj;
+}

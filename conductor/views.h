@@ -18,6 +18,11 @@ json_t *conductor_view_service(const db_service_t *svc);
 json_t *conductor_view_hypervisor(const db_compute_node_t *node, const db_service_t *svc);
 json_t *conductor_view_migration(const db_migration_t *mig);
 
+/* An instance action (nova's os-instance-actions shape); events (stolen, may be NULL: none in
+ * the object) an array of conductor_view_action_event() objects. */
+json_t *conductor_view_action(const db_action_t *action, json_t *events);
+json_t *conductor_view_action_event(const db_action_event_t *event);
+
 /* The full INSTANCE: the row plus its volumes, networks and security-group rules, read from
  * db. NULL with an error when a read fails. */
 json_t *conductor_view_instance(db_conn_t *db, const db_instance_t *inst);
