@@ -172,6 +172,11 @@ int cli_render_server_list(const cli_request_t *req, json_t *result, FILE *out);
 int cli_render_server_show(const cli_request_t *req, json_t *result, FILE *out);
 int cli_render_server_delete(const cli_request_t *req, json_t *result, FILE *out);
 
+int cli_build_server_events(const cli_parsed_t *p, cli_request_t *req);
+int cli_build_server_event_show(const cli_parsed_t *p, cli_request_t *req);
+int cli_render_server_events(const cli_request_t *req, json_t *result, FILE *out);
+int cli_render_server_event_show(const cli_request_t *req, json_t *result, FILE *out);
+
 int cli_build_service_list(const cli_parsed_t *p, cli_request_t *req);
 int cli_build_service_update(const cli_parsed_t *p, cli_request_t *req);
 int cli_build_hypervisor_list(const cli_parsed_t *p, cli_request_t *req);

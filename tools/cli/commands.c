@@ -71,6 +71,11 @@ static const cli_arg_t server_args[] = {
     {"SERVER", "name or uuid of the server"},
 };
 
+static const cli_arg_t server_request_args[] = {
+    {"SERVER", "name or uuid of the server"},
+    {"REQUEST_ID", "request id of the action (see server-event-list)"},
+};
+
 static const cli_option_t server_create_options[] = {
     {"image", 0, "IMG", CLI_OPT_VALUE | CLI_OPT_REQUIRED, "image to boot from"},
     {"memory", 0, "MB", CLI_OPT_VALUE | CLI_OPT_REQUIRED, "memory in MiB (16..1048576)"},
@@ -213,6 +218,37 @@ const cli_command_t cli_commands[] = {
         .help = "Show every field of a server, with its volumes, networks and rules.",
         .build = cli_build_server_ref,
         .render = cli_render_server_show,
+    },
+    {
+        .name = "server-event-list",
+        .method = "instance_action_list",
+        .usage = "SERVER",
+        .args = server_args,
+        .min_args = 1,
+        .max_args = 1,
+        .summary = "List what was asked of a server, step by step",
+        .help = "List the actions asked of a server (live migrations...), newest first: who\n"
+                "asked (Request ID; -f json adds user and project), when, and each step with\n"
+                "the host it ran on, its start and finish, its result and why it failed - the\n"
+                "conductor's checks, each destination tried, the hand-off to the source, then\n"
+                "each step the source compute reported (pre_live_migration, the migration,\n"
+                "switch-over, post-processing), and abort or force-complete requests.\n"
+                "One row per event; -f json nests the events in their action.",
+        .build = cli_build_server_events,
+        .render = cli_render_server_events,
+    },
+    {
+        .name = "server-event-show",
+        .method = "instance_action_get",
+        .usage = "SERVER REQUEST_ID",
+        .args = server_request_args,
+        .min_args = 2,
+        .max_args = 2,
+        .summary = "Show one action of a server with its events",
+        .help = "Show the action of a server started by REQUEST_ID (user, project, start,\n"
+                "finish, result, message), then its events as server-event-list shows them.",
+        .build = cli_build_server_event_show,
+        .render = cli_render_server_event_show,
     },
     {
         .name = "server-create",

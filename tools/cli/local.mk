@@ -9,6 +9,7 @@ tools_cli_libtern_cli_la_SOURCES = \
 	tools/cli/commands.c \
 	tools/cli/cmd-migrations.c \
 	tools/cli/cmd-servers.c \
+	tools/cli/cmd-actions.c \
 	tools/cli/cmd-services.c \
 	tools/cli/output.c \
 	tools/cli/progress.c
