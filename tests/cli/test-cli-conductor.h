@@ -4,6 +4,7 @@
  *   test-cli-conductor.c  runner and set-up; calls, errors: the tern program's commands
  *   test-cli-events.c     events: the conductor's migration_changed casts to a listener
  *   test-cli-wait.c       wait: tern migration-show --wait told of a migration's changes
+ *   test-cli-actions.c    actions: server-event-list/-show, the steps of a server's actions
  *
  * The cases run in that order in one database: calls expects it empty, so the later cases
  * (which create instances and migrations) come after it.
@@ -69,5 +70,6 @@ TCase *test_cli_calls_case(void);         /* test-cli-conductor.c */
 TCase *test_cli_remote_errors_case(void); /* test-cli-conductor.c */
 TCase *test_cli_events_case(void);
 TCase *test_cli_wait_case(void);
+TCase *test_cli_actions_case(void);
 
 #endif /* TERN_TESTS_CLI_CONDUCTOR_H */

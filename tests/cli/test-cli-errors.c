@@ -59,6 +59,12 @@ static const bad_case_t bad_cases[] = {
     {{"live-migration", "vm1", "--host", "h2"}, "unknown option \"--host\""},
     /* migrations */
     {{"migration-show"}, "missing argument MIGRATION"},
+    {{"server-event-list"}, "missing argument SERVER"},
+    {{"server-event-list", "vm1", "req-1"}, "unexpected argument \"req-1\""},
+    {{"server-event-list", ""}, "invalid value \"\" for SERVER: empty"},
+    {{"server-event-show", "vm1"}, "missing argument REQUEST_ID"},
+    {{"server-event-show"}, "missing argument SERVER"},
+    {{"server-event-show", "vm1", ""}, "invalid value \"\" for REQUEST_ID: empty"},
     {{"migration-show", "abc"},
      "invalid value \"abc\" for MIGRATION: not a migration id (a positive integer) or uuid"},
     {{"migration-show", "0"},
