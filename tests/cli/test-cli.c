@@ -190,6 +190,23 @@ START_TEST(test_parse_migrations)
 }
 END_TEST
 
+START_TEST(test_parse_server_events)
+{
+    cli_request_t req;
+
+    ck_assert_int_eq(test_cli_parse(&req, "server-event-list", "vm1", NULL), 0);
+    assert_parses(&req, "server-event-list", "instance_action_list");
+    assert_args(&req, "{\"instance\": \"vm1\", \"events\": true}");
+    cli_request_clear(&req);
+    ck_assert_int_eq(test_cli_parse(&req, "-f", "json", "server-event-show", "vm1", "req-7", NULL),
+                     0);
+    assert_parses(&req, "server-event-show", "instance_action_get");
+    assert_args(&req, "{\"instance\": \"vm1\", \"request_id\": \"req-7\"}");
+    ck_assert_int_eq(req.format, CLI_FORMAT_JSON);
+    cli_request_clear(&req);
+}
+END_TEST
+
 START_TEST(test_parse_servers)
 {
     cli_request_t req;
@@ -345,6 +362,7 @@ test_cli_parse_case(void)
     tcase_add_test(tc, test_parse_global_options);
     tcase_add_test(tc, test_parse_migrations);
     tcase_add_test(tc, test_parse_servers);
+    tcase_add_test(tc, test_parse_server_events);
     tcase_add_test(tc, test_parse_services);
     tcase_add_test(tc, test_parse_help);
     return tc;
