@@ -36,6 +36,7 @@ db_compute_node_from_row(const PGresult *res, int row, db_compute_node_t *n)
     n->running_vms = (int)db_get_int(res, row, 21);
     n->created_ms = db_get_int(res, row, 22);
     n->updated_ms = db_get_int(res, row, 23);
+    n->max_live_migrations = (int)db_get_int(res, row, 24);
 }
 
 void
@@ -98,13 +99,14 @@ db_compute_node_upsert(db_conn_t *conn, const db_compute_node_t *r, db_compute_n
     db_params_int(&p, r->reserved_host_disk_gb);
     db_params_int(&p, r->reserved_host_cpus);
     db_params_int(&p, r->running_vms);
+    db_params_int(&p, r->max_live_migrations);
     res = db_exec(conn, DB_RETRY_SAFE,
                   "INSERT INTO compute_nodes (host, hypervisor_hostname, hypervisor_type,"
                   " hypervisor_version, host_ip, cpu_info, vcpus, memory_mb, free_ram_mb,"
                   " local_gb, free_disk_gb, cpu_allocation_ratio, ram_allocation_ratio,"
                   " disk_allocation_ratio, reserved_host_memory_mb, reserved_host_disk_gb,"
-                  " reserved_host_cpus, running_vms) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7,"
-                  " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                  " reserved_host_cpus, running_vms, max_live_migrations) VALUES ($1, $2, $3, $4,"
+                  " $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
                   " ON CONFLICT (host, hypervisor_hostname) DO UPDATE SET"
                   " hypervisor_type = EXCLUDED.hypervisor_type,"
                   " hypervisor_version = EXCLUDED.hypervisor_version,"
@@ -118,7 +120,8 @@ db_compute_node_upsert(db_conn_t *conn, const db_compute_node_t *r, db_compute_n
                   " reserved_host_memory_mb = EXCLUDED.reserved_host_memory_mb,"
                   " reserved_host_disk_gb = EXCLUDED.reserved_host_disk_gb,"
                   " reserved_host_cpus = EXCLUDED.reserved_host_cpus,"
-                  " running_vms = EXCLUDED.running_vms, updated_at = now()"
+                  " running_vms = EXCLUDED.running_vms,"
+                  " max_live_migrations = EXCLUDED.max_live_migrations, updated_at = now()"
                   " RETURNING " NODE_COLS,
                   &p, "store compute node \"%s\" of host \"%s\"", r->hypervisor_hostname, r->host);
     if (!res)

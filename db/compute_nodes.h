@@ -45,6 +45,7 @@ typedef struct db_compute_node {
     int64_t reserved_host_disk_gb;
     int reserved_host_cpus;
     int running_vms;
+    int max_live_migrations; /* the host's max_concurrent_live_migrations (0: no limit) */
     int64_t created_ms;
     int64_t updated_ms; /* time of the last report */
 } db_compute_node_t;

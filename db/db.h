@@ -123,5 +123,6 @@ int db_schema_check(db_conn_t *conn);
 #include "db/claims.h"
 #include "db/instance_devices.h"
 #include "db/actions.h"
+#include "db/drains.h"
 
 #endif /* TERN_DB_H */

@@ -34,6 +34,7 @@ db_instance_from_row(const PGresult *res, int row, db_instance_t *in)
     in->created_ms = db_get_int(res, row, 19);
     in->updated_ms = db_get_int(res, row, 20);
     in->deleted_ms = db_get_int(res, row, 21);
+    in->migration_support = db_get_str(res, row, 22);
 }
 
 void
@@ -42,6 +43,7 @@ db_instance_clear(db_instance_t *in)
     if (!in)
         return;
     free(in->name);
+    free(in->migration_support);
     free(in->host);
     free(in->node);
     free(in->vm_state);
@@ -98,13 +100,14 @@ db_instance_create(db_conn_t *conn, const db_instance_t *in, db_instance_t *ret_
     db_params_bool(&p, in->locked); /* $15 */
     db_params_int(&p, in->priority);
     db_params_int(&p, in->launched_ms);
+    db_params_text(&p, in->migration_support ? in->migration_support : "migratable");
     res = db_exec(conn, DB_RETRY_NEVER,
                   "INSERT INTO instances (uuid, name, host, node, vm_state, power_state,"
                   " memory_mb, vcpus, root_gb, ephemeral_gb, flavor_name, image_ref, project_id,"
-                  " user_id, locked, priority, launched_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                  " $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+                  " user_id, locked, priority, launched_at, migration_support) VALUES ($1, $2,"
+                  " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
                   " CASE WHEN $17::bigint = 0 THEN NULL"
-                  " ELSE to_timestamp($17::bigint / 1000.0) END)"
+                  " ELSE to_timestamp($17::bigint / 1000.0) END, $18)"
                   " RETURNING " INSTANCE_COLS,
                   &p, "create instance \"%s\"", uuid);
     if (!res)

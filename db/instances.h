@@ -63,7 +63,9 @@ typedef struct db_instance {
     int64_t launched_ms; /* 0 until first started */
     int64_t created_ms;
     int64_t updated_ms;
-    int64_t deleted_ms; /* 0 unless soft-deleted */
+    int64_t deleted_ms;      /* 0 unless soft-deleted */
+    char *migration_support; /* "migratable", "manual" (not by a drain) or "pinned" (never);
+                              * NULL in a create: "migratable" */
 } db_instance_t;
 
 typedef struct db_instance_filter {

@@ -11,7 +11,8 @@ DB_SCHEMA_FILES = \
 	db/schema/004_node_usage_from_instances.sql \
 	db/schema/005_migration_outcomes.sql \
 	db/schema/006_postcopy_paused.sql \
-	db/schema/007_instance_action_events.sql
+	db/schema/007_instance_action_events.sql \
+	db/schema/008_drains.sql
 
 db_libtern_db_la_SOURCES = \
 	db/db.h db/db-private.h \
@@ -24,7 +25,8 @@ db_libtern_db_la_SOURCES = \
 	db/capacity.c db/capacity.h \
 	db/claims.c db/claims.h \
 	db/instance_devices.c db/instance_devices.h \
-	db/actions.c db/actions.h
+	db/actions.c db/actions.h \
+	db/drains.c db/drains.h
 nodist_db_libtern_db_la_SOURCES = db/schema_sql.c
 db_libtern_db_la_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
 db_libtern_db_la_LIBADD = common/libtern-common.la $(LIBPQ_LIBS) $(JANSSON_LIBS) -lm

@@ -7,11 +7,13 @@
 #include <string.h>
 
 /* Column list of every service read; $1 of those statements is the down time in seconds. */
-#define SERVICE_COLS                                                                       \
-    "id, host, binary_name, topic, disabled, disabled_reason, forced_down, report_count, " \
-    "tern_ms(last_heartbeat), version, tern_ms(created_at), tern_ms(updated_at), "         \
-    "(NOT forced_down AND last_heartbeat IS NOT NULL AND "                                 \
-    " last_heartbeat > now() - make_interval(secs => $1::double precision))"
+#define SERVICE_COLS                                                                        \
+    "id, host, binary_name, topic, disabled, disabled_reason, forced_down, report_count, "  \
+    "tern_ms(last_heartbeat), version, tern_ms(created_at), tern_ms(updated_at), "          \
+    "(NOT forced_down AND last_heartbeat IS NOT NULL AND "                                  \
+    " last_heartbeat > now() - make_interval(secs => $1::double precision)), maintenance, " \
+    "(binary_name = 'tern-compute' AND EXISTS (SELECT 1 FROM drains d"                      \
+    " WHERE d.host = services.host AND d.status IN ('running', 'aborting')))"
 
 static void
 service_from_row(const PGresult *res, int row, db_service_t *svc)
@@ -30,6 +32,8 @@ service_from_row(const PGresult *res, int row, db_service_t *svc)
     svc->created_ms = db_get_int(res, row, 10);
     svc->updated_ms = db_get_int(res, row, 11);
     svc->is_up = db_get_bool(res, row, 12);
+    svc->maintenance = db_get_bool(res, row, 13);
+    svc->draining = db_get_bool(res, row, 14);
 }
 
 void
@@ -71,11 +75,11 @@ db_service_upsert(db_conn_t *conn, const char *host, const char *binary, const c
     db_params_text(&p, topic);
     db_params_int(&p, version);
     res = db_exec(conn, DB_RETRY_SAFE,
-                  "INSERT INTO services AS s (host, binary_name, topic, version, last_heartbeat,"
+                  "INSERT INTO services (host, binary_name, topic, version, last_heartbeat,"
                   " report_count) VALUES ($2, $3, $4, $5, now(), 1)"
                   " ON CONFLICT (host, binary_name) DO UPDATE SET topic = EXCLUDED.topic,"
                   " version = EXCLUDED.version, last_heartbeat = now(),"
-                  " report_count = s.report_count + 1, updated_at = now()"
+                  " report_count = services.report_count + 1, updated_at = now()"
                   " RETURNING " SERVICE_COLS,
                   &p, "register service \"%s\" on host \"%s\"", binary, host);
     if (!res)
@@ -195,4 +199,21 @@ db_service_set_forced_down(db_conn_t *conn, const char *host, const char *binary
                           "UPDATE services SET forced_down = $3, updated_at = now()"
                           " WHERE host = $1 AND binary_name = $2",
                           &p, host, binary, "set forced_down of");
+}
+
+int
+db_service_set_maintenance(db_conn_t *conn, const char *host, bool maintenance, const char *reason)
+{
+    DB_AUTOPARAMS p = DB_PARAMS_INIT;
+
+    db_params_text(&p, host);
+    db_params_text(&p, "tern-compute");
+    db_params_bool(&p, maintenance);
+    db_params_text(&p, maintenance ? reason : NULL);
+    return service_update(conn,
+                          "UPDATE services SET maintenance = $3, disabled = $3,"
+                          " disabled_reason = $4, updated_at = now()"
+                          " WHERE host = $1 AND binary_name = $2",
+                          &p, host, "tern-compute",
+                          maintenance ? "put into maintenance" : "take out of maintenance");
 }

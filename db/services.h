@@ -26,7 +26,9 @@ typedef struct db_service {
     int version;               /* service (RPC) version the daemon runs */
     int64_t created_ms;
     int64_t updated_ms;
-    bool is_up; /* computed by the read that returned this row */
+    bool is_up;       /* computed by the read that returned this row */
+    bool maintenance; /* in (or entering) maintenance: disabled until host-maintenance-exit */
+    bool draining;    /* a drain of the host is in progress (computed by the read) */
 } db_service_t;
 
 void db_service_clear(db_service_t *svc);
@@ -57,5 +59,11 @@ int db_service_set_disabled(db_conn_t *conn, const char *host, const char *binar
 /* Set or clear forced_down. NOT_FOUND when there is no such service. Idempotent, retried. */
 int db_service_set_forced_down(db_conn_t *conn, const char *host, const char *binary,
                                bool forced_down);
+
+/* Put host's compute service into maintenance (disabled with reason, maintenance set) or take
+ * it out (enabled, reason cleared, maintenance cleared). NOT_FOUND when the host has no compute
+ * service. Idempotent, retried. */
+int db_service_set_maintenance(db_conn_t *conn, const char *host, bool maintenance,
+                               const char *reason);
 
 #endif /* TERN_DB_SERVICES_H */

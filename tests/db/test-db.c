@@ -726,6 +726,7 @@ main(void)
         test_db_case_claims,
         test_db_case_devices,
         test_db_case_actions,
+        test_db_case_drains,
         case_drop,
         case_restart,
         test_db_case_manage_sync,
