@@ -180,6 +180,9 @@ compute_report_resources(compute_manager_t *mgr)
         (json_int_t)(info.disk_total_bytes >> 30), "free_disk_gb",
         (json_int_t)(info.disk_free_bytes >> 30), "running_vms", info.running_domains);
     virt_host_info_clear(&info);
+    /* The drains' per-host limit, both ways (conductor/drain.c). */
+    json_object_set_new(args, "max_concurrent_live_migrations",
+                        json_integer(mgr->cfg.max_concurrent_live_migrations));
     rc = compute_call_conductor(mgr, NULL, "service_report", args, NULL);
     json_decref(args);
     return rc;

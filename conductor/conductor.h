@@ -11,6 +11,8 @@
  *   conductor/checks.c        conductor_check_*: one function per check
  *   conductor/scheduler.c     conductor_select_destination: filter and weigh the hosts
  *   conductor/live_migrate.c  conductor_live_migrate: the task, start to hand-off
+ *   conductor/drain.c         the drain runner: every instance off a host (its own thread)
+ *   conductor/evacuations.c   host-evacuate-live, maintenance, evacuation show and abort
  *   conductor/migrations.c    migration list/show/abort/force-complete, compute reports
  *   conductor/events.c        conductor_notify_migration: status changes told to listeners
  *   conductor/actions.c       instance_action_list/_get: the action log and its events
@@ -57,6 +59,7 @@ typedef struct conductor_config {
     int reserved_host_memory_mb;  /* [DEFAULT] reserved_host_memory_mb */
     int reserved_host_disk_mb;    /* [DEFAULT] reserved_host_disk_mb */
     int workers;                  /* [conductor] workers */
+    int max_migrations;           /* [conductor] max_concurrent_migrations (0: no limit) */
 } conductor_config_t;
 
 void conductor_config_clear(conductor_config_t *cfg);
@@ -78,6 +81,13 @@ typedef struct conductor {
     pthread_mutex_t recovery_lock;
     pthread_cond_t recovery_cond;
     bool recovery_stopping; /* guarded by recovery_lock */
+    /* the drain runner (conductor/drain.c), on a thread of its own */
+    pthread_t drain;
+    bool drain_started;
+    pthread_mutex_t drain_lock;
+    pthread_cond_t drain_cond;
+    bool drain_stopping; /* guarded by drain_lock */
+    bool drain_woken;    /* guarded by drain_lock: run a round now */
 } conductor_t;
 
 /* Create: load the policy, check the database schema, connect the RPC client. cfg is stolen. */
@@ -109,6 +119,20 @@ int conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const ch
 
 /* Handlers (conductor/API.md). */
 int conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+/* The live-migration task for inst (a drain's), as req's caller, trying hosts (borrowed, best
+ * first; the conductor-side checks already passed) in turn: block_migration 1, 0 or -1 (auto).
+ * On success *ret_migration is the migration handed to the source (db_migration_clear). */
+int conductor_live_migrate_among(conductor_t *cond, const rpc_request_t *req,
+                                 const db_instance_t *inst, int block_migration, char **hosts,
+                                 size_t n_hosts, db_migration_t *ret_migration);
+/* conductor/evacuations.c: drains and maintenance (API.md). */
+int conductor_host_evacuate_live(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_host_maintenance_enter(conductor_t *cond, const rpc_request_t *req,
+                                     json_t **ret_result);
+int conductor_host_maintenance_exit(conductor_t *cond, const rpc_request_t *req,
+                                    json_t **ret_result);
+int conductor_host_evacuate_abort(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
+int conductor_evacuation_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 int conductor_migration_list(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 int conductor_migration_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 int conductor_live_migration_abort(conductor_t *cond, const rpc_request_t *req,
@@ -205,5 +229,14 @@ int conductor_watch_silent_sources(conductor_t *cond);
  * of their own, so that their calls to computes never delay the heartbeat. Stopped (and
  * joined) by conductor_free. 0, or -1 when the thread cannot start. */
 int conductor_recovery_start(conductor_t *cond, int interval_ms);
+
+/* conductor/drain.c: run one round of the drains this conductor owns (taking over those whose
+ * conductor stopped); how many drains it ran, or -1. The drain thread runs it every second and
+ * when woken (conductor_drain_wake: a migration changed status, a drain was asked for or
+ * aborted). conductor_start starts the thread; conductor_free stops it (conductor_drain_stop). */
+int conductor_drain_round(conductor_t *cond);
+int conductor_drain_start(conductor_t *cond);
+void conductor_drain_stop(conductor_t *cond);
+void conductor_drain_wake(conductor_t *cond);
 
 #endif /* TERN_CONDUCTOR_H */

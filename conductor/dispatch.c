@@ -42,6 +42,11 @@ static const conductor_method_t conductor_methods[] = {
     {"migration_recover", conductor_migration_recover},
     {"migration_leftovers", conductor_migration_leftovers},
     {"migration_cleaned", conductor_migration_cleaned},
+    {"host_evacuate_live", conductor_host_evacuate_live},
+    {"host_maintenance_enter", conductor_host_maintenance_enter},
+    {"host_maintenance_exit", conductor_host_maintenance_exit},
+    {"host_evacuate_abort", conductor_host_evacuate_abort},
+    {"evacuation_get", conductor_evacuation_get},
 };
 
 /* ---- per-thread database connections ---- */
@@ -93,7 +98,7 @@ conductor_start(conductor_t *cond, int n_workers)
     };
     cond->server =
         rpc_server_new(&cond->rpc_cfg, "conductor", cond->cfg.host, &cond->endpoint, 1, n_workers);
-    if (!cond->server || rpc_server_start(cond->server) < 0)
+    if (!cond->server || rpc_server_start(cond->server) < 0 || conductor_drain_start(cond) < 0)
         return -1;
     TERN_INFO("conductor \"%s\" serving topic conductor with %d workers", cond->cfg.host,
               n_workers);
@@ -155,6 +160,8 @@ conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
     memset(cfg, 0, sizeof(*cfg));
     pthread_mutex_init(&cond->recovery_lock, NULL);
     pthread_cond_init(&cond->recovery_cond, NULL);
+    pthread_mutex_init(&cond->drain_lock, NULL);
+    pthread_cond_init(&cond->drain_cond, NULL);
     cond->rpc_cfg = *rpc_cfg;
     if (pthread_key_create(&cond->db_key, db_key_destroy) != 0) {
         tern_error_set(TERN_ERR_SYSTEM, "could not make the conductor's connection key");
@@ -188,6 +195,7 @@ conductor_free(conductor_t *cond)
         pthread_mutex_unlock(&cond->recovery_lock);
         pthread_join(cond->recovery, NULL);
     }
+    conductor_drain_stop(cond);
     if (cond->server)
         rpc_server_stop(cond->server);
     rpc_server_free(cond->server); /* its workers' connections closed as they ended */
@@ -201,6 +209,8 @@ conductor_free(conductor_t *cond)
     conductor_config_clear(&cond->cfg);
     pthread_cond_destroy(&cond->recovery_cond);
     pthread_mutex_destroy(&cond->recovery_lock);
+    pthread_cond_destroy(&cond->drain_cond);
+    pthread_mutex_destroy(&cond->drain_lock);
     free(cond);
 }
 

@@ -37,4 +37,6 @@ conductor_notify_migration(conductor_t *cond, const rpc_request_t *req, const ch
     tern_error_restore(&pending);
     json_decref(args);
     json_decref(context);
+    if (db_migration_status_is_final(status))
+        conductor_drain_wake(cond); /* a drain may have room for its next instance */
 }

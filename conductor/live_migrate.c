@@ -328,48 +328,93 @@ choose_candidates(lm_task_t *t, char ***ret_hosts, size_t *ret_n)
                                          ret_hosts, ret_n);
 }
 
+/* run_task: from the instance found to the hand-off; candidates NULL: the named host's or the
+ * scheduler's. On success *ret_migration (may be NULL) is the migration as handed off. */
+static int
+run_task(lm_task_t *t, char **candidates, size_t n_candidates, db_migration_t *ret_migration)
+{
+    char **hosts = NULL;
+    size_t n_hosts = 0;
+    char uuid[DB_UUID_LEN];
+    int rc = -1;
+
+    if (conductor_check_instance_running(&t->inst) < 0 ||
+        conductor_check_source_up(t->cond, t->db, &t->inst) < 0 ||
+        db_compute_node_get(t->db, t->inst.host, NULL, &t->source) < 0 ||
+        (!candidates && choose_candidates(t, &hosts, &n_hosts) < 0) ||
+        !(t->instance_json = conductor_view_instance(t->db, &t->inst)) || begin_task(t) < 0) {
+        refuse(t);
+        goto cleanup;
+    }
+    if (candidates) {
+        hosts = candidates;
+        n_hosts = n_candidates;
+    }
+    if ((try_destinations(t, hosts, n_hosts) < 0 || hand_off(t) < 0) && end_task(t) == 0)
+        goto cleanup;
+    memcpy(uuid, t->mig.uuid, sizeof(uuid));
+    db_migration_clear(&t->mig);
+    if (db_migration_get(t->db, uuid, &t->mig) < 0)
+        goto cleanup;
+    TERN_INFO("live migration %s of instance %s from %s to %s handed to the source", t->mig.uuid,
+              t->inst.uuid, t->inst.host, t->dest);
+    if (ret_migration) {
+        *ret_migration = t->mig;
+        memset(&t->mig, 0, sizeof(t->mig));
+    }
+    rc = 0;
+
+cleanup:
+    if (hosts != candidates)
+        conductor_hosts_free(hosts, n_hosts);
+    return rc;
+}
+
+static void
+task_clear(lm_task_t *t)
+{
+    json_decref(t->instance_json);
+    json_decref(t->migrate_data);
+    json_decref(t->guest_cpu);
+    free(t->dest);
+    db_migration_clear(&t->mig);
+    db_compute_node_clear(&t->source);
+    db_instance_clear(&t->inst);
+}
+
 int
 conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
 {
     lm_task_t t = {.cond = cond, .req = req};
-    char **hosts = NULL;
-    size_t n_hosts = 0;
+    db_migration_t mig = {0};
     int rc = -1;
 
     if (conductor_check_parameters(req->args, &t.args) < 0 || !(t.db = conductor_db(cond)) ||
         conductor_find_instance(t.db, t.args.instance, &t.inst) < 0)
         return -1;
-    if (conductor_check_instance_running(&t.inst) < 0 ||
-        conductor_check_source_up(cond, t.db, &t.inst) < 0 ||
-        db_compute_node_get(t.db, t.inst.host, NULL, &t.source) < 0 ||
-        choose_candidates(&t, &hosts, &n_hosts) < 0 ||
-        !(t.instance_json = conductor_view_instance(t.db, &t.inst)) || begin_task(&t) < 0) {
-        refuse(&t);
-        goto cleanup;
+    if (run_task(&t, NULL, 0, &mig) == 0) {
+        *ret_result = tern_json_pack("{s:o}", "migration", conductor_view_migration(&mig));
+        rc = 0;
     }
-    if ((try_destinations(&t, hosts, n_hosts) < 0 || hand_off(&t) < 0) && end_task(&t) == 0)
-        goto cleanup;
-    {
-        char uuid[DB_UUID_LEN];
+    db_migration_clear(&mig);
+    task_clear(&t);
+    return rc;
+}
 
-        memcpy(uuid, t.mig.uuid, sizeof(uuid));
-        db_migration_clear(&t.mig);
-        if (db_migration_get(t.db, uuid, &t.mig) < 0)
-            goto cleanup;
-    }
-    TERN_INFO("live migration %s of instance %s from %s to %s handed to the source", t.mig.uuid,
-              t.inst.uuid, t.inst.host, t.dest);
-    *ret_result = tern_json_pack("{s:o}", "migration", conductor_view_migration(&t.mig));
-    rc = 0;
+int
+conductor_live_migrate_among(conductor_t *cond, const rpc_request_t *req, const db_instance_t *inst,
+                             int block_migration, char **hosts, size_t n_hosts,
+                             db_migration_t *ret_migration)
+{
+    lm_task_t t = {.cond = cond, .req = req};
+    int rc = -1;
 
-cleanup:
-    conductor_hosts_free(hosts, n_hosts);
-    json_decref(t.instance_json);
-    json_decref(t.migrate_data);
-    json_decref(t.guest_cpu);
-    free(t.dest);
-    db_migration_clear(&t.mig);
-    db_compute_node_clear(&t.source);
-    db_instance_clear(&t.inst);
+    t.args.instance = inst->uuid;
+    t.args.block_migration = block_migration;
+    if (n_hosts == 1)
+        t.args.host = hosts[0];
+    if ((t.db = conductor_db(cond)) && conductor_find_instance(t.db, inst->uuid, &t.inst) == 0)
+        rc = run_task(&t, hosts, n_hosts, ret_migration);
+    task_clear(&t);
     return rc;
 }

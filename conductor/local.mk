@@ -8,6 +8,8 @@ conductor_libtern_conductor_la_SOURCES = \
 	conductor/checks.c conductor/checks.h \
 	conductor/scheduler.c conductor/scheduler.h \
 	conductor/live_migrate.c \
+	conductor/drain.c \
+	conductor/evacuations.c \
 	conductor/migrations.c \
 	conductor/recovery.c \
 	conductor/events.c \

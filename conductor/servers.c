@@ -77,9 +77,9 @@ conductor_server_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_r
 /* ---- create ---- */
 
 typedef struct server_request {
-    const char *name, *image, *host;
+    const char *name, *image, *host, *migration_support;
     json_int_t memory_mb, disk_gb;
-    int vcpus;
+    int vcpus, priority;
     json_t *volumes, *networks, *rules, *workload; /* borrowed */
 } server_request_t;
 
@@ -94,13 +94,20 @@ validate_create(const json_t *args, server_request_t *r)
 
     memset(r, 0, sizeof(*r));
     if (json_unpack_ex((json_t *)args, &jerr, JSON_STRICT,
-                       "{s:s, s:s, s:I, s:i, s:I, s?s, s?o, s?o, s?o, s?o}", "name", &r->name,
-                       "image", &r->image, "memory_mb", &r->memory_mb, "vcpus", &r->vcpus,
+                       "{s:s, s:s, s:I, s:i, s:I, s?s, s?o, s?o, s?o, s?o, s?i, s?s}", "name",
+                       &r->name, "image", &r->image, "memory_mb", &r->memory_mb, "vcpus", &r->vcpus,
                        "disk_gb", &r->disk_gb, "host", &r->host, "volumes", &r->volumes, "networks",
-                       &r->networks, "security_group_rules", &r->rules, "workload",
-                       &r->workload) < 0)
+                       &r->networks, "security_group_rules", &r->rules, "workload", &r->workload,
+                       "priority", &r->priority, "migration_support", &r->migration_support) < 0)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to server_create: %s",
                               jerr.text);
+    if (r->priority < -1000 || r->priority > 1000)
+        return tern_error_set(TERN_ERR_INVALID, "invalid priority %d: -1000..1000", r->priority);
+    if (r->migration_support && !tern_streq(r->migration_support, "migratable") &&
+        !tern_streq(r->migration_support, "manual") && !tern_streq(r->migration_support, "pinned"))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid migration_support \"%s\": migratable, manual or pinned",
+                              r->migration_support);
     if (tern_str_empty(r->name) || strlen(r->name) > 255)
         return tern_error_set(TERN_ERR_INVALID, "invalid server name: 1 to 255 characters");
     if (r->memory_mb < 16 || r->memory_mb > 1024 * 1024 || r->vcpus < 1 || r->vcpus > 256 ||
@@ -281,6 +288,8 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     row.vcpus = r.vcpus;
     row.root_gb = r.disk_gb;
     row.image_ref = (char *)r.image;
+    row.priority = r.priority;
+    row.migration_support = (char *)r.migration_support;
     row.project_id =
         (char *)(json_string_value(json_object_get(req->context, "project_id")) ?: "default");
     row.user_id = (char *)(req->amqp_user_id[0] ? req->amqp_user_id : "unknown");

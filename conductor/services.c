@@ -126,21 +126,28 @@ conductor_service_report(conductor_t *cond, const rpc_request_t *req, json_t **r
 {
     const char *host, *binary, *topic, *version, *node_name, *hv_type, *cpu_xml;
     json_int_t hv_version, memory_mb, free_ram_mb, local_gb, free_disk_gb;
-    int vcpus, running;
+    int vcpus, running, max_live = 1;
     db_compute_node_t report = {0};
     json_error_t jerr;
     db_conn_t *db;
     int rc;
 
     if (json_unpack_ex(req->args, &jerr, JSON_STRICT,
-                       "{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i}}",
+                       "{s:s, s:s, s:s, s:s, s:{s:s, s:I, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i},"
+                       " s?i}",
                        "host", &host, "binary", &binary, "topic", &topic, "version", &version,
                        "node", "hypervisor_type", &hv_type, "hypervisor_version", &hv_version,
                        "hypervisor_hostname", &node_name, "cpu_info", &cpu_xml, "vcpus", &vcpus,
                        "memory_mb", &memory_mb, "free_ram_mb", &free_ram_mb, "local_gb", &local_gb,
-                       "free_disk_gb", &free_disk_gb, "running_vms", &running) < 0)
+                       "free_disk_gb", &free_disk_gb, "running_vms", &running,
+                       "max_concurrent_live_migrations", &max_live) < 0)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to service_report: %s",
                               jerr.text);
+    if (max_live < 0)
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid arguments to service_report: "
+                              "max_concurrent_live_migrations %d is negative",
+                              max_live);
     if (!(db = conductor_db(cond)) || db_service_upsert(db, host, binary, topic, 1, NULL) < 0)
         return -1;
     report.host = (char *)host;
@@ -154,6 +161,7 @@ conductor_service_report(conductor_t *cond, const rpc_request_t *req, json_t **r
     report.local_gb = local_gb;
     report.free_disk_gb = free_disk_gb;
     report.running_vms = running;
+    report.max_live_migrations = max_live;
     report.cpu_allocation_ratio = cond->cfg.cpu_allocation_ratio;
     report.ram_allocation_ratio = cond->cfg.ram_allocation_ratio;
     report.disk_allocation_ratio = cond->cfg.disk_allocation_ratio;

@@ -29,20 +29,26 @@ conductor_view_time(int64_t ms)
 json_t *
 conductor_view_service(const db_service_t *svc)
 {
-    return tern_json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i}", "host", svc->host,
-                          "binary", svc->binary, "topic", svc->topic, "status",
-                          svc->disabled ? "disabled" : "enabled", "state",
-                          svc->is_up ? "up" : "down", "disabled_reason", svc->disabled_reason,
-                          "forced_down", svc->forced_down, "last_heartbeat",
-                          conductor_view_time(svc->last_heartbeat_ms), "version", svc->version);
+    return tern_json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s?, s:b, s:o, s:i, s:s}", "host", svc->host, "binary",
+        svc->binary, "topic", svc->topic, "status", svc->disabled ? "disabled" : "enabled", "state",
+        svc->is_up ? "up" : "down", "disabled_reason", svc->disabled_reason, "forced_down",
+        svc->forced_down, "last_heartbeat", conductor_view_time(svc->last_heartbeat_ms), "version",
+        svc->version, "maintenance",
+        svc->draining      ? "draining"
+        : svc->maintenance ? "on"
+                           : "off");
 }
 
 json_t *
 conductor_view_hypervisor(const db_compute_node_t *n, const db_service_t *svc)
 {
     const char *cpu_xml = json_string_value(json_object_get(n->cpu_info, "xml"));
+    db_resources_t none = {0}, left;
+    json_t *v;
 
-    return tern_json_pack(
+    db_capacity_free(n, &none, &left); /* usable = what is left + what is used */
+    v = tern_json_pack(
         "{s:s, s:s, s:I, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:s, "
         "s:s, s:s, s:f, s:f, s:o}",
         "host", n->host, "hypervisor_type", n->hypervisor_type, "hypervisor_version",
@@ -55,6 +61,10 @@ conductor_view_hypervisor(const db_compute_node_t *n, const db_service_t *svc)
         svc ? (svc->disabled ? "disabled" : "enabled") : "unknown", "ram_allocation_ratio",
         n->ram_allocation_ratio, "cpu_allocation_ratio", n->cpu_allocation_ratio, "updated_at",
         conductor_view_time(n->updated_ms));
+    json_object_set_new(v, "reserved_host_memory_mb", json_integer(n->reserved_host_memory_mb));
+    json_object_set_new(v, "memory_mb_usable", json_integer(left.memory_mb + n->memory_mb_used));
+    json_object_set_new(v, "max_concurrent_live_migrations", json_integer(n->max_live_migrations));
+    return v;
 }
 
 static json_t *
@@ -240,4 +250,75 @@ conductor_view_action(const db_action_t *a, json_t *events)
     if (events)
         json_object_set_new(obj, "events", events);
     return obj;
+}
+
+static json_t *
+view_drain_item(const db_drain_item_t *it)
+{
+    return tern_json_pack(
+        "{s:s, s:s?, s:i, s:s, s:s?, s:I, s:s?, s:i, s:s?, s:s?, s:o, s:o, s:o, s:I, s:I, s:I, "
+        "s:o, s:o}",
+        "instance_uuid", it->instance_uuid, "name", it->instance_name, "priority", it->priority,
+        "status", db_drain_item_status_name(it->status), "migration_uuid",
+        it->migration_uuid[0] ? it->migration_uuid : NULL, "migration_id",
+        (json_int_t)it->migration_id, "migration_status", it->migration_status, "attempts",
+        it->attempts, "dest_host", it->dest_host, "message", it->message, "started_at",
+        conductor_view_time(it->started_ms), "finished_at", conductor_view_time(it->finished_ms),
+        "downtime_ms", it->downtime_ms >= 0 ? json_integer(it->downtime_ms) : json_null(),
+        "data_total", (json_int_t)it->data_total, "data_processed", (json_int_t)it->data_processed,
+        "transfer_ms", (json_int_t)it->transfer_ms, "migration_started_at",
+        conductor_view_time(it->migration_started_ms), "migration_finished_at",
+        conductor_view_time(it->migration_finished_ms));
+}
+
+/* The drain's progress: instances by status and a percentage of the work known so far (a
+ * finished instance counts whole, a migrating one by its data moved), with an ETA from the
+ * time elapsed at that percentage. */
+static json_t *
+view_drain_progress(const db_drain_t *d, const db_drain_item_t *items, size_t n, int64_t now_ms)
+{
+    size_t count[DB_DRAIN_ITEM_CANCELLED + 1] = {0};
+    double done = 0;
+    int64_t end_ms = d->finished_ms ? d->finished_ms : now_ms, elapsed = end_ms - d->created_ms;
+    json_t *by = json_object(), *eta = json_null();
+    int percent;
+
+    for (size_t i = 0; i < n; i++) {
+        count[items[i].status]++;
+        if (db_drain_item_status_is_final(items[i].status))
+            done += 1;
+        else if (items[i].status == DB_DRAIN_ITEM_MIGRATING && items[i].data_total > 0)
+            done += (double)items[i].data_processed / (double)items[i].data_total;
+    }
+    for (int s = 0; s <= DB_DRAIN_ITEM_CANCELLED; s++)
+        json_object_set_new(by, db_drain_item_status_name(s), json_integer((json_int_t)count[s]));
+    percent = n ? (int)(100.0 * done / (double)n) : 100;
+    if (percent > 100)
+        percent = 100;
+    if (!db_drain_status_is_final(d->status) && done > 0 && done < (double)n)
+        eta = json_integer((json_int_t)((double)elapsed * ((double)n - done) / done));
+    return tern_json_pack("{s:I, s:o, s:i, s:I, s:o}", "total", (json_int_t)n, "instances", by,
+                          "percent", percent, "elapsed_ms", (json_int_t)elapsed, "eta_ms", eta);
+}
+
+json_t *
+conductor_view_drain(const db_drain_t *d, const db_drain_item_t *items, size_t n, int64_t now_ms)
+{
+    json_t *list = json_array(), *v;
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, view_drain_item(&items[i]));
+    v = tern_json_pack(
+        "{s:I, s:s, s:s, s:b, s:s?, s:o, s:i, s:b, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, "
+        "s:o, s:o}",
+        "id", (json_int_t)d->id, "host", d->host, "status", db_drain_status_name(d->status),
+        "maintenance", d->maintenance, "target_host", d->target_host, "block_migration",
+        d->block_migration < 0 ? json_null() : json_boolean(d->block_migration), "max_concurrent",
+        d->max_concurrent, "force", d->force, "conductor", d->conductor, "user_id", d->user_id,
+        "project_id", d->project_id, "request_id", d->request_id, "reason", d->reason, "message",
+        d->message, "created_at", conductor_view_time(d->created_ms), "updated_at",
+        conductor_view_time(d->updated_ms), "finished_at", conductor_view_time(d->finished_ms));
+    json_object_set_new(v, "progress", view_drain_progress(d, items, n, now_ms));
+    json_object_set_new(v, "instances", list);
+    return v;
 }

@@ -17,6 +17,10 @@ json_t *conductor_view_service(const db_service_t *svc);
 /* svc may be NULL (no service row: state "unknown"). */
 json_t *conductor_view_hypervisor(const db_compute_node_t *node, const db_service_t *svc);
 json_t *conductor_view_migration(const db_migration_t *mig);
+/* A drain with its instances (items, n of them) and its progress as of now_ms (ms since the
+ * epoch). */
+json_t *conductor_view_drain(const db_drain_t *drain, const db_drain_item_t *items, size_t n,
+                             int64_t now_ms);
 
 /* An instance action (nova's os-instance-actions shape); events (stolen, may be NULL: none in
  * the object) an array of conductor_view_action_event() objects. */

@@ -81,7 +81,8 @@ typedef struct conf {
         int live_migration_parallel_connections;
     } libvirt;
     struct {
-        int workers; /* RPC worker threads */
+        int workers;                   /* RPC worker threads */
+        int max_concurrent_migrations; /* drains' cloud-wide limit (0: none) */
     } conductor;
     struct {
         int workers; /* RPC worker threads of tern-compute */

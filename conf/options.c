@@ -338,6 +338,14 @@ const conf_option_t conf_options[] = {
         .help = "Number of RPC worker threads of the conductor.\n\n"
                 "Requests are handled by this many threads at once, so that one slow request "
                 "does not stall the others."),
+    OPT("conductor", "max_concurrent_migrations", CONF_INT, conductor.max_concurrent_migrations,
+        "5", OPT_MIN(0), OPT_MAX(10000),
+        .help = "Live migrations a host drain may have in flight across the whole cloud.\n\n"
+                "A drain (host-evacuate-live, host-maintenance-enter) starts no migration "
+                "while this many migrations of any kind are queued, preparing or running. "
+                "Each host also keeps to its own max_concurrent_live_migrations, as its "
+                "compute reports it, for the migrations out of it and into it. 0 means no "
+                "cloud-wide limit (KubeVirt's parallelMigrationsPerCluster, default 5)."),
     /* [compute] */
     OPT("compute", "workers", CONF_INT, compute.workers, "8", OPT_MIN(1), OPT_MAX(256),
         .help = "Number of RPC worker threads of tern-compute.\n\n"
