@@ -190,6 +190,48 @@ START_TEST(test_parse_migrations)
 }
 END_TEST
 
+START_TEST(test_parse_drains)
+{
+    cli_request_t req;
+
+    ck_assert_int_eq(test_cli_parse(&req, "host-evacuate-live", "h1", NULL), 0);
+    assert_parses(&req, "host-evacuate-live", "host_evacuate_live");
+    assert_args(&req, "{\"host\": \"h1\", \"block_migration\": null, \"force\": false}");
+    ck_assert(!req.wait);
+    cli_request_clear(&req);
+    ck_assert_int_eq(test_cli_parse(&req, "host-maintenance-enter", "--target-host", "h2",
+                                    "--block-migrate", "--max-concurrent", "3", "--force",
+                                    "--reason", "bios", "--wait", "h1", NULL),
+                     0);
+    assert_parses(&req, "host-maintenance-enter", "host_maintenance_enter");
+    assert_args(&req, "{\"host\": \"h1\", \"block_migration\": true, \"force\": true,"
+                      " \"target_host\": \"h2\", \"max_concurrent\": 3, \"reason\": \"bios\"}");
+    ck_assert(req.wait && req.wait_drain);
+    cli_request_clear(&req);
+    ck_assert_int_eq(test_cli_parse(&req, "evacuation-show", "--drain", "7", "--wait", "h1", NULL),
+                     0);
+    assert_parses(&req, "evacuation-show", "evacuation_get");
+    assert_args(&req, "{\"host\": \"h1\", \"drain\": 7}");
+    ck_assert(req.wait && req.wait_drain);
+    cli_request_clear(&req);
+    ck_assert_int_eq(test_cli_parse(&req, "host-evacuate-abort", "h1", NULL), 0);
+    assert_parses(&req, "host-evacuate-abort", "host_evacuate_abort");
+    assert_args(&req, "{\"host\": \"h1\"}");
+    ck_assert(!req.wait);
+    cli_request_clear(&req);
+    ck_assert_int_eq(test_cli_parse(&req, "host-maintenance-exit", "h1", NULL), 0);
+    assert_parses(&req, "host-maintenance-exit", "host_maintenance_exit");
+    cli_request_clear(&req);
+    ck_assert_int_eq(test_cli_parse(&req, "server-create", "--image", "img", "--memory", "64",
+                                    "--vcpus", "1", "--disk", "0", "--priority", "-7",
+                                    "--migration-support", "pinned", "vm", NULL),
+                     0);
+    assert_args(&req, "{\"name\": \"vm\", \"image\": \"img\", \"memory_mb\": 64, \"vcpus\": 1,"
+                      " \"disk_gb\": 0, \"priority\": -7, \"migration_support\": \"pinned\"}");
+    cli_request_clear(&req);
+}
+END_TEST
+
 START_TEST(test_parse_server_events)
 {
     cli_request_t req;
@@ -358,6 +400,7 @@ test_cli_parse_case(void)
     TCase *tc = tcase_create("parse");
 
     tcase_add_test(tc, test_parse_live_migration_defaults);
+    tcase_add_test(tc, test_parse_drains);
     tcase_add_test(tc, test_parse_live_migration_options);
     tcase_add_test(tc, test_parse_global_options);
     tcase_add_test(tc, test_parse_migrations);

@@ -31,7 +31,7 @@
 #define CLI_EXIT_FAILED 1 /* the operation failed (remote error, connection, configuration) */
 #define CLI_EXIT_USAGE 2  /* bad command line; nothing was sent */
 
-#define CLI_MAX_OPTIONS 16 /* options of one command, global ones included */
+#define CLI_MAX_OPTIONS 20 /* options of one command, global ones included */
 #define CLI_MAX_ARGS 4     /* positional arguments of one command */
 #define CLI_MAX_REPEAT 64  /* values of one repeatable option */
 #define CLI_NAME_MAX 255   /* longest server, host, binary or image name accepted */
@@ -103,7 +103,8 @@ struct cli_request {
     const cli_command_t *command; /* NULL only for the general help */
     json_t *args;                 /* owned: the method's arguments */
     cli_format_t format;
-    bool wait; /* live-migration --wait, migration-show --wait */
+    bool wait;       /* live-migration --wait, migration-show --wait, the drains' --wait */
+    bool wait_drain; /* what --wait follows is a drain */
     /* Global options (strings borrowed from argv). */
     const char **config_files; /* owned array */
     size_t n_config_files;
@@ -185,6 +186,14 @@ int cli_render_service_list(const cli_request_t *req, json_t *result, FILE *out)
 int cli_render_service_show(const cli_request_t *req, json_t *result, FILE *out);
 int cli_render_hypervisor_list(const cli_request_t *req, json_t *result, FILE *out);
 int cli_render_hypervisor_show(const cli_request_t *req, json_t *result, FILE *out);
+int cli_build_drain(const cli_parsed_t *p, cli_request_t *req);
+int cli_build_drain_host(const cli_parsed_t *p, cli_request_t *req);
+int cli_render_drain(const cli_request_t *req, json_t *result, FILE *out);
+/* The drain --wait progress line (no newline) of drain (borrowed): percentage (held: never
+ * lower than *percent_held, which it raises), a bar when bar, servers moved/total, running,
+ * failed or blocked, ETA, elapsed. Returns buf. */
+char *cli_drain_progress_line(const json_t *drain, int *percent_held, bool bar, char *buf,
+                              size_t size);
 
 /* ---- output.c ---- */
 

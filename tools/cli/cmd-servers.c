@@ -220,6 +220,28 @@ build_workload(const cli_parsed_t *p, json_t *args)
     return 0;
 }
 
+/* --priority and --migration-support: the drains' order and what they may move. */
+static int
+build_migration_policy(const cli_parsed_t *p, json_t *args)
+{
+    static const char *const supports[] = {"migratable", "manual", "pinned", NULL};
+    const char *priority = cli_parsed_get(p, "priority");
+    const char *support = cli_parsed_get(p, "migration-support");
+    int64_t v;
+
+    if (priority) {
+        if (cli_parse_int(priority, "--priority", -1000, 1000, &v) < 0)
+            return -1;
+        json_object_set_new(args, "priority", json_integer(v));
+    }
+    if (support) {
+        if (cli_check_choice(support, "--migration-support", supports) < 0)
+            return -1;
+        json_object_set_new(args, "migration_support", json_string(support));
+    }
+    return 0;
+}
+
 static int
 build_create(const cli_parsed_t *p, json_t *args)
 {
@@ -240,6 +262,8 @@ build_create(const cli_parsed_t *p, json_t *args)
     json_object_set_new(args, "disk_gb", json_integer(disk));
     if (host)
         json_object_set_new(args, "host", json_string(host));
+    if (build_migration_policy(p, args) < 0)
+        return -1;
     if (cli_parsed_count(p, "volume")) {
         if (!(list = parse_repeated(p, "volume", parse_volume)))
             return -1;

@@ -65,6 +65,7 @@ static const cli_column_t service_columns[] = {
     {"Status", "status", NULL},
     {"State", "state", NULL},
     {"Last Heartbeat", "last_heartbeat", NULL},
+    {"Maintenance", "maintenance", NULL},
     {"Disabled Reason", "disabled_reason", NULL},
     {"Forced Down", "forced_down", NULL},
     {"Version", "version", NULL},

@@ -89,6 +89,11 @@ static const cli_option_t server_create_options[] = {
     {"rule", 0, "DIR:PROTO:PORTS:CIDR", CLI_OPT_VALUE | CLI_OPT_REPEAT,
      "security-group rule, e.g. ingress:tcp:22:0.0.0.0/0 or egress:udp:1000-2000:10.0.0.0/8 "
      "(DIR ingress|egress, PROTO tcp|udp|icmp|any, PORTS N, N-M or empty); repeatable"},
+    {"priority", 0, "N", CLI_OPT_VALUE,
+     "-1000..1000 (default 0): a host drain moves higher priorities first"},
+    {"migration-support", 0, "MODE", CLI_OPT_VALUE,
+     "migratable (default), manual (an operator may move it, a drain may not) or pinned "
+     "(never moves; a drain reports it as blocking unless --force)"},
     {"dirty-mb", 0, "N", CLI_OPT_VALUE, "test guest: MiB of memory its workload keeps dirtying"},
     {"dirty-rate", 0, "MBPS", CLI_OPT_VALUE, "test guest: MiB/s its workload dirties"},
     {NULL, 0, NULL, 0, NULL},
@@ -119,6 +124,49 @@ static const cli_arg_t host_binary_args[] = {
 static const cli_arg_t host_args[] = {
     {"HOST", "host of the hypervisor"},
 };
+
+/* ---- drains ---- */
+
+#define DRAIN_OPTIONS                                                                           \
+    {"target-host", 0, "HOST", CLI_OPT_VALUE,                                                   \
+     "move every server to HOST (default: the scheduler picks one for each)"},                  \
+        {"block-migrate", 0, NULL, 0, "copy the disks (block migration)"},                      \
+        {"no-block-migrate", 0, NULL, 0, "do not copy the disks (shared storage)"},             \
+        {"max-concurrent", 0, "N", CLI_OPT_VALUE,                                               \
+         "migrations of this drain at once, 1..64 (default: the host's "                        \
+         "max_concurrent_live_migrations)"},                                                    \
+        {"force", 0, NULL, 0, "move servers marked manual-only or pinned to the host too"},     \
+        {"reason", 0, "REASON", CLI_OPT_VALUE,                                                  \
+         "why the host is disabled (shown by service-list)"},                                   \
+    {                                                                                           \
+        "wait", 0, NULL, 0, "follow the drain until it ends; exit 0 only if every server moved" \
+    }
+
+static const cli_option_t drain_options[] = {
+    DRAIN_OPTIONS,
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static const cli_option_t evacuation_show_options[] = {
+    {"drain", 0, "ID", CLI_OPT_VALUE, "show drain ID of the host (default: its latest)"},
+    {"wait", 0, NULL, 0, "follow the drain until it ends; exit 0 only if every server moved"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+#define DRAIN_USAGE                                                                     \
+    "[--target-host HOST] [--block-migrate | --no-block-migrate] [--max-concurrent N] " \
+    "[--force] [--reason REASON] [--wait] HOST"
+#define DRAIN_HELP_COMMON                                                                     \
+    "The conductor moves every server off HOST by live migration, highest priority first,\n"  \
+    "choosing each destination with the scheduler (capacity claimed, so that concurrent\n"    \
+    "choices never overcommit a host). It keeps to --max-concurrent, to each host's\n"        \
+    "max_concurrent_live_migrations out of and into it, and to [conductor]\n"                 \
+    "max_concurrent_migrations. A migration refused by one host is tried on the next; a\n"    \
+    "failed one is tried again (3 attempts). A server marked manual-only or pinned, or not\n" \
+    "running, is reported as blocking (--force moves the marked ones). The drain is a\n"      \
+    "record in the database: a restarted conductor carries it on, evacuation-show shows\n"    \
+    "it from any terminal, host-evacuate-abort stops it. The command returns once the\n"      \
+    "drain is recorded; --wait follows it with a progress bar and an ETA."
 
 const cli_command_t cli_commands[] = {
     {
@@ -196,6 +244,81 @@ const cli_command_t cli_commands[] = {
                 "both hosts until an operator decides (tern does not resume post-copy).",
         .build = cli_build_migration_action,
         .render = cli_render_migration_action,
+    },
+    {
+        .name = "host-evacuate-live",
+        .method = "host_evacuate_live",
+        .usage = DRAIN_USAGE,
+        .args = host_args,
+        .min_args = 1,
+        .max_args = 1,
+        .summary = "Live-migrate every server off a host (a drain run by the conductor)",
+        .help =
+            "Disable HOST (with --reason, shown by service-list) and drain it.\n" DRAIN_HELP_COMMON
+            "\nThe host stays disabled afterwards (service-enable).",
+        .options = drain_options,
+        .build = cli_build_drain,
+        .render = cli_render_drain,
+    },
+    {
+        .name = "host-maintenance-enter",
+        .method = "host_maintenance_enter",
+        .usage = DRAIN_USAGE,
+        .args = host_args,
+        .min_args = 1,
+        .max_args = 1,
+        .summary = "Put a host into maintenance: drain it, keep it disabled until exit",
+        .help =
+            "Put HOST into maintenance (service-list shows it) and drain it.\n" DRAIN_HELP_COMMON
+            "\nThe host stays in maintenance, disabled, until "
+            "host-maintenance-exit.",
+        .options = drain_options,
+        .build = cli_build_drain,
+        .render = cli_render_drain,
+    },
+    {
+        .name = "host-maintenance-exit",
+        .method = "host_maintenance_exit",
+        .usage = "HOST",
+        .args = host_args,
+        .min_args = 1,
+        .max_args = 1,
+        .summary = "Take a host out of maintenance (enable it again)",
+        .help = "Enable HOST again and clear its maintenance state. Refused while a drain of\n"
+                "the host is in progress (abort it first with host-evacuate-abort).",
+        .build = cli_build_drain_host,
+        .render = cli_render_service_show,
+    },
+    {
+        .name = "host-evacuate-abort",
+        .method = "host_evacuate_abort",
+        .usage = "HOST",
+        .args = host_args,
+        .min_args = 1,
+        .max_args = 1,
+        .summary = "Abort the drain of a host",
+        .help = "Cancel the servers of HOST's drain that wait and abort the migrations that\n"
+                "run (each server stays where it is when its migration ends: on HOST if it\n"
+                "was aborted, on its destination if it completed first). The host stays\n"
+                "disabled.",
+        .build = cli_build_drain_host,
+        .render = cli_render_drain,
+    },
+    {
+        .name = "evacuation-show",
+        .method = "evacuation_get",
+        .usage = "[--drain ID] [--wait] HOST",
+        .args = host_args,
+        .min_args = 1,
+        .max_args = 1,
+        .summary = "Show the drain of a host: each server's outcome and the progress",
+        .help = "Show HOST's latest drain (or drain ID): who asked and when, its status, each\n"
+                "server in priority order with its destination, migration, attempts, downtime\n"
+                "and outcome, and the progress with an ETA. With --wait it follows the drain\n"
+                "until it ends, from any terminal.",
+        .options = evacuation_show_options,
+        .build = cli_build_drain_host,
+        .render = cli_render_drain,
     },
     {
         .name = "server-list",

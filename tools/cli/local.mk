@@ -1,7 +1,7 @@
 # tools/cli/local.mk: build rules for tools/cli/ (included from its parent's local.mk).
 # libtern-cli: parsing, validation and output of the tern client - everything that does not
 # talk to the broker, so its unit suite runs without one. The tern program adds main.c
-# (configuration, connection) and wait.c (live-migration --wait).
+# (configuration, connection) and wait.c (the --wait of migrations and drains).
 noinst_LTLIBRARIES += tools/cli/libtern-cli.la
 tools_cli_libtern_cli_la_SOURCES = \
 	tools/cli/cli.h \
@@ -11,6 +11,7 @@ tools_cli_libtern_cli_la_SOURCES = \
 	tools/cli/cmd-servers.c \
 	tools/cli/cmd-actions.c \
 	tools/cli/cmd-services.c \
+	tools/cli/cmd-drains.c \
 	tools/cli/output.c \
 	tools/cli/progress.c
 tools_cli_libtern_cli_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -63,7 +63,9 @@ run(const cli_session_t *s, const cli_request_t *req, const sigset_t *sigint_set
         timeout_ms = cmd->min_timeout_ms;
     if (cli_call(s, cmd->method, req->args, timeout_ms, &result) < 0)
         return CLI_EXIT_FAILED;
-    if (req->wait)
+    if (req->wait && req->wait_drain)
+        rc = cli_wait_drain(s, req, result, sigint_set);
+    else if (req->wait)
         rc = cli_wait_migration(s, req, result, started_ms, sigint_set);
     else
         rc = cmd->render(req, result, stdout) < 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;

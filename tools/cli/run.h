@@ -37,4 +37,11 @@ int cli_call(const cli_session_t *s, const char *method, json_t *args, int timeo
 int cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *result,
                        int64_t started_ms, const sigset_t *sigint_set);
 
+/* The drains' --wait: follow the drain that host_evacuate_live, host_maintenance_enter or
+ * evacuation_get answered (result borrowed), reading it every second, with a progress line
+ * (percentage held, ETA), until it ends; then print it. CLI_EXIT_OK only when it completed (every
+ * server moved). SIGINT as for cli_wait_migration. */
+int cli_wait_drain(const cli_session_t *s, const cli_request_t *req, json_t *result,
+                   const sigset_t *sigint_set);
+
 #endif /* TERN_TOOLS_CLI_RUN_H */

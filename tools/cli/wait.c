@@ -68,13 +68,11 @@ display_init(display_t *d, const cli_request_t *req)
         d->width = ws.ws_col;
 }
 
+/* display_put: a progress line, rewritten in place on a terminal, else one a second (or now
+ * when force). line is cut to the terminal's width. */
 static void
-display_line(display_t *d, const cli_progress_t *prog, const json_t *migration, int64_t now_ms,
-             bool force)
+display_put(display_t *d, char *line, int64_t now_ms, bool force)
 {
-    char line[LINE_MAX];
-
-    cli_progress_line(prog, migration, now_ms, d->tty, line, sizeof(line));
     if (d->tty) {
         if (d->width && strlen(line) > d->width - 1)
             line[d->width - 1] = '\0';
@@ -85,6 +83,16 @@ display_line(display_t *d, const cli_progress_t *prog, const json_t *migration, 
         d->last_ms = now_ms;
     }
     fflush(d->out);
+}
+
+static void
+display_line(display_t *d, const cli_progress_t *prog, const json_t *migration, int64_t now_ms,
+             bool force)
+{
+    char line[LINE_MAX];
+
+    cli_progress_line(prog, migration, now_ms, d->tty, line, sizeof(line));
+    display_put(d, line, now_ms, force);
 }
 
 /* End the \r line so that what follows starts on its own line. */
@@ -329,6 +337,105 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
     }
     waiter_clear(&w);
     json_decref(migration);
+    json_decref(args);
+    return rc;
+}
+
+/* ---- drains: host-evacuate-live --wait, host-maintenance-enter --wait, evacuation-show --wait */
+
+#define DRAIN_POLL_MS 1000
+
+static void
+drain_display_line(display_t *d, const json_t *drain, int *held, int64_t now_ms, bool force)
+{
+    char line[LINE_MAX];
+
+    cli_drain_progress_line(drain, held, d->tty, line, sizeof(line));
+    display_put(d, line, now_ms, force);
+}
+
+/* drain_finish: the final drain and the exit code (0 only when every server moved). */
+static int
+drain_finish(const cli_request_t *req, display_t *d, json_t *answer)
+{
+    json_t *drain = json_object_get(answer, "drain");
+    const char *status = json_string_value(json_object_get(drain, "status"));
+
+    display_end(d);
+    if (cli_render_drain(req, answer, stdout) < 0)
+        return CLI_EXIT_FAILED;
+    if (tern_streq(status, "completed"))
+        return CLI_EXIT_OK;
+    tern_error_set(TERN_ERR_CONFLICT, "drain %lld of %s %s: %s",
+                   (long long)json_integer_value(json_object_get(drain, "id")),
+                   json_string_value(json_object_get(drain, "host")), status ? status : "?",
+                   json_string_value(json_object_get(drain, "message"))
+                       ? json_string_value(json_object_get(drain, "message"))
+                       : "see the table above");
+    return CLI_EXIT_FAILED;
+}
+
+int
+cli_wait_drain(const cli_session_t *s, const cli_request_t *req, json_t *result,
+               const sigset_t *sigint_set)
+{
+    waiter_t w = {.sig_fd = -1, .wake_fd = -1};
+    json_t *answer = json_incref(result), *drain, *args;
+    int failures = 0, held = 0, rc;
+    display_t d;
+
+    if (cli_result_member(result, "drain", JSON_OBJECT, &drain) < 0) {
+        json_decref(answer);
+        return CLI_EXIT_FAILED;
+    }
+    if ((w.sig_fd = signalfd(-1, sigint_set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        json_decref(answer);
+        tern_error_set_errno(errno, "could not take Ctrl-C (signalfd)");
+        return CLI_EXIT_FAILED;
+    }
+    args = tern_json_pack("{s:O, s:O}", "host", json_object_get(drain, "host"), "drain",
+                          json_object_get(drain, "id"));
+    display_init(&d, req);
+    fprintf(d.out, "Following drain %lld of %s; Ctrl-C stops waiting, not the drain.\n",
+            (long long)json_integer_value(json_object_get(drain, "id")),
+            json_string_value(json_object_get(drain, "host")));
+    for (;;) {
+        json_t *next = NULL;
+        const char *status;
+
+        drain = json_object_get(answer, "drain");
+        status = json_string_value(json_object_get(drain, "status"));
+        if (!tern_streq(status, "running") && !tern_streq(status, "aborting")) {
+            drain_display_line(&d, drain, &held, tern_now_monotonic_ms(), true);
+            rc = drain_finish(req, &d, answer);
+            break;
+        }
+        drain_display_line(&d, drain, &held, tern_now_monotonic_ms(), false);
+        if (waiter_wait(&w, DRAIN_POLL_MS) == WAITED_SIGINT) {
+            display_end(&d);
+            tern_error_set(TERN_ERR_CONFLICT,
+                           "stopped waiting; the drain goes on (tern evacuation-show %s; to "
+                           "stop it: tern host-evacuate-abort %s)",
+                           json_string_value(json_object_get(args, "host")),
+                           json_string_value(json_object_get(args, "host")));
+            rc = CLI_EXIT_FAILED;
+            break;
+        }
+        if (cli_call(s, "evacuation_get", args, 0, &next) < 0 ||
+            cli_result_member(next, "drain", JSON_OBJECT, &drain) < 0) {
+            json_decref(next);
+            if (passing_error(tern_error_code()) && ++failures < MAX_POLL_FAILURES)
+                continue;
+            display_end(&d);
+            rc = CLI_EXIT_FAILED;
+            break;
+        }
+        failures = 0;
+        json_decref(answer);
+        answer = next;
+    }
+    waiter_clear(&w);
+    json_decref(answer);
     json_decref(args);
     return rc;
 }
