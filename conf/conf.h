@@ -84,7 +84,9 @@ typedef struct conf {
         int workers; /* RPC worker threads */
     } conductor;
     struct {
-        int workers; /* RPC worker threads of tern-compute */
+        int workers;      /* RPC worker threads of tern-compute */
+        char *hooks_dir;  /* migration hooks (compute/hooks.h); "" = none */
+        int hook_timeout; /* seconds each hook may run */
     } compute;
 } conf_t;
 

@@ -3,7 +3,7 @@
  * scripts the tests write under a fresh directory (tern_check_tmpdir): the order they run in,
  * what they read on stdin and in their environment, which files are skipped, a failing hook's
  * veto and its message, a hook that outlives its time (killed with what it started), one that
- * never reads its stdin, and the check of a hooks directory.
+ * never reads its stdin, and [compute] hooks_dir checked when tern-compute starts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -334,6 +334,24 @@ START_TEST(hooks_dir_must_be_a_directory)
 }
 END_TEST
 
+START_TEST(tern_compute_does_not_start_with_a_hooks_dir_that_is_not_a_directory)
+{
+    compute_config_t cfg = {0};
+    rpc_config_t rpc_cfg = {0};
+
+    write_file("plain", "", 0644);
+    cfg.host = tern_strdup("h1");
+    cfg.hooks_dir = tern_asprintf("%s/plain", tern_check_tmpdir);
+    cfg.hook_timeout_s = 30;
+    tern_error_reset();
+    ck_assert_ptr_null(compute_manager_new(&cfg, &rpc_cfg));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_CONFIG);
+    CK_MSG_HAS("invalid [compute] hooks_dir");
+    CK_MSG_HAS("not a directory");
+    ck_assert_ptr_null(cfg.hooks_dir); /* stolen, and freed with the manager */
+}
+END_TEST
+
 TCase *
 compute_hooks_tcase(void)
 {
@@ -354,5 +372,6 @@ compute_hooks_tcase(void)
     tcase_add_test(tc, hooks_that_succeed_succeed);
     tcase_add_test(tc, the_payload_has_null_for_what_the_host_does_not_know);
     tcase_add_test(tc, hooks_dir_must_be_a_directory);
+    tcase_add_test(tc, tern_compute_does_not_start_with_a_hooks_dir_that_is_not_a_directory);
     return tc;
 }
