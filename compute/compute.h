@@ -9,6 +9,7 @@
  *   compute/instance.c        the conductor's INSTANCE JSON -> virt_instance_t (paths, image cache)
  *   compute/checks.c          check_can_live_migrate_destination / _source
  *   compute/destination.c     pre_live_migration, post_live_migration_at_destination, rollback
+ *   compute/hooks.c           the host's migration hooks (before_/after_migration_*)
  *   compute/live_migration.c  the source's job: prepare, migrate, monitor, post-process, roll back
  *   compute/monitor.c         convergence policy over job statistics (downtime steps, stalls)
  *   compute/manager.c         RPC endpoint table, argument validation, heartbeat and resources
@@ -62,6 +63,8 @@ typedef struct compute_config {
     int report_interval_s; /* heartbeat and resource report period */
     int rpc_timeout_ms;
     char *trusted_users; /* comma-separated AMQP users whose calls are served */
+    char *hooks_dir;     /* [compute] hooks_dir: migration hooks (compute/hooks.h), "" = none */
+    int hook_timeout_s;  /* [compute] hook_timeout: seconds each hook may run */
 } compute_config_t;
 
 void compute_config_clear(compute_config_t *cfg);

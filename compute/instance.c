@@ -328,6 +328,7 @@ compute_config_clear(compute_config_t *cfg)
     free(cfg->migration_scheme);
     free(cfg->migration_inbound_addr);
     free(cfg->trusted_users);
+    free(cfg->hooks_dir);
     free(cfg->cpu_mode);
     for (size_t i = 0; cfg->cpu_models && cfg->cpu_models[i]; i++)
         free(cfg->cpu_models[i]);

@@ -4,7 +4,10 @@
  *   compute_live_migration            RPC cast from the conductor: queue the job
  *   migration_run                     on its own thread, when the queue lets it start:
  *     "preparing" reported              the hand-off taken (refused: dropped, nothing changed)
- *     compute_prepare_destination       call pre_live_migration on the destination
+ *     compute_job_hooks_before          before_migration_source hooks (compute/hooks.h): one
+ *                                       that fails vetoes the migration (rolled back)
+ *     compute_prepare_destination       call pre_live_migration on the destination (whose
+ *                                       before_migration_destination hooks may veto it)
  *     "running" reported                before libvirt starts (refused: rolled back)
  *     virt_migrate                      LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE, block
  *                                       migration flags, bandwidth, ...
@@ -31,6 +34,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/hooks.h"
 #include "compute/migration_job.h"
 #include "compute/json_check.h"
 #include "compute/virt/converge.h"
@@ -103,6 +107,32 @@ compute_job_new(compute_manager_t *mgr, const char *uuid, const char *dest, json
     return job;
 }
 
+/* job_hook_migration: the job as its hooks see it. */
+static compute_hook_migration_t
+job_hook_migration(const compute_migration_t *job)
+{
+    return (compute_hook_migration_t){.uuid = job->uuid,
+                                      .source_host = job->mgr->cfg.host,
+                                      .dest_host = job->dest,
+                                      .block_migration = job->data.block_migration};
+}
+
+int
+compute_job_hooks_before(compute_migration_t *job, const char *event)
+{
+    compute_hook_migration_t hm = job_hook_migration(job);
+
+    return compute_hooks_before(job->mgr, event, job->instance, &hm);
+}
+
+void
+compute_job_hooks_after(compute_migration_t *job, const char *event)
+{
+    compute_hook_migration_t hm = job_hook_migration(job);
+
+    compute_hooks_after(job->mgr, event, job->instance, &hm);
+}
+
 static bool
 job_abort_requested(compute_migration_t *job)
 {
@@ -134,12 +164,13 @@ job_set_vmig(compute_migration_t *job, virt_migration_t *vmig)
 
 /* ---- the steps ---- */
 
-/* migration_args: {"instance": INSTANCE, "migrate_data": ...} for the destination (new). */
+/* migration_args: {"instance": INSTANCE, "migrate_data": ..., "migration": UUID} for the
+ * destination's preparation (new). */
 static json_t *
 migration_args(const compute_migration_t *job)
 {
-    return tern_json_pack("{s:O, s:o}", "instance", job->instance, "migrate_data",
-                          compute_migrate_data_to_json(&job->data));
+    return tern_json_pack("{s:O, s:o, s:s}", "instance", job->instance, "migrate_data",
+                          compute_migrate_data_to_json(&job->data), "migration", job->uuid);
 }
 
 static int
@@ -421,7 +452,8 @@ migration_run(void *opaque)
         TERN_WARN("migration %s not taken: %s", job->uuid, tern_error_message());
         goto out;
     }
-    if (compute_prepare_destination(job) < 0) {
+    if (compute_job_hooks_before(job, COMPUTE_HOOK_BEFORE_MIGRATION_SOURCE) < 0 ||
+        compute_prepare_destination(job) < 0) {
         reason = tern_strdup(tern_error_message());
         compute_rollback_live_migration(job, "failed", reason);
         goto out;

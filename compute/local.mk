@@ -10,6 +10,7 @@ compute_libtern_compute_la_SOURCES = \
 	compute/migrate_data.c compute/migrate_data.h \
 	compute/json_check.c compute/json_check.h \
 	compute/destination.c \
+	compute/hooks.c compute/hooks.h \
 	compute/live_migration.c compute/migration_job.h \
 	compute/migration_end.c \
 	compute/recovery.c \

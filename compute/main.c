@@ -50,6 +50,8 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
     ret->report_interval_s = cfg->report_interval;
     ret->rpc_timeout_ms = cfg->rpc_response_timeout * 1000;
     ret->trusted_users = tern_strdup(cfg->compute_trusted_users);
+    ret->hooks_dir = tern_strdup(cfg->compute.hooks_dir ? cfg->compute.hooks_dir : "");
+    ret->hook_timeout_s = cfg->compute.hook_timeout;
 }
 
 /* wait_reporting_counters: until SIGTERM/SIGINT (the signal); every report interval, what the

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/hooks.h"
 #include "compute/json_check.h"
 
 #define COMPUTE_BINARY "tern-compute"
@@ -292,7 +293,8 @@ compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
     pthread_mutex_init(&mgr->stop_lock, NULL);
     pthread_cond_init(&mgr->stop_cond, NULL);
     mgr->queue = compute_migration_queue_new(mgr->cfg.max_concurrent_live_migrations);
-    if (!(mgr->virt = virt_driver_open("libvirt", &vopts)) ||
+    if (compute_hooks_check_dir(mgr->cfg.hooks_dir) < 0 ||
+        !(mgr->virt = virt_driver_open("libvirt", &vopts)) ||
         !(mgr->rpc = rpc_client_new(rpc_cfg))) {
         compute_manager_free(mgr);
         return NULL;

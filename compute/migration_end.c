@@ -10,8 +10,10 @@
  *                                   (get_instance_state)
  *   compute_settle_migration        judge from facts (compute/outcome.h) until there is a verdict,
  *                                   then act on it: finish, roll back, or report needs-operator
- *   compute_post_live_migration     the switch-over record first, then the clean-up here
- *   compute_rollback_live_migration the destination undoes its part; the conductor records the end
+ *   compute_post_live_migration     the switch-over record first, then the clean-up here, then
+ *                                   the after-migration hooks of both hosts (compute/hooks.h)
+ *   compute_rollback_live_migration the destination undoes its part; the conductor records the
+ *                                   end; then this host's after_migration_failure_source hooks
  *
  * Every handler on the conductor's side is idempotent (db/migrations.h), so a report repeated
  * after a lost answer is harmless. A report the conductor refuses (the migration ended meanwhile)
@@ -27,6 +29,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
+#include "compute/hooks.h"
 #include "compute/migration_job.h"
 #include "compute/outcome.h"
 
@@ -284,12 +287,21 @@ final_figures(const virt_job_stats_t *f)
                           "downtime_ms", (json_int_t)f->downtime_ms);
 }
 
+/* post_args: the arguments of post_live_migration_at_destination (new). */
+static json_t *
+post_args(const compute_migration_t *job)
+{
+    return tern_json_pack("{s:O, s:s, s:o}", "instance", job->instance, "migration", job->uuid,
+                          "migrate_data", compute_migrate_data_to_json(&job->data));
+}
+
 /* destination_stats: the destination's completed-job statistics, when libvirt gave the source
- * none; an empty object when it cannot answer (the record then keeps the last sample). */
+ * none; an empty object when it cannot answer (the record then keeps the last sample). The
+ * destination runs its after_migration_destination hooks meanwhile. */
 static json_t *
 destination_stats(compute_migration_t *job)
 {
-    json_t *args = tern_json_pack("{s:O, s:s}", "instance", job->instance, "migration", job->uuid);
+    json_t *args = post_args(job);
     json_t *stats = NULL;
 
     if (compute_call_compute(job->mgr, job->context, job->dest,
@@ -300,6 +312,22 @@ destination_stats(compute_migration_t *job)
     }
     json_decref(args);
     return stats;
+}
+
+/* notify_destination: after the switch-over, when destination_stats did not call it,
+ * post_live_migration_at_destination, whose answer is not needed any more but during which the
+ * destination runs its after_migration_destination hooks. A failure is only logged. */
+static void
+notify_destination(compute_migration_t *job)
+{
+    json_t *args = post_args(job);
+
+    if (compute_call_compute(job->mgr, job->context, job->dest,
+                             "post_live_migration_at_destination", args, PREPARE_TIMEOUT_MS,
+                             NULL) < 0)
+        TERN_WARN("migration %s: host %s did not confirm the guest's arrival: %s", job->uuid,
+                  job->dest, tern_error_message());
+    json_decref(args);
 }
 
 int
@@ -360,6 +388,9 @@ compute_post_live_migration(compute_migration_t *job, const virt_instance_t *ins
         compute_job_report_status(job, "completed", extra);
         json_decref(extra);
     }
+    if (job->have_final)
+        notify_destination(job);
+    compute_job_hooks_after(job, COMPUTE_HOOK_AFTER_MIGRATION_SOURCE);
     return 0;
 }
 
@@ -386,4 +417,5 @@ compute_rollback_live_migration(compute_migration_t *job, const char *status, co
         TERN_ERROR("migration %s: could not record the failure: %s", job->uuid,
                    tern_error_message());
     json_decref(failed);
+    compute_job_hooks_after(job, COMPUTE_HOOK_AFTER_MIGRATION_FAILURE_SOURCE);
 }

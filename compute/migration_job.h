@@ -46,6 +46,10 @@ bool compute_job_in_flight(compute_manager_t *mgr, const char *uuid);
 void compute_job_free(void *opaque);
 /* The queue's hook for a job cancelled before it ran: the conductor records it. */
 void compute_job_cancelled(void *opaque);
+/* The job's hooks of event on this host (compute/hooks.h): a before-hook's 0, or -1 with the
+ * error that vetoes the migration; an after-hook's failure is only logged. */
+int compute_job_hooks_before(compute_migration_t *job, const char *event);
+void compute_job_hooks_after(compute_migration_t *job, const char *event);
 /* ---- how the job ends (compute/migration_end.c) ---- */
 
 /* A report the conductor must record (method with args, borrowed): retried while the conductor,

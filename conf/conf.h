@@ -85,7 +85,9 @@ typedef struct conf {
         int max_concurrent_migrations; /* drains' cloud-wide limit (0: none) */
     } conductor;
     struct {
-        int workers; /* RPC worker threads of tern-compute */
+        int workers;      /* RPC worker threads of tern-compute */
+        char *hooks_dir;  /* migration hooks (compute/hooks.h); "" = none */
+        int hook_timeout; /* seconds each hook may run */
     } compute;
 } conf_t;
 

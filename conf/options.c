@@ -352,6 +352,27 @@ const conf_option_t conf_options[] = {
                 "The conductor's and the other computes' requests to this host (checks, "
                 "preparations, state queries) are handled by this many threads at once; a "
                 "migration itself runs on a thread of its own (max_concurrent_live_migrations)."),
+    OPT("compute", "hooks_dir", CONF_PATH, compute.hooks_dir, NULL,
+        .help = "Directory of this host's live-migration hooks; empty means none.\n\n"
+                "Each event has a subdirectory EVENT.d holding executables, run in the order of "
+                "their names (non-executable files and names starting with '.' or ending in '~' "
+                "are skipped): before_migration_source, after_migration_source, "
+                "after_migration_failure_source, before_migration_destination, "
+                "after_migration_destination. A hook reads the instance and the migration as one "
+                "JSON object on stdin. A before hook that fails (a non-zero exit, killed, timed "
+                "out, not executable) refuses the migration, which then fails with the first "
+                "line of the hook's stderr and leaves the guest on the source; an after hook's "
+                "failure is only logged (compute/README.md, \"Hooks\"). When set, it must be an "
+                "existing directory when tern-compute starts.\n\n"
+                "Related options:\n\n"
+                "* hook_timeout"),
+    OPT("compute", "hook_timeout", CONF_INT, compute.hook_timeout, "30", OPT_MIN(1), OPT_MAX(3600),
+        .help = "Seconds each migration hook may run before it is killed (with its process "
+                "group) and counted as failed.\n\n"
+                "A destination's hooks run within its pre_live_migration, which the source waits "
+                "10 minutes for.\n\n"
+                "Related options:\n\n"
+                "* hooks_dir"),
 };
 
 const size_t conf_n_options = sizeof(conf_options) / sizeof(conf_options[0]);

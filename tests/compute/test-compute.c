@@ -1,6 +1,7 @@
 /*
  * tests/compute/test-compute.c: the runner of the compute suite (compute/, unit cases): the
- * migration queue and the typed migrate data. The handlers end to end:
+ * migration queue, the typed migrate data, the outcome table and the migration hooks. The
+ * handlers end to end:
  * tests/integration/run-compute-contract.
  */
 #include <stdlib.h>
@@ -12,7 +13,7 @@ int
 main(void)
 {
     static const tern_check_case_fn cases[] = {compute_queue_tcase, compute_migrate_data_tcase,
-                                               compute_outcome_tcase};
+                                               compute_outcome_tcase, compute_hooks_tcase};
 
     return tern_check_run("compute", cases, TERN_N_ELEMENTS(cases), NULL, NULL);
 }
