@@ -343,7 +343,7 @@ cli_wait_migration(const cli_session_t *s, const cli_request_t *req, json_t *res
 
 /* ---- drains: host-evacuate-live --wait, host-maintenance-enter --wait, evacuation-show --wait */
 
-#define DRAIN_POLL_MS 1000
+#define DRAIN_POLL_MS 250
 
 static void
 drain_display_line(display_t *d, const json_t *drain, int *held, int64_t now_ms, bool force)
