@@ -120,11 +120,13 @@ int conductor_cast_compute(conductor_t *cond, const rpc_request_t *req, const ch
 /* Handlers (conductor/API.md). */
 int conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 /* The live-migration task for inst (a drain's), as req's caller, trying hosts (borrowed, best
- * first; the conductor-side checks already passed) in turn: block_migration 1, 0 or -1 (auto).
+ * first; the conductor-side checks already passed) in turn: block_migration 1, 0 or -1 (auto);
+ * never_pause: the migration aborts rather than pause the guest (so it does when the instance
+ * says so).
  * On success *ret_migration is the migration handed to the source (db_migration_clear). */
 int conductor_live_migrate_among(conductor_t *cond, const rpc_request_t *req,
-                                 const db_instance_t *inst, int block_migration, char **hosts,
-                                 size_t n_hosts, db_migration_t *ret_migration);
+                                 const db_instance_t *inst, int block_migration, bool never_pause,
+                                 char **hosts, size_t n_hosts, db_migration_t *ret_migration);
 /* conductor/evacuations.c: drains and maintenance (API.md). */
 int conductor_host_evacuate_live(conductor_t *cond, const rpc_request_t *req, json_t **ret_result);
 int conductor_host_maintenance_enter(conductor_t *cond, const rpc_request_t *req,

@@ -248,8 +248,8 @@ admit_item(drain_run_t *r, db_drain_item_t *it)
                        r->d->target_host);
         goto out;
     }
-    if (conductor_live_migrate_among(r->cond, &r->req, &inst, r->d->block_migration, hosts, n,
-                                     &mig) < 0) {
+    if (conductor_live_migrate_among(r->cond, &r->req, &inst, r->d->block_migration,
+                                     r->d->never_pause, hosts, n, &mig) < 0) {
         TERN_AUTOFREE char *why = tern_strdup(tern_error_message());
 
         item_set(r, it, DB_DRAIN_ITEM_QUEUED, NULL, NULL, NULL, true);

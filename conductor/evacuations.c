@@ -60,12 +60,13 @@ static int
 parse_drain(const rpc_request_t *req, db_drain_t *d)
 {
     json_t *block = NULL;
-    int max = 0, force = 0;
+    int max = 0, force = 0, never_pause = 0;
     json_error_t jerr;
 
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?i, s?b, s?s}", "host",
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?i, s?b, s?s, s?b}", "host",
                        &d->host, "target_host", &d->target_host, "block_migration", &block,
-                       "max_concurrent", &max, "force", &force, "reason", &d->reason) < 0)
+                       "max_concurrent", &max, "force", &force, "reason", &d->reason, "never_pause",
+                       &never_pause) < 0)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to %s: %s", req->method,
                               jerr.text);
     if (!d->host[0] || strlen(d->host) > DRAIN_REASON_MAX)
@@ -82,6 +83,7 @@ parse_drain(const rpc_request_t *req, db_drain_t *d)
                               DRAIN_REASON_MAX);
     d->max_concurrent = max;
     d->force = force;
+    d->never_pause = never_pause;
     return 0;
 }
 

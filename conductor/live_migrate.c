@@ -52,6 +52,7 @@ typedef struct lm_task {
     char *dest;               /* chosen destination (owned) */
     json_t *migrate_data;     /* from the host checks (owned) */
     json_t *guest_cpu;        /* the guest's CPU as the source read it, once (owned) */
+    bool never_pause;         /* a drain's never-pause policy (the instance's is in inst) */
 } lm_task_t;
 
 static const char *
@@ -299,6 +300,9 @@ hand_off(lm_task_t *t)
     json_t *args;
     int rc = -1;
 
+    /* The convergence policy travels with the migrate data (compute/migrate_data.h). */
+    if (t->never_pause || t->inst.never_pause)
+        json_object_set_new(t->migrate_data, "permit_pause", json_false());
     /* Kept before the hand-off: a compute restarted mid-migration finishes or rolls back
      * from it (compute/recovery.c). */
     if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) == 0 &&
@@ -403,10 +407,10 @@ conductor_live_migrate(conductor_t *cond, const rpc_request_t *req, json_t **ret
 
 int
 conductor_live_migrate_among(conductor_t *cond, const rpc_request_t *req, const db_instance_t *inst,
-                             int block_migration, char **hosts, size_t n_hosts,
+                             int block_migration, bool never_pause, char **hosts, size_t n_hosts,
                              db_migration_t *ret_migration)
 {
-    lm_task_t t = {.cond = cond, .req = req};
+    lm_task_t t = {.cond = cond, .req = req, .never_pause = never_pause};
     int rc = -1;
 
     t.args.instance = inst->uuid;

@@ -79,7 +79,7 @@ conductor_server_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_r
 typedef struct server_request {
     const char *name, *image, *host, *migration_support;
     json_int_t memory_mb, disk_gb;
-    int vcpus, priority;
+    int vcpus, priority, never_pause;
     json_t *volumes, *networks, *rules, *workload; /* borrowed */
 } server_request_t;
 
@@ -94,11 +94,12 @@ validate_create(const json_t *args, server_request_t *r)
 
     memset(r, 0, sizeof(*r));
     if (json_unpack_ex((json_t *)args, &jerr, JSON_STRICT,
-                       "{s:s, s:s, s:I, s:i, s:I, s?s, s?o, s?o, s?o, s?o, s?i, s?s}", "name",
+                       "{s:s, s:s, s:I, s:i, s:I, s?s, s?o, s?o, s?o, s?o, s?i, s?s, s?b}", "name",
                        &r->name, "image", &r->image, "memory_mb", &r->memory_mb, "vcpus", &r->vcpus,
                        "disk_gb", &r->disk_gb, "host", &r->host, "volumes", &r->volumes, "networks",
                        &r->networks, "security_group_rules", &r->rules, "workload", &r->workload,
-                       "priority", &r->priority, "migration_support", &r->migration_support) < 0)
+                       "priority", &r->priority, "migration_support", &r->migration_support,
+                       "never_pause", &r->never_pause) < 0)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to server_create: %s",
                               jerr.text);
     if (r->priority < -1000 || r->priority > 1000)
@@ -290,6 +291,7 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     row.image_ref = (char *)r.image;
     row.priority = r.priority;
     row.migration_support = (char *)r.migration_support;
+    row.never_pause = r.never_pause;
     row.project_id =
         (char *)(json_string_value(json_object_get(req->context, "project_id")) ?: "default");
     row.user_id = (char *)(req->amqp_user_id[0] ? req->amqp_user_id : "unknown");

@@ -318,6 +318,7 @@ conductor_view_drain(const db_drain_t *d, const db_drain_item_t *items, size_t n
         "project_id", d->project_id, "request_id", d->request_id, "reason", d->reason, "message",
         d->message, "created_at", conductor_view_time(d->created_ms), "updated_at",
         conductor_view_time(d->updated_ms), "finished_at", conductor_view_time(d->finished_ms));
+    json_object_set_new(v, "never_pause", json_boolean(d->never_pause));
     json_object_set_new(v, "progress", view_drain_progress(d, items, n, now_ms));
     json_object_set_new(v, "instances", list);
     return v;

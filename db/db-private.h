@@ -126,7 +126,7 @@ void db_compute_node_from_row(const PGresult *res, int row, db_compute_node_t *r
     "id, uuid, name, host, node, vm_state, task_state, power_state, memory_mb, vcpus, root_gb, " \
     "ephemeral_gb, flavor_name, image_ref, project_id, user_id, locked, priority, "              \
     "tern_ms(launched_at), tern_ms(created_at), tern_ms(updated_at), tern_ms(deleted_at), "      \
-    "migration_support"
+    "migration_support, never_pause"
 void db_instance_from_row(const PGresult *res, int row, db_instance_t *ret_instance);
 /* Set the error for a task_state compare-and-set that matched no row: NOT_FOUND, or CONFLICT
  * naming the current task_state. wanted NULL: the caller was clearing it. Returns -1. */

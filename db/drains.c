@@ -57,7 +57,7 @@ name_index(const char *const *names, size_t n, const char *name)
     "id, host, status, maintenance, target_host,"                                          \
     " CASE WHEN block_migration IS NULL THEN -1 WHEN block_migration THEN 1 ELSE 0 END,"   \
     " max_concurrent, force, conductor, user_id, project_id, request_id, reason, message," \
-    " tern_ms(created_at), tern_ms(updated_at), tern_ms(finished_at)"
+    " tern_ms(created_at), tern_ms(updated_at), tern_ms(finished_at), never_pause"
 
 static void
 drain_from_row(const PGresult *res, int row, db_drain_t *d)
@@ -83,6 +83,7 @@ drain_from_row(const PGresult *res, int row, db_drain_t *d)
     d->created_ms = db_get_int(res, row, 14);
     d->updated_ms = db_get_int(res, row, 15);
     d->finished_ms = db_get_int(res, row, 16);
+    d->never_pause = db_get_bool(res, row, 17);
 }
 
 void
@@ -197,10 +198,11 @@ drain_insert(db_conn_t *conn, const db_drain_t *req, db_drain_t *ret)
     db_params_text(&p, req->project_id);
     db_params_text(&p, req->request_id);
     db_params_text(&p, req->reason); /* $10 */
+    db_params_bool(&p, req->never_pause);
     res = db_exec(conn, DB_RETRY_NEVER,
                   "INSERT INTO drains (host, maintenance, target_host, block_migration,"
-                  " max_concurrent, force, user_id, project_id, request_id, reason)"
-                  " VALUES ($1, $2, $3, $4::boolean, $5, $6, $7, $8, $9, $10)"
+                  " max_concurrent, force, user_id, project_id, request_id, reason, never_pause)"
+                  " VALUES ($1, $2, $3, $4::boolean, $5, $6, $7, $8, $9, $10, $11)"
                   " RETURNING " DRAIN_COLS,
                   &p, "record a drain of host \"%s\"", req->host);
     if (!res)

@@ -49,6 +49,7 @@ typedef struct db_drain {
     int block_migration; /* 1, 0, or -1 for auto */
     int max_concurrent;  /* migrations of this drain at once (>= 1) */
     bool force;          /* move "manual" and "pinned" instances too */
+    bool never_pause;    /* its migrations abort rather than pause a guest to complete */
     char *conductor;     /* the conductor running it, or NULL */
     char *user_id;
     char *project_id;

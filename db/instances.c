@@ -35,6 +35,7 @@ db_instance_from_row(const PGresult *res, int row, db_instance_t *in)
     in->updated_ms = db_get_int(res, row, 20);
     in->deleted_ms = db_get_int(res, row, 21);
     in->migration_support = db_get_str(res, row, 22);
+    in->never_pause = db_get_bool(res, row, 23);
 }
 
 void
@@ -101,15 +102,17 @@ db_instance_create(db_conn_t *conn, const db_instance_t *in, db_instance_t *ret_
     db_params_int(&p, in->priority);
     db_params_int(&p, in->launched_ms);
     db_params_text(&p, in->migration_support ? in->migration_support : "migratable");
-    res = db_exec(conn, DB_RETRY_NEVER,
-                  "INSERT INTO instances (uuid, name, host, node, vm_state, power_state,"
-                  " memory_mb, vcpus, root_gb, ephemeral_gb, flavor_name, image_ref, project_id,"
-                  " user_id, locked, priority, launched_at, migration_support) VALUES ($1, $2,"
-                  " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-                  " CASE WHEN $17::bigint = 0 THEN NULL"
-                  " ELSE to_timestamp($17::bigint / 1000.0) END, $18)"
-                  " RETURNING " INSTANCE_COLS,
-                  &p, "create instance \"%s\"", uuid);
+    db_params_bool(&p, in->never_pause);
+    res = db_exec(
+        conn, DB_RETRY_NEVER,
+        "INSERT INTO instances (uuid, name, host, node, vm_state, power_state,"
+        " memory_mb, vcpus, root_gb, ephemeral_gb, flavor_name, image_ref, project_id,"
+        " user_id, locked, priority, launched_at, migration_support, never_pause) VALUES ($1, $2,"
+        " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+        " CASE WHEN $17::bigint = 0 THEN NULL"
+        " ELSE to_timestamp($17::bigint / 1000.0) END, $18, $19)"
+        " RETURNING " INSTANCE_COLS,
+        &p, "create instance \"%s\"", uuid);
     if (!res)
         return -1;
     if (ret_instance)

@@ -66,6 +66,7 @@ typedef struct db_instance {
     int64_t deleted_ms;      /* 0 unless soft-deleted */
     char *migration_support; /* "migratable", "manual" (not by a drain) or "pinned" (never);
                               * NULL in a create: "migratable" */
+    bool never_pause;        /* its migrations abort rather than pause it to complete */
 } db_instance_t;
 
 typedef struct db_instance_filter {

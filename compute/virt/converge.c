@@ -21,6 +21,7 @@ virt_converge_options_default(virt_converge_options_t *ret)
     ret->timeout_action = VIRT_TIMEOUT_ACTION_ABORT;
     ret->stall_passes = 4;
     ret->stall_samples = 20;
+    ret->permit_pause = true;
 }
 
 void
@@ -146,6 +147,12 @@ escalate(virt_converge_t *mon, virt_converge_decision_t *ret, const char *why, b
     if (mon->opts.permit_post_copy && !mon->post_copy && !link_stalled) {
         snprintf(reason, sizeof(reason), "%.150s: switching to post-copy", why);
         decide(mon, ret, VIRT_CONVERGE_POST_COPY, reason);
+        return true;
+    }
+    if (!mon->paused && !mon->opts.permit_pause) {
+        snprintf(reason, sizeof(reason),
+                 "%.120s; the policy never pauses the guest: aborting, it runs on here", why);
+        decide(mon, ret, VIRT_CONVERGE_ABORT, reason);
         return true;
     }
     if (!mon->paused) {

@@ -59,10 +59,13 @@ typedef struct virt_converge_options {
     bool permit_auto_converge; /* the migration was started with auto-converge */
     int stall_passes;          /* passes without progress that make a stall; 0 = off */
     int stall_samples;         /* samples with no byte moved that make a dead link; 0 = off */
+    bool permit_pause;         /* the ladder may pause the guest to complete; false (a
+                                * never-pause policy: oVirt's "minimal downtime"): it aborts
+                                * instead, and the guest runs on where it was */
 } virt_converge_options_t;
 
 /* nova's defaults: 500 ms, 10 steps, 75 s/GiB, 800 s/GiB, abort; a stall after 4 passes without
- * progress, a dead link after 20 samples. */
+ * progress, a dead link after 20 samples; pausing permitted. */
 void virt_converge_options_default(virt_converge_options_t *ret);
 
 /* Clamp the options to nova's minimums (downtime 100, steps 3, delay 10) and the array limit. */

@@ -17,6 +17,9 @@ ALTER TABLE compute_nodes ADD COLUMN max_live_migrations integer NOT NULL DEFAUL
     CHECK (max_live_migrations >= 0);
 ALTER TABLE instances ADD COLUMN migration_support text NOT NULL DEFAULT 'migratable'
     CHECK (migration_support IN ('migratable', 'manual', 'pinned'));
+-- instances.never_pause / drains.never_pause: a stricter convergence policy - the migration
+-- aborts (the guest runs on at its source) where the shipped ladder would pause the guest.
+ALTER TABLE instances ADD COLUMN never_pause boolean NOT NULL DEFAULT false;
 
 CREATE TABLE drains (
     id bigserial PRIMARY KEY,
@@ -28,6 +31,7 @@ CREATE TABLE drains (
     block_migration boolean,              -- NULL: auto (copy unless the storage is shared)
     max_concurrent integer NOT NULL CHECK (max_concurrent >= 1),
     force boolean NOT NULL DEFAULT false, -- move 'manual' and 'pinned' instances too
+    never_pause boolean NOT NULL DEFAULT false,
     conductor text,                       -- the conductor running it
     user_id text,
     project_id text,

@@ -201,11 +201,12 @@ START_TEST(test_parse_drains)
     cli_request_clear(&req);
     ck_assert_int_eq(test_cli_parse(&req, "host-maintenance-enter", "--target-host", "h2",
                                     "--block-migrate", "--max-concurrent", "3", "--force",
-                                    "--reason", "bios", "--wait", "h1", NULL),
+                                    "--reason", "bios", "--never-pause", "--wait", "h1", NULL),
                      0);
     assert_parses(&req, "host-maintenance-enter", "host_maintenance_enter");
     assert_args(&req, "{\"host\": \"h1\", \"block_migration\": true, \"force\": true,"
-                      " \"target_host\": \"h2\", \"max_concurrent\": 3, \"reason\": \"bios\"}");
+                      " \"target_host\": \"h2\", \"max_concurrent\": 3, \"reason\": \"bios\","
+                      " \"never_pause\": true}");
     ck_assert(req.wait && req.wait_drain);
     cli_request_clear(&req);
     ck_assert_int_eq(test_cli_parse(&req, "evacuation-show", "--drain", "7", "--wait", "h1", NULL),
@@ -224,10 +225,11 @@ START_TEST(test_parse_drains)
     cli_request_clear(&req);
     ck_assert_int_eq(test_cli_parse(&req, "server-create", "--image", "img", "--memory", "64",
                                     "--vcpus", "1", "--disk", "0", "--priority", "-7",
-                                    "--migration-support", "pinned", "vm", NULL),
+                                    "--migration-support", "pinned", "--never-pause", "vm", NULL),
                      0);
     assert_args(&req, "{\"name\": \"vm\", \"image\": \"img\", \"memory_mb\": 64, \"vcpus\": 1,"
-                      " \"disk_gb\": 0, \"priority\": -7, \"migration_support\": \"pinned\"}");
+                      " \"disk_gb\": 0, \"priority\": -7, \"migration_support\": \"pinned\","
+                      " \"never_pause\": true}");
     cli_request_clear(&req);
 }
 END_TEST

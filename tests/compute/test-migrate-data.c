@@ -77,7 +77,9 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(d.disks[0].virtual_size, 1073741824);
     ck_assert_uint_eq(d.n_skipped_disks, 1);
     ck_assert_str_eq(d.skipped_disks[0].reason, "volume");
+    ck_assert(d.permit_pause); /* absent: the shipped ladder, pausing permitted */
     back = compute_migrate_data_to_json(&d);
+    json_object_set_new(j, "permit_pause", json_true()); /* always written */
     ck_assert_msg(json_equal(back, j), "written back differently");
     compute_migrate_data_copy(&d, &copy);
     ck_assert_str_eq(copy.disks[0].path, d.disks[0].path);
@@ -86,6 +88,30 @@ START_TEST(test_round_trip)
     compute_migrate_data_clear(&d); /* twice is harmless */
     json_decref(back);
     json_decref(j);
+}
+END_TEST
+
+/* The conductor's never-pause policy: "permit_pause": false travels and is written back. */
+START_TEST(test_permit_pause)
+{
+    TERN_AUTOFREE char *never = with(MIGRATE_DATA("false", "true", ""), "\"bytes_to_copy\"",
+                                     "\"permit_pause\": false, \"bytes_to_copy\"");
+    TERN_AUTOFREE char *wrong = with(MIGRATE_DATA("false", "true", ""), "\"bytes_to_copy\"",
+                                     "\"permit_pause\": \"no\", \"bytes_to_copy\"");
+    json_t *j = load(never), *back;
+    compute_migrate_data_t d, copy;
+
+    ck_assert_msg(compute_migrate_data_from_json(j, "test", &d) == 0, "%s", tern_error_message());
+    ck_assert(!d.permit_pause);
+    back = compute_migrate_data_to_json(&d);
+    ck_assert_msg(json_equal(back, j), "written back differently");
+    compute_migrate_data_copy(&d, &copy);
+    ck_assert(!copy.permit_pause);
+    compute_migrate_data_clear(&copy);
+    compute_migrate_data_clear(&d);
+    json_decref(back);
+    json_decref(j);
+    expect_bad(wrong, "permit_pause");
 }
 END_TEST
 
@@ -168,6 +194,7 @@ compute_migrate_data_tcase(void)
     TCase *tc = tcase_create("migrate_data");
 
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_permit_pause);
     tcase_add_test(tc, test_missing_wrong_unknown_named);
     tcase_add_test(tc, test_values_checked);
     tcase_add_test(tc, test_check_data);

@@ -63,8 +63,10 @@ START_TEST(test_drain_create_orders_and_blocks)
     make_inst(conn, host, 50, "pinned", DB_VM_STATE_ACTIVE, pinned);
     make_inst(conn, host, 0, "manual", DB_VM_STATE_ACTIVE, manual);
     make_inst(conn, host, 0, NULL, DB_VM_STATE_STOPPED, stopped);
+    req.never_pause = true;
     CK_OK(db_drain_create(conn, &req, &made));
     ck_assert_int_gt(made.id, 0);
+    ck_assert(made.never_pause);
     ck_assert_int_eq(made.status, DB_DRAIN_RUNNING);
     ck_assert_int_eq(made.block_migration, -1);
     ck_assert_int_eq(made.max_concurrent, 2);
@@ -101,6 +103,34 @@ START_TEST(test_drain_create_orders_and_blocks)
 }
 END_TEST
 
+START_TEST(test_instance_migration_policy_round_trip)
+{
+    db_conn_t *conn = test_open();
+    TERN_AUTOFREE char *host = test_name("dh");
+    db_instance_t in = {0}, out = {0}, got = {0};
+
+    in.name = (char *)"policy-vm";
+    in.host = (char *)host;
+    in.memory_mb = 64;
+    in.vcpus = 1;
+    in.project_id = (char *)"p";
+    in.user_id = (char *)"u";
+    in.priority = -3;
+    in.migration_support = (char *)"manual";
+    in.never_pause = true;
+    CK_OK(db_instance_create(conn, &in, &out));
+    CK_OK(db_instance_get(conn, out.uuid, &got));
+    ck_assert_int_eq(got.priority, -3);
+    ck_assert_str_eq(got.migration_support, "manual");
+    ck_assert(got.never_pause);
+    db_instance_clear(&got);
+    in.migration_support = (char *)"sometimes";
+    CK_FAILS(db_instance_create(conn, &in, &got), TERN_ERR_INVALID);
+    db_instance_clear(&out);
+    db_close(conn);
+}
+END_TEST
+
 START_TEST(test_drain_force_and_unknown_host)
 {
     db_conn_t *conn = test_open();
@@ -114,6 +144,7 @@ START_TEST(test_drain_force_and_unknown_host)
     CK_OK(db_service_upsert(conn, host, "tern-compute", "compute", 1, NULL));
     make_inst(conn, host, 0, "pinned", DB_VM_STATE_ACTIVE, pinned);
     CK_OK(db_drain_create(conn, &req, &made));
+    ck_assert(!made.never_pause);
     CK_OK(db_drain_items(conn, made.id, &items, &n));
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(items[0].status, DB_DRAIN_ITEM_QUEUED); /* force: pinned moves too */
@@ -241,6 +272,7 @@ test_db_case_drains(void)
     TCase *tc = tcase_create("drains");
 
     tcase_add_test(tc, test_drain_create_orders_and_blocks);
+    tcase_add_test(tc, test_instance_migration_policy_round_trip);
     tcase_add_test(tc, test_drain_force_and_unknown_host);
     tcase_add_test(tc, test_drain_taken_only_from_a_silent_conductor);
     tcase_add_test(tc, test_drain_item_compare_and_set_and_flight);

@@ -798,6 +798,47 @@ START_TEST(test_monitor_stall_escalation)
 }
 END_TEST
 
+/* A never-pause policy: where the ladder would pause the guest (a stall with nothing else left,
+ * a force-complete timeout without post-copy) it aborts instead, and the guest runs on at its
+ * source; a stall while auto-converge still throttles is waited for as before. */
+START_TEST(test_monitor_never_pause_policy_aborts)
+{
+    virt_converge_options_t opts;
+    virt_converge_t mon;
+    virt_converge_decision_t d;
+    virt_job_stats_t s;
+    int t = 0;
+    uint64_t pass;
+
+    virt_converge_options_default(&opts);
+    opts.stall_passes = 3;
+    opts.permit_pause = false;
+    virt_converge_init(&mon, &opts, 2.0);
+    for (pass = 1; pass <= 5; pass++) {
+        s = pass_sample((uint64_t)(t += 500), pass, 5000);
+        virt_converge_next(&mon, &s, &d);
+    }
+    ck_assert(d.stalled);
+    ck_assert_int_eq(d.action, VIRT_CONVERGE_ABORT);
+    ck_assert_ptr_nonnull(strstr(d.reason, "the policy never pauses the guest"));
+
+    opts.completion_timeout_s = 10;
+    opts.timeout_action = VIRT_TIMEOUT_ACTION_FORCE_COMPLETE;
+    opts.stall_samples = 0;
+    virt_converge_init(&mon, &opts, 2.0);
+    s = sample(21000, 100);
+    virt_converge_next(&mon, &s, &d);
+    ck_assert_int_eq(d.action, VIRT_CONVERGE_ABORT);
+    ck_assert_ptr_nonnull(strstr(d.reason, "completion timeout"));
+
+    opts.permit_pause = true; /* the same timeout with pausing allowed pauses: the case differs */
+    virt_converge_init(&mon, &opts, 2.0);
+    s = sample(21000, 100);
+    virt_converge_next(&mon, &s, &d);
+    ck_assert_int_eq(d.action, VIRT_CONVERGE_PAUSE);
+}
+END_TEST
+
 /* A busy guest re-dirties its whole working set each pass until auto-converge's throttle is high:
  * while the throttle still rises from stall to stall it is auto-converge's turn (the testbed's
  * 128 MiB-flat-out guest behind 40 MiB/s: stalls at 50%, 70%, 90%, then it converged with 64 ms
@@ -964,6 +1005,7 @@ virt_converge_tcase(void)
     tcase_add_test(tc, test_monitor_aborts_on_completion_timeout);
     tcase_add_test(tc, test_monitor_timeout_force_complete);
     tcase_add_test(tc, test_monitor_stall_escalation);
+    tcase_add_test(tc, test_monitor_never_pause_policy_aborts);
     tcase_add_test(tc, test_monitor_no_post_copy_over_a_dead_link);
     tcase_add_test(tc, test_monitor_ignores_samples_before_the_transfer);
     tcase_add_test(tc, test_monitor_auto_converge_keeps_its_turn_while_throttling);

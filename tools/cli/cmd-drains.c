@@ -46,6 +46,8 @@ cli_build_drain(const cli_parsed_t *p, cli_request_t *req)
         json_object_set_new(req->args, "max_concurrent", json_integer(n));
     if (reason)
         json_object_set_new(req->args, "reason", json_string(reason));
+    if (cli_parsed_flag(p, "never-pause"))
+        json_object_set_new(req->args, "never_pause", json_true());
     return 0;
 }
 

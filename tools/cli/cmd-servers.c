@@ -239,6 +239,8 @@ build_migration_policy(const cli_parsed_t *p, json_t *args)
             return -1;
         json_object_set_new(args, "migration_support", json_string(support));
     }
+    if (cli_parsed_flag(p, "never-pause"))
+        json_object_set_new(args, "never_pause", json_true());
     return 0;
 }
 

@@ -94,6 +94,9 @@ static const cli_option_t server_create_options[] = {
     {"migration-support", 0, "MODE", CLI_OPT_VALUE,
      "migratable (default), manual (an operator may move it, a drain may not) or pinned "
      "(never moves; a drain reports it as blocking unless --force)"},
+    {"never-pause", 0, NULL, 0,
+     "its live migrations abort rather than pause it to complete (the shipped ladder's last "
+     "rung)"},
     {"dirty-mb", 0, "N", CLI_OPT_VALUE, "test guest: MiB of memory its workload keeps dirtying"},
     {"dirty-rate", 0, "MBPS", CLI_OPT_VALUE, "test guest: MiB/s its workload dirties"},
     {NULL, 0, NULL, 0, NULL},
@@ -127,23 +130,18 @@ static const cli_arg_t host_args[] = {
 
 /* ---- drains ---- */
 
-#define DRAIN_OPTIONS                                                                           \
-    {"target-host", 0, "HOST", CLI_OPT_VALUE,                                                   \
-     "move every server to HOST (default: the scheduler picks one for each)"},                  \
-        {"block-migrate", 0, NULL, 0, "copy the disks (block migration)"},                      \
-        {"no-block-migrate", 0, NULL, 0, "do not copy the disks (shared storage)"},             \
-        {"max-concurrent", 0, "N", CLI_OPT_VALUE,                                               \
-         "migrations of this drain at once, 1..64 (default: the host's "                        \
-         "max_concurrent_live_migrations)"},                                                    \
-        {"force", 0, NULL, 0, "move servers marked manual-only or pinned to the host too"},     \
-        {"reason", 0, "REASON", CLI_OPT_VALUE,                                                  \
-         "why the host is disabled (shown by service-list)"},                                   \
-    {                                                                                           \
-        "wait", 0, NULL, 0, "follow the drain until it ends; exit 0 only if every server moved" \
-    }
-
 static const cli_option_t drain_options[] = {
-    DRAIN_OPTIONS,
+    {"target-host", 0, "HOST", CLI_OPT_VALUE,
+     "move every server to HOST (default: the scheduler picks one for each)"},
+    {"block-migrate", 0, NULL, 0, "copy the disks (block migration)"},
+    {"no-block-migrate", 0, NULL, 0, "do not copy the disks (shared storage)"},
+    {"max-concurrent", 0, "N", CLI_OPT_VALUE,
+     "migrations of this drain at once, 1..64 (default: the host's "
+     "max_concurrent_live_migrations)"},
+    {"force", 0, NULL, 0, "move servers marked manual-only or pinned to the host too"},
+    {"never-pause", 0, NULL, 0, "abort a migration rather than pause its server to complete it"},
+    {"reason", 0, "REASON", CLI_OPT_VALUE, "why the host is disabled (shown by service-list)"},
+    {"wait", 0, NULL, 0, "follow the drain until it ends; exit 0 only if every server moved"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -155,7 +153,7 @@ static const cli_option_t evacuation_show_options[] = {
 
 #define DRAIN_USAGE                                                                     \
     "[--target-host HOST] [--block-migrate | --no-block-migrate] [--max-concurrent N] " \
-    "[--force] [--reason REASON] [--wait] HOST"
+    "[--force] [--never-pause] [--reason REASON] [--wait] HOST"
 #define DRAIN_HELP_COMMON                                                                     \
     "The conductor moves every server off HOST by live migration, highest priority first,\n"  \
     "choosing each destination with the scheduler (capacity claimed, so that concurrent\n"    \
