@@ -207,7 +207,7 @@ tb_daemon_start() {
             tb_die "could not start $name: not ready within $TB_DAEMON_TIMEOUT s, $(tb_pid_state "$pidfile") (log: $log, output: $out)"
         fi
         # a crash leaves no line of its own: the kernel's says so
-        dmesg 2>/dev/null | grep -E 'segfault|general protection|traps:|Out of memory' | tail -n 3 >&2
+        dmesg 2>/dev/null | grep -E 'segfault|general protection|traps:|Out of memory' | tail -n 3 >&2 || true
         tb_die "could not start $name: it exited, $(tb_pid_state "$pidfile") (log: $log, output: $out)"
     fi
 }
