@@ -102,6 +102,9 @@ void conductor_free(conductor_t *cond);
  * process (tests) have connections of their own. */
 db_conn_t *conductor_db(conductor_t *cond);
 
+/* The name of the i-th method the conductor serves, or NULL past the last. */
+const char *conductor_method_name(size_t i);
+
 /* A conductor method: args and identity in req; *ret_result a new reference. */
 typedef int (*conductor_handler_fn)(conductor_t *cond, const rpc_request_t *req,
                                     json_t **ret_result);

@@ -49,6 +49,12 @@ static const conductor_method_t conductor_methods[] = {
     {"evacuation_get", conductor_evacuation_get},
 };
 
+const char *
+conductor_method_name(size_t i)
+{
+    return i < TERN_N_ELEMENTS(conductor_methods) ? conductor_methods[i].name : NULL;
+}
+
 /* ---- per-thread database connections ---- */
 
 static void
@@ -155,6 +161,7 @@ conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
 {
     conductor_t *cond = tern_calloc(1, sizeof(*cond));
     db_conn_t *conn;
+    bool from_file;
 
     cond->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
@@ -168,8 +175,13 @@ conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
         goto fail;
     }
     cond->db_key_made = true;
-    if (!(cond->policy = conductor_policy_load(cond->cfg.policy_file)))
+    if (!(cond->policy = conductor_policy_load(cond->cfg.policy_file, &from_file)))
         goto fail;
+    if (from_file)
+        TERN_INFO("policy: the defaults in code, overridden by \"%s\"", cond->cfg.policy_file);
+    else
+        TERN_INFO("policy: the defaults in code (no file at \"%s\")",
+                  cond->cfg.policy_file ? cond->cfg.policy_file : "");
     if (!(conn = conductor_db(cond)) || db_schema_check(conn) < 0)
         goto fail;
     if (db_service_upsert(conn, cond->cfg.host, CONDUCTOR_BINARY, "conductor", 1, NULL) < 0)

@@ -1,17 +1,68 @@
 /*
- * conductor/policy.c: the policy file (see conductor/policy.h).
+ * conductor/policy.c: the policy - its defaults in code, and the file that overrides them (see
+ * conductor/policy.h).
  *
- * Owns: the parsed JSON document (users -> roles, rules: method -> role), held read-only.
+ * Owns: the effective users (-> roles) and rules (method -> role) as JSON objects, held
+ * read-only: the defaults below, with what the file says laid over them.
  */
 #include "conductor/policy.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
 
 #define POLICY_MAX_BYTES (1024 * 1024)
+
+/* Every method of the conductor's API (conductor/API.md) and the role it needs by default. */
+static const struct {
+    const char *method;
+    const char *role;
+} policy_rules[] = {
+    {"live_migrate", "admin"},
+    {"live_migration_abort", "admin"},
+    {"live_migration_force_complete", "admin"},
+    {"migration_list", "reader"},
+    {"migration_get", "reader"},
+    {"instance_action_list", "reader"},
+    {"instance_action_get", "reader"},
+    {"server_list", "reader"},
+    {"server_get", "reader"},
+    {"server_create", "admin"},
+    {"server_delete", "admin"},
+    {"service_list", "reader"},
+    {"service_update", "admin"},
+    {"hypervisor_list", "reader"},
+    {"hypervisor_get", "reader"},
+    {"host_evacuate_live", "admin"},
+    {"host_maintenance_enter", "admin"},
+    {"host_maintenance_exit", "admin"},
+    {"host_evacuate_abort", "admin"},
+    {"evacuation_get", "reader"},
+    {"service_report", "service"},
+    {"migration_update", "service"},
+    {"live_migration_completed", "service"},
+    {"live_migration_failed", "service"},
+    {"migration_recover", "service"},
+    {"migration_leftovers", "service"},
+    {"migration_cleaned", "service"},
+};
+
+/* The identities of a default installation (tools/install-deps, the testbed): the operator's
+ * "tern" and the computes' "tern-compute". */
+static const struct {
+    const char *user;
+    const char *role;
+} policy_users[] = {
+    {"tern", "admin"},
+    {"tern-compute", "service"},
+};
+
+static const char *const policy_roles[] = {"admin", "reader", "service"};
 
 struct conductor_policy {
     json_t *users; /* object: user -> array of role strings (owned) */
@@ -28,7 +79,57 @@ conductor_policy_free(conductor_policy_t *policy)
     free(policy);
 }
 
-/* policy_validate: every user maps to an array of strings, every rule to a string. */
+static bool
+known_role(const char *role)
+{
+    for (size_t i = 0; i < TERN_N_ELEMENTS(policy_roles); i++)
+        if (tern_streq(role, policy_roles[i]))
+            return true;
+    return false;
+}
+
+bool
+conductor_policy_knows(const char *method)
+{
+    for (size_t i = 0; i < TERN_N_ELEMENTS(policy_rules); i++)
+        if (tern_streq(method, policy_rules[i].method))
+            return true;
+    return false;
+}
+
+/* policy_defaults: the defaults in code, as a new policy. */
+static conductor_policy_t *
+policy_defaults(void)
+{
+    conductor_policy_t *policy = tern_calloc(1, sizeof(*policy));
+
+    policy->users = json_object();
+    policy->rules = json_object();
+    for (size_t i = 0; i < TERN_N_ELEMENTS(policy_users); i++)
+        json_object_set_new(policy->users, policy_users[i].user,
+                            json_pack("[s]", policy_users[i].role));
+    for (size_t i = 0; i < TERN_N_ELEMENTS(policy_rules); i++)
+        json_object_set_new(policy->rules, policy_rules[i].method,
+                            json_string(policy_rules[i].role));
+    return policy;
+}
+
+char *
+conductor_policy_sample(void)
+{
+    conductor_policy_t *policy = policy_defaults();
+    json_t *doc = json_pack("{s:O, s:O}", "users", policy->users, "rules", policy->rules);
+    char *text = json_dumps(doc, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    char *ret = tern_asprintf("%s\n", text);
+
+    free(text);
+    json_decref(doc);
+    conductor_policy_free(policy);
+    return ret;
+}
+
+/* policy_validate: every user maps to a list of known roles, every rule names a method of the
+ * conductor and a known role. */
 static int
 policy_validate(const char *name, json_t *users, json_t *rules)
 {
@@ -51,6 +152,11 @@ policy_validate(const char *name, json_t *users, json_t *rules)
                                       "invalid policy file \"%s\": role %zu of user \"%s\" is not "
                                       "a string",
                                       name, i, key);
+            if (!known_role(json_string_value(role)))
+                return tern_error_set(TERN_ERR_CONFIG,
+                                      "invalid policy file \"%s\": user \"%s\" has an unknown role "
+                                      "\"%s\" (known: admin, reader, service)",
+                                      name, key, json_string_value(role));
         }
     }
     json_object_foreach(rules, key, value)
@@ -59,6 +165,16 @@ policy_validate(const char *name, json_t *users, json_t *rules)
             return tern_error_set(TERN_ERR_CONFIG,
                                   "invalid policy file \"%s\": rule for \"%s\" is not a role name",
                                   name, key);
+        if (!conductor_policy_knows(key))
+            return tern_error_set(TERN_ERR_CONFIG,
+                                  "invalid policy file \"%s\": unknown rule \"%s\" (no such "
+                                  "conductor method)",
+                                  name, key);
+        if (!known_role(json_string_value(value)))
+            return tern_error_set(TERN_ERR_CONFIG,
+                                  "invalid policy file \"%s\": rule \"%s\" needs an unknown role "
+                                  "\"%s\" (known: admin, reader, service)",
+                                  name, key, json_string_value(value));
     }
     return 0;
 }
@@ -76,9 +192,9 @@ conductor_policy_parse(const char *name, const char *data)
                        jerr.text);
         return NULL;
     }
-    if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o, s:o}", "users", &users, "rules", &rules) <
+    if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?o, s?o}", "users", &users, "rules", &rules) <
             0 ||
-        !json_is_object(users) || !json_is_object(rules)) {
+        (users && !json_is_object(users)) || (rules && !json_is_object(rules))) {
         tern_error_set(TERN_ERR_CONFIG,
                        "invalid policy file \"%s\": expected an object with \"users\" and "
                        "\"rules\" objects%s%s",
@@ -90,22 +206,31 @@ conductor_policy_parse(const char *name, const char *data)
         json_decref(root);
         return NULL;
     }
-    policy = tern_calloc(1, sizeof(*policy));
-    policy->users = json_incref(users);
-    policy->rules = json_incref(rules);
+    /* The file overrides the defaults: a user's roles, a method's role. */
+    policy = policy_defaults();
+    if (users)
+        json_object_update(policy->users, users);
+    if (rules)
+        json_object_update(policy->rules, rules);
     json_decref(root);
     return policy;
 }
 
 conductor_policy_t *
-conductor_policy_load(const char *path)
+conductor_policy_load(const char *path, bool *ret_from_file)
 {
     TERN_AUTOFREE char *data = NULL;
 
+    if (ret_from_file)
+        *ret_from_file = false;
+    if (!path || !path[0] || (access(path, F_OK) < 0 && errno == ENOENT))
+        return policy_defaults();
     if (tern_file_read_all(path, POLICY_MAX_BYTES, &data, NULL) < 0) {
         tern_error_prefix("could not load policy");
         return NULL;
     }
+    if (ret_from_file)
+        *ret_from_file = true;
     return conductor_policy_parse(path, data);
 }
 

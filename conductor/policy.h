@@ -11,6 +11,13 @@
  * publisher's connection, so a client cannot claim another's. Role "admin" implies "reader"; a
  * method without a rule requires "admin"; an unknown user has no roles.
  *
+ * The rules and their defaults live in the code (policy.c: every method of conductor/API.md,
+ * and the users "tern": admin, "tern-compute": service), as nova's policy-in-code: a file only
+ * overrides them - a user it names gets the roles it lists, a method it names the role it gives
+ * - and a missing file means the defaults. A rule for a method the conductor does not have, or
+ * an unknown role (admin, reader, service), is a CONFIG error naming it, so that a typo never
+ * leaves a method open or closed by surprise. `tern-config policy-sample` prints the defaults.
+ *
  * Ownership: conductor_policy_t is immutable after loading and may be read by every worker thread
  * without locking. Free with conductor_policy_free().
  */
@@ -19,10 +26,17 @@
 
 typedef struct conductor_policy conductor_policy_t;
 
-/* Load from a file / parse from a string (name used in messages). NULL with a CONFIG error
- * naming the file and what is wrong. */
-conductor_policy_t *conductor_policy_load(const char *path);
+#include <stdbool.h>
+
+/* Load from a file - the defaults alone when path is NULL, empty or names no file
+ * (*ret_from_file, may be NULL, says which) - or parse a file's text (name used in messages).
+ * NULL with a CONFIG error naming the file and what is wrong. */
+conductor_policy_t *conductor_policy_load(const char *path, bool *ret_from_file);
 conductor_policy_t *conductor_policy_parse(const char *name, const char *data);
+/* Whether method is a rule of the code (a method of the conductor). */
+bool conductor_policy_knows(const char *method);
+/* The defaults as a policy file (JSON text and a newline; free()). */
+char *conductor_policy_sample(void);
 void conductor_policy_free(conductor_policy_t *policy);
 
 /* 0 when user may call method; -1 with a PERMISSION error naming user, method and the role it

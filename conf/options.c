@@ -62,7 +62,10 @@ const conf_option_t conf_options[] = {
         .help = "Where a compute finds base images (one directory per image name)."),
     OPT("DEFAULT", "policy_file", CONF_PATH, policy_file, "/etc/tern/policy.json",
         .help = "The policy file of the conductor: which identity (AMQP user) has which role, "
-                "and which role each RPC method needs."),
+                "and which role each RPC method needs.\n\n"
+                "It only overrides the defaults in code (tern-config policy-sample prints "
+                "them): without the file the defaults apply. A rule for an unknown method or "
+                "an unknown role is an error at start-up."),
     OPT("DEFAULT", "compute_trusted_users", CONF_STR, compute_trusted_users, "tern,tern-compute",
         .help = "Comma-separated AMQP users whose RPC calls a compute serves: the conductor's "
                 "and the other computes' identities. RabbitMQ validates a message's user-id "

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "conductor/conductor.h"
 #include "conductor/policy.h"
 #include "tests/conductor/conductor_tests.h"
 
@@ -68,9 +69,16 @@ START_TEST(test_policy_bad_files_named_errors)
         const char *message;
     } cases[] = {
         {"{", "invalid policy file \"p\": line 1: string or '}' expected near end of file"},
-        {"{\"users\": {}}",
-         "invalid policy file \"p\": expected an object with \"users\" and \"rules\" objects: "
-         "Object item not found: rules"},
+        {"{\"users\": []}",
+         "invalid policy file \"p\": expected an object with \"users\" and \"rules\" objects"},
+        {"{\"rules\": {\"live_migrat\": \"admin\"}}",
+         "invalid policy file \"p\": unknown rule \"live_migrat\" (no such conductor method)"},
+        {"{\"rules\": {\"live_migrate\": \"root\"}}",
+         "invalid policy file \"p\": rule \"live_migrate\" needs an unknown role \"root\" (known: "
+         "admin, reader, service)"},
+        {"{\"users\": {\"eve\": [\"superuser\"]}}",
+         "invalid policy file \"p\": user \"eve\" has an unknown role \"superuser\" (known: admin, "
+         "reader, service)"},
         {"{\"users\": {\"a\": \"admin\"}, \"rules\": {}}",
          "invalid policy file \"p\": roles of user \"a\" are not a list"},
         {"{\"users\": {\"a\": [1]}, \"rules\": {}}",
@@ -92,17 +100,65 @@ END_TEST
 
 START_TEST(test_policy_shipped_file_loads)
 {
-    conductor_policy_t *p = conductor_policy_load(TERN_SRCDIR "/etc/policy.json");
+    bool from_file = false;
+    conductor_policy_t *p = conductor_policy_load(TERN_SRCDIR "/etc/policy.json", &from_file);
 
     ck_assert_msg(p != NULL, "%s", tern_error_message());
+    ck_assert(from_file);
     ck_assert_int_eq(conductor_policy_check(p, "tern", "live_migrate"), 0);
     ck_assert_int_eq(conductor_policy_check(p, "demo", "live_migrate"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "migration_list"), 0);
     ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "migration_update"), 0);
     conductor_policy_free(p);
-    ck_assert_ptr_null(conductor_policy_load("/nonexistent/policy.json"));
-    ck_assert_str_eq(tern_error_message(), "could not load policy: could not open file "
-                                           "\"/nonexistent/policy.json\": No such file or "
-                                           "directory");
+    ck_assert_ptr_null(conductor_policy_load(TERN_SRCDIR "/etc", NULL)); /* unreadable: refused */
+    ck_assert_msg(strncmp(tern_error_message(), "could not load policy: ", 23) == 0, "%s",
+                  tern_error_message());
+}
+END_TEST
+
+/* No file: the defaults in code, with which a conductor started by hand simply works. */
+START_TEST(test_policy_defaults_without_a_file)
+{
+    bool from_file = true;
+    conductor_policy_t *p = conductor_policy_load("/nonexistent/policy.json", &from_file);
+
+    ck_assert_msg(p != NULL, "%s", tern_error_message());
+    ck_assert(!from_file);
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "host_evacuate_live"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "evacuation_get"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "service_report"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "live_migrate"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "service_report"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "migration_list"), -1);
+    conductor_policy_free(p);
+    p = conductor_policy_load(NULL, NULL);
+    ck_assert_ptr_nonnull(p);
+    conductor_policy_free(p);
+}
+END_TEST
+
+/* A file overrides only what it names; the sample is the defaults and reads back as a file;
+ * every method the conductor serves has a rule in the code. */
+START_TEST(test_policy_file_overrides_and_sample)
+{
+    conductor_policy_t *p = conductor_policy_parse(
+        "o", "{\"users\": {\"demo\": [\"reader\"]}, \"rules\": {\"server_list\": \"admin\"}}");
+    char *sample_text = conductor_policy_sample();
+    const char *m;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "server_list"), -1); /* overridden */
+    ck_assert_int_eq(conductor_policy_check(p, "demo", "migration_list"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "live_migrate"), 0); /* default user */
+    conductor_policy_free(p);
+    p = conductor_policy_parse("sample", sample_text);
+    ck_assert_msg(p != NULL, "%s", tern_error_message());
+    ck_assert_int_eq(conductor_policy_check(p, "tern", "live_migrate"), 0);
+    conductor_policy_free(p);
+    ck_assert_ptr_nonnull(strstr(sample_text, "\"host_evacuate_live\": \"admin\""));
+    free(sample_text);
+    for (size_t i = 0; (m = conductor_method_name(i)); i++)
+        ck_assert_msg(conductor_policy_knows(m), "no default rule for method \"%s\"", m);
 }
 END_TEST
 
@@ -114,6 +170,8 @@ conductor_policy_tcase(void)
     tcase_add_test(tc, test_policy_admin_may_live_migrate);
     tcase_add_test(tc, test_policy_admin_implies_reader_not_service);
     tcase_add_test(tc, test_policy_shipped_file_loads);
+    tcase_add_test(tc, test_policy_defaults_without_a_file);
+    tcase_add_test(tc, test_policy_file_overrides_and_sample);
     tcase_add_test(tc, test_policy_reader_refused_live_migrate_with_reason);
     tcase_add_test(tc, test_policy_unknown_method_needs_admin_unknown_user_nothing);
     tcase_add_test(tc, test_policy_bad_files_named_errors);

@@ -2,6 +2,8 @@
  * tools/config/tern-config.c: the configuration from an operator's side.
  *
  *   tern-config sample                                   print the sample (etc/tern.conf.sample)
+ *   tern-config policy-sample                            print the policy's defaults in code, as
+ *                                                        a policy file (conductor/policy.h)
  *   tern-config check [--config-file F]... [--config-dir D]   validate; exit 1 with the reason
  *   tern-config show [--config-file F]... [--config-dir D]    the effective values, secrets
  *                                                             masked
@@ -18,15 +20,17 @@
 #include "common/json.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "conductor/policy.h"
 #include "conf/conf.h"
 
 #define PROGRAM "tern-config"
-#define USAGE "sample|check|show"
+#define USAGE "sample|policy-sample|check|show"
 
 static bool
 is_command(const char *s)
 {
-    return strcmp(s, "sample") == 0 || strcmp(s, "check") == 0 || strcmp(s, "show") == 0;
+    return strcmp(s, "sample") == 0 || strcmp(s, "policy-sample") == 0 || strcmp(s, "check") == 0 ||
+           strcmp(s, "show") == 0;
 }
 
 int
@@ -54,15 +58,26 @@ main(int argc, char **argv)
         return rc > 0 ? EXIT_SUCCESS : 2;
     if (!cmd || args.n_rest != 0) {
         if (args.n_rest > 0)
-            fprintf(stderr, PROGRAM ": unknown command \"%s\": expected sample, check or show\n",
+            fprintf(stderr,
+                    PROGRAM
+                    ": unknown command \"%s\": expected sample, policy-sample, check or show\n",
                     args.rest[0]);
         else
-            fprintf(stderr, PROGRAM ": expected one command: sample, check or show (see --help)\n");
+            fprintf(stderr,
+                    PROGRAM ": expected one command: sample, policy-sample, check or show (see "
+                            "--help)\n");
         conf_args_clear(&args);
         return 2;
     }
     if (strcmp(cmd, "sample") == 0) {
         conf_write_sample(stdout);
+        conf_args_clear(&args);
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(cmd, "policy-sample") == 0) {
+        TERN_AUTOFREE char *text = conductor_policy_sample();
+
+        fputs(text, stdout);
         conf_args_clear(&args);
         return EXIT_SUCCESS;
     }
