@@ -251,6 +251,43 @@ assert_state(virt_driver_t *drv, const char *uuid, virt_state_t state)
 
 /* ---- tests ---- */
 
+/* ip_in_host HOST ARGS...: run `ip -n <host's netns> ARGS...`; its exit status. */
+static int
+ip_in_host(int host, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
+           const char *a6)
+{
+    const char *argv[] = {"ip", "-n", tb_host(host, "NETNS"), a1, a2, a3, a4, a5, a6, NULL};
+    tern_command_result_t res = {0};
+    int rc = tern_command_run(argv, 10000, &res);
+    int status = rc == 0 ? 0 : res.exit_status ? res.exit_status : -1;
+
+    tern_command_result_clear(&res);
+    return status;
+}
+
+/* A bridge tern made is removed once unused; one it did not make (an operator's, an uplink) is
+ * used but never removed, even when no domain uses it. */
+START_TEST(test_bridge_tern_did_not_make_survives)
+{
+    virt_driver_t *drv = open_host(1);
+    bool removed = true;
+
+    ip_in_host(1, "link", "del", "dev", "tern-opbr0", NULL, NULL); /* a previous run's */
+    ck_assert_int_eq(ip_in_host(1, "link", "add", "name", "tern-opbr0", "type", "bridge"), 0);
+    ck_assert_msg(virt_ensure_bridge(drv, "tern-opbr0") == 0, "%s", tern_error_message());
+    ck_assert_int_eq(virt_remove_bridge_if_unused(drv, "tern-opbr0", &removed), 0);
+    ck_assert_msg(!removed, "removed a bridge tern did not make");
+    ck_assert_int_eq(ip_in_host(1, "link", "show", "dev", "tern-opbr0", NULL, NULL), 0);
+    ck_assert_int_eq(ip_in_host(1, "link", "del", "dev", "tern-opbr0", NULL, NULL), 0);
+
+    ck_assert_msg(virt_ensure_bridge(drv, "tern-ownbr0") == 0, "%s", tern_error_message());
+    ck_assert_int_eq(virt_remove_bridge_if_unused(drv, "tern-ownbr0", &removed), 0);
+    ck_assert_msg(removed, "kept an unused bridge tern made");
+    ck_assert_int_ne(ip_in_host(1, "link", "show", "dev", "tern-ownbr0", NULL, NULL), 0);
+    virt_driver_close(drv);
+}
+END_TEST
+
 START_TEST(test_host_info)
 {
     for (int host = 1; host <= 2; host++) {
@@ -1006,6 +1043,7 @@ virt_libvirt_tcase(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_host_info);
+    tcase_add_test(tc, test_bridge_tern_did_not_make_survives);
     tcase_add_test(tc, test_driver_used_by_threads_at_once);
     tcase_add_test(tc, test_guest_cpu_judged_not_source_host);
     tcase_add_test(tc, test_guest_cpu_feature_missing_refused);

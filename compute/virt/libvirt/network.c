@@ -3,8 +3,11 @@
  *
  * A bridge is made with `ip link add NAME type bridge` and `ip link set NAME up`, run from an argv
  * array inside the host's network namespace (`ip -n NETNS ...` when opts.netns is set, as for a
- * test in the root namespace looking after a testbed host). It is removed when no domain defined
- * on this host references it any more.
+ * test in the root namespace looking after a testbed host). A bridge tern makes carries the alias
+ * BRIDGE_OWNER_ALIAS (ip link's ifalias, kept by the kernel with the link, so it survives a
+ * restart of tern-compute); it is removed when no domain defined on this host references it any
+ * more. A bridge tern did not make - an operator's, an uplink - is used as it is and never
+ * removed.
  *
  * Ownership: nothing is kept between calls.
  */
@@ -48,27 +51,46 @@ run_ip(virt_driver_t *drv, const char *const args[], tern_command_result_t *ret)
     return virt_libvirt_run(drv, argv, ret);
 }
 
-/* bridge_exists: whether a link named bridge exists (ip link show exits 1 when not). */
+#define BRIDGE_OWNER_ALIAS "made by tern-compute"
+
+/* bridge_state: whether a bridge named bridge exists and (ret_owned, may be NULL) whether tern
+ * made it: its line of `ip -o link show type bridge` carries the owner's alias. */
 static int
-bridge_exists(virt_driver_t *drv, const char *bridge, bool *ret_exists)
+bridge_state(virt_driver_t *drv, const char *bridge, bool *ret_exists, bool *ret_owned)
 {
     const char *args[] = {"-o", "link", "show", "type", "bridge", NULL};
     tern_command_result_t res = {0};
     TERN_AUTOFREE char *needle = tern_asprintf(": %s:", bridge);
+    const char *line, *end;
 
     if (run_ip(drv, args, &res) < 0) {
         tern_command_result_clear(&res);
         return tern_error_prefix("could not list bridges");
     }
-    *ret_exists = strstr(res.out, needle) != NULL;
+    line = strstr(res.out, needle);
+    *ret_exists = line != NULL;
+    if (ret_owned) {
+        TERN_AUTOFREE char *own = NULL;
+
+        end = line ? strchr(line, '\n') : NULL;
+        own = line ? tern_strndup(line, end ? (size_t)(end - line) : strlen(line)) : NULL;
+        *ret_owned = own && strstr(own, "alias " BRIDGE_OWNER_ALIAS) != NULL;
+    }
     tern_command_result_clear(&res);
     return 0;
+}
+
+static int
+bridge_exists(virt_driver_t *drv, const char *bridge, bool *ret_exists)
+{
+    return bridge_state(drv, bridge, ret_exists, NULL);
 }
 
 static int
 ensure_bridge_locked(virt_driver_t *drv, const char *bridge)
 {
     const char *add[] = {"link", "add", "name", bridge, "type", "bridge", NULL};
+    const char *mark[] = {"link", "set", "dev", bridge, "alias", BRIDGE_OWNER_ALIAS, NULL};
     const char *up[] = {"link", "set", "dev", bridge, "up", NULL};
     bool exists;
 
@@ -77,9 +99,11 @@ ensure_bridge_locked(virt_driver_t *drv, const char *bridge)
     if (bridge_exists(drv, bridge, &exists) < 0)
         return tern_error_prefix("could not ensure bridge \"%s\"", bridge);
     if (!exists && run_ip(drv, add, NULL) < 0) {
-        /* Another worker may have made it meanwhile. */
+        /* Someone else may have made it meanwhile: theirs, then. */
         if (bridge_exists(drv, bridge, &exists) < 0 || !exists)
             return tern_error_prefix("could not create bridge \"%s\"", bridge);
+    } else if (!exists && run_ip(drv, mark, NULL) < 0) {
+        return tern_error_prefix("could not mark bridge \"%s\" as made by tern", bridge);
     }
     if (run_ip(drv, up, NULL) < 0)
         return tern_error_prefix("could not set bridge \"%s\" up", bridge);
@@ -121,16 +145,16 @@ static int
 remove_bridge_locked(virt_driver_t *drv, const char *bridge, bool *ret_removed)
 {
     const char *del[] = {"link", "del", "dev", bridge, NULL};
-    bool exists, used;
+    bool exists, used, owned;
 
     if (ret_removed)
         *ret_removed = false;
     if (!bridge_name_valid(bridge))
         return tern_error_set(TERN_ERR_INVALID, "invalid bridge name \"%s\"", bridge ? bridge : "");
-    if (bridge_exists(drv, bridge, &exists) < 0)
+    if (bridge_state(drv, bridge, &exists, &owned) < 0)
         return tern_error_prefix("could not remove bridge \"%s\"", bridge);
-    if (!exists)
-        return 0;
+    if (!exists || !owned)
+        return 0; /* gone, or not tern's to remove */
     if (bridge_in_use(drv, bridge, &used) < 0)
         return tern_error_prefix("could not remove bridge \"%s\"", bridge);
     if (used)
