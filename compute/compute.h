@@ -65,6 +65,7 @@ typedef struct compute_config {
     char *trusted_users; /* comma-separated AMQP users whose calls are served */
     char *hooks_dir;     /* [compute] hooks_dir: migration hooks (compute/hooks.h), "" = none */
     int hook_timeout_s;  /* [compute] hook_timeout: seconds each hook may run */
+    char *volume_roots;  /* [compute] volume_roots: "" = no volume may be attached */
 } compute_config_t;
 
 void compute_config_clear(compute_config_t *cfg);
@@ -104,6 +105,12 @@ void compute_manager_free(compute_manager_t *mgr);
 /* The conductor's INSTANCE JSON (borrowed) as this host's virt_instance_t (new; with paths under
  * this host's instances path and image cache). NULL with an INVALID error naming the field. */
 virt_instance_t *compute_instance_from_json(const compute_manager_t *mgr, const json_t *instance);
+
+/* Every volume of inst is a regular file under one of [compute] volume_roots once resolved
+ * (realpath: no "..", no symbolic link out of them). 0, or -1 with an INVALID error naming the
+ * volume and its path (NOT_FOUND when the file is missing). Called before a guest is started
+ * with its volumes here: spawn, and a destination's pre_live_migration. */
+int compute_check_volume_paths(const compute_manager_t *mgr, const virt_instance_t *inst);
 
 /* Make sure the instance's base image is in this host's image cache (_base), copying it from the
  * image store when missing. 0 or -1 naming image and host. */

@@ -74,6 +74,8 @@ unpack_args(compute_manager_t *mgr, const rpc_request_t *req, const char *method
 static int
 connect_volumes(compute_manager_t *mgr, const virt_instance_t *inst)
 {
+    if (compute_check_volume_paths(mgr, inst) < 0)
+        return -1;
     for (size_t i = 0; i < inst->n_disks; i++) {
         const virt_disk_t *d = &inst->disks[i];
 

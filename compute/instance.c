@@ -15,6 +15,7 @@
  * Owns nothing beyond each call: results are new virt_instance_t's owned by the caller.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -181,6 +182,60 @@ add_volumes(virt_instance_t *inst, const json_t *volumes)
     return 0;
 }
 
+/* under_root: whether the resolved path lies under one of the comma-separated roots (each
+ * resolved; a root that does not exist holds nothing). */
+static bool
+under_root(const char *resolved, const char *roots)
+{
+    TERN_AUTOFREE char *list = tern_strdup(roots ? roots : "");
+    char *save = NULL;
+
+    for (char *r = strtok_r(list, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+        TERN_AUTOFREE char *root = NULL;
+        size_t n;
+
+        while (*r == ' ')
+            r++;
+        if (!*r || !(root = realpath(r, NULL)))
+            continue;
+        n = strlen(root);
+        if (strncmp(resolved, root, n) == 0 && (resolved[n] == '/' || (n == 1 && root[0] == '/')))
+            return true;
+    }
+    return false;
+}
+
+int
+compute_check_volume_paths(const compute_manager_t *mgr, const virt_instance_t *inst)
+{
+    for (size_t i = 0; i < inst->n_disks; i++) {
+        const virt_disk_t *d = &inst->disks[i];
+        TERN_AUTOFREE char *resolved = NULL;
+        struct stat st;
+
+        if (!d->is_volume)
+            continue;
+        if (!(resolved = realpath(d->path, NULL)))
+            return tern_error_set(errno == ENOENT ? TERN_ERR_NOT_FOUND : TERN_ERR_INVALID,
+                                  "volume \"%s\" of instance \"%s\": cannot resolve \"%s\": %s",
+                                  d->volume_id, inst->uuid, d->path, strerror(errno));
+        if (!under_root(resolved, mgr->cfg.volume_roots))
+            return tern_error_set(TERN_ERR_INVALID,
+                                  "volume \"%s\" of instance \"%s\": \"%s\" (%s) is not under "
+                                  "[compute] volume_roots of host \"%s\" (%s)",
+                                  d->volume_id, inst->uuid, d->path, resolved, mgr->cfg.host,
+                                  mgr->cfg.volume_roots && mgr->cfg.volume_roots[0]
+                                      ? mgr->cfg.volume_roots
+                                      : "none: no volume may be attached");
+        if (stat(resolved, &st) < 0 || !S_ISREG(st.st_mode))
+            return tern_error_set(TERN_ERR_INVALID,
+                                  "volume \"%s\" of instance \"%s\": \"%s\" is not a regular "
+                                  "file",
+                                  d->volume_id, inst->uuid, d->path);
+    }
+    return 0;
+}
+
 static int
 add_interfaces(virt_instance_t *inst, const json_t *networks)
 {
@@ -329,6 +384,7 @@ compute_config_clear(compute_config_t *cfg)
     free(cfg->migration_inbound_addr);
     free(cfg->trusted_users);
     free(cfg->hooks_dir);
+    free(cfg->volume_roots);
     free(cfg->cpu_mode);
     for (size_t i = 0; cfg->cpu_models && cfg->cpu_models[i]; i++)
         free(cfg->cpu_models[i]);

@@ -52,6 +52,7 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
     ret->trusted_users = tern_strdup(cfg->compute_trusted_users);
     ret->hooks_dir = tern_strdup(cfg->compute.hooks_dir ? cfg->compute.hooks_dir : "");
     ret->hook_timeout_s = cfg->compute.hook_timeout;
+    ret->volume_roots = tern_strdup(cfg->compute.volume_roots ? cfg->compute.volume_roots : "");
 }
 
 /* wait_reporting_counters: until SIGTERM/SIGINT (the signal); every report interval, what the

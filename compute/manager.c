@@ -103,8 +103,9 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
      * instance's kernel command line comes from the cached image. */
     if (!(inst = compute_instance_from_json(mgr, instance)))
         return -1;
+    rc = compute_check_volume_paths(mgr, inst); /* before anything is made here */
     virt_instance_free(inst);
-    if (compute_ensure_base_image(mgr, instance) < 0 ||
+    if (rc < 0 || compute_ensure_base_image(mgr, instance) < 0 ||
         !(inst = compute_instance_from_json(mgr, instance)))
         return -1;
     {

@@ -307,6 +307,9 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     args = tern_json_pack("{s:O}", "instance", view);
     rc = conductor_call_compute(cond, req, host, "spawn", args, NULL);
     json_decref(args);
+    if (rc < 0 &&
+        (tern_error_code() == TERN_ERR_INVALID || tern_error_code() == TERN_ERR_NOT_FOUND))
+        goto refused;
     if (rc < 0)
         goto fail;
     if (db_instance_set_vm_state(db, inst.uuid, DB_VM_STATE_ACTIVE) < 0 ||
@@ -328,6 +331,19 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     *ret_result = tern_json_pack("{s:o}", "server", view);
     return 0;
 
+refused : {
+    /* The host refused what it was asked (a volume outside its roots...) before making anything:
+     * the request changes nothing, as a refused request must. */
+    tern_error_t err;
+
+    tern_error_copy(&err);
+    if (db_instance_soft_delete(db, inst.uuid) < 0)
+        db_instance_set_vm_state(db, inst.uuid, DB_VM_STATE_ERROR);
+    tern_error_restore(&err);
+    json_decref(view);
+    db_instance_clear(&inst);
+    return -1;
+}
 fail : {
     tern_error_t err;
 

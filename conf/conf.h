@@ -85,9 +85,10 @@ typedef struct conf {
         int max_concurrent_migrations; /* drains' cloud-wide limit (0: none) */
     } conductor;
     struct {
-        int workers;      /* RPC worker threads of tern-compute */
-        char *hooks_dir;  /* migration hooks (compute/hooks.h); "" = none */
-        int hook_timeout; /* seconds each hook may run */
+        int workers;        /* RPC worker threads of tern-compute */
+        char *hooks_dir;    /* migration hooks (compute/hooks.h); "" = none */
+        int hook_timeout;   /* seconds each hook may run */
+        char *volume_roots; /* directories volumes must lie under; NULL = none allowed */
     } compute;
 } conf_t;
 

@@ -376,6 +376,14 @@ const conf_option_t conf_options[] = {
                 "10 minutes for.\n\n"
                 "Related options:\n\n"
                 "* hooks_dir"),
+    OPT("compute", "volume_roots", CONF_STR, compute.volume_roots, NULL,
+        .help = "Comma-separated directories a volume's file must lie under; empty means no "
+                "volume may be attached on this host.\n\n"
+                "A volume's path is resolved (realpath: neither '..' nor a symbolic link gets "
+                "out) and must be a regular file under one of these directories, also resolved, "
+                "before the guest is started with it or a migration brings it here; anything "
+                "else (/etc/shadow, a raw /dev device, another instance's disk) is refused with "
+                "an error naming the path."),
 };
 
 const size_t conf_n_options = sizeof(conf_options) / sizeof(conf_options[0]);

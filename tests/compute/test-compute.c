@@ -13,7 +13,8 @@ int
 main(void)
 {
     static const tern_check_case_fn cases[] = {compute_queue_tcase, compute_migrate_data_tcase,
-                                               compute_outcome_tcase, compute_hooks_tcase};
+                                               compute_outcome_tcase, compute_hooks_tcase,
+                                               compute_volumes_tcase};
 
     return tern_check_run("compute", cases, TERN_N_ELEMENTS(cases), NULL, NULL);
 }

@@ -163,6 +163,8 @@ live_migration_inbound_addr = $(tb_host_ip "$i")
 [compute]
 # empty: tests put their migration hooks into <event>.d/ here
 hooks_dir = $hdir/hooks
+# the shared volumes, the same path on every host
+volume_roots = $TB_SHARED
 EOF
 }
 
