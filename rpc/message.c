@@ -12,6 +12,7 @@
  * (RPC_MAX_JSON_DEPTH), the envelope's shape, and each key's type.
  * Owns nothing across calls: results are new (see rpc-private.h).
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -124,6 +125,25 @@ take_string(json_t *msg, const char *key, bool required, char **ret)
     return 0;
 }
 
+#define REQUEST_ID_MAX 128
+
+/* request_id_ok: a request id is what reaches every log line and the action records, so it is
+ * checked here, once: 1 to REQUEST_ID_MAX letters, digits, '.', '_', ':' or '-' (oslo's
+ * "req-<uuid>" and tern's own); no control character, quote or space can be forged into a log. */
+static bool
+request_id_ok(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+
+    if (!s || n == 0 || n > REQUEST_ID_MAX || n != json_string_length(v))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("._:-", s[i]))
+            return false;
+    return true;
+}
+
 int
 rpc_message_decode_request(const char *body, size_t len, size_t max_bytes, rpc_incoming_t *ret)
 {
@@ -157,6 +177,14 @@ rpc_message_decode_request(const char *body, size_t len, size_t max_bytes, rpc_i
     {
         if (strncmp(key, CONTEXT_PREFIX, strlen(CONTEXT_PREFIX)) == 0)
             json_object_set(ret->context, key + strlen(CONTEXT_PREFIX), v);
+    }
+    v = json_object_get(ret->context, "request_id");
+    if (v && !json_is_null(v) && !request_id_ok(v)) {
+        tern_error_set(TERN_ERR_INVALID,
+                       "message key \"_context_request_id\" is not 1 to %d letters, digits, '.', "
+                       "'_', ':' or '-'",
+                       REQUEST_ID_MAX);
+        goto fail;
     }
     json_decref(msg);
     return 0;

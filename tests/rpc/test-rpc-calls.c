@@ -498,6 +498,9 @@ START_TEST(test_malformed_messages_never_wedge_the_server)
         "{\"method\": 7}",
         "{\"method\": \"echo\", \"args\": [1]}",
         "{\"method\": \"echo\", \"_msg_id\": \"x\"}",
+        /* a request id that would forge a log line, or is not text */
+        "{\"method\": \"echo\", \"_context_request_id\": \"req-1\\n2026-12-01 ERROR forged\"}",
+        "{\"method\": \"echo\", \"_context_request_id\": 5}",
         "{\"method\": \"echo\", \"args\": {\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]"
         "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}",
     };
