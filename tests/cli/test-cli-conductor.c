@@ -168,6 +168,26 @@ test_db(void)
 }
 
 void
+test_compute_fixture_open(db_conn_t **ret_db, rpc_client_t **ret_client, json_t **ret_context)
+{
+    rpc_config_t cfg;
+
+    *ret_db = test_db();
+    test_compute_rpc_config(&cfg);
+    *ret_client = rpc_client_new(&cfg);
+    ck_assert_msg(*ret_client != NULL, "%s", tern_error_message());
+    *ret_context = rpc_context_new(NULL, NULL, NULL, NULL);
+}
+
+void
+test_compute_fixture_close(db_conn_t *db, rpc_client_t *client, json_t *context)
+{
+    json_decref(context);
+    rpc_client_free(client);
+    db_close(db);
+}
+
+void
 test_compute_rpc_config(rpc_config_t *ret)
 {
     static char *url;

@@ -51,6 +51,10 @@ db_conn_t *test_db(void);
 /* An RPC configuration for the user "tern-compute" (policy role service): the identity of the
  * computes, for the service API. Strings static. */
 void test_compute_rpc_config(rpc_config_t *ret);
+/* What the compute-side cases (wait, events, actions) set up and take down around each test: a
+ * database connection, an RPC client as "tern-compute" and a request context (all new). */
+void test_compute_fixture_open(db_conn_t **ret_db, rpc_client_t **ret_client, json_t **ret_context);
+void test_compute_fixture_close(db_conn_t *db, rpc_client_t *client, json_t *context);
 /* Call a service-API method as a compute (args stolen); fails the test on error. */
 void test_compute_call(rpc_client_t *client, json_t *context, const char *method, json_t *args);
 /* A new instance name, active and running on host (new row in *ret). */

@@ -36,22 +36,14 @@ static json_t *context;
 static void
 setup(void)
 {
-    rpc_config_t cfg;
-
-    db = test_db();
-    test_compute_rpc_config(&cfg);
-    compute = rpc_client_new(&cfg);
-    ck_assert_msg(compute != NULL, "%s", tern_error_message());
-    context = rpc_context_new(NULL, NULL, NULL, NULL);
+    test_compute_fixture_open(&db, &compute, &context);
 }
 
 static void
 teardown(void)
 {
     unsetenv("TERN_WAIT_REFRESH_MS");
-    json_decref(context);
-    rpc_client_free(compute);
-    db_close(db);
+    test_compute_fixture_close(db, compute, context);
 }
 
 static int

@@ -143,6 +143,8 @@ cli_drain_progress_line(const json_t *drain, int *percent_held, bool bar, char *
     const json_t *by = json_object_get(prog, "instances");
     int percent = (int)json_integer_value(json_object_get(prog, "percent"));
     const json_t *eta = json_object_get(prog, "eta_ms");
+    const char *host = json_string_value(json_object_get(drain, "host"));
+    const char *status = json_string_value(json_object_get(drain, "status"));
     char bars[24] = "", eta_s[32] = "-", elapsed_s[32];
     size_t used;
 
@@ -166,8 +168,7 @@ cli_drain_progress_line(const json_t *drain, int *percent_held, bool bar, char *
     used = (size_t)snprintf(
         buf, size, "%3d%% %sdrain %lld of %s %s: %lld/%lld moved, %lld migrating, %lld queued",
         percent, bars, (long long)json_integer_value(json_object_get(drain, "id")),
-        json_string_value(json_object_get(drain, "host")),
-        json_string_value(json_object_get(drain, "status")),
+        host ? host : "?", status ? status : "?",
         (long long)json_integer_value(json_object_get(by, "completed")),
         (long long)json_integer_value(json_object_get(prog, "total")),
         (long long)json_integer_value(json_object_get(by, "migrating")),
