@@ -353,7 +353,7 @@ compute_monitor_migration(compute_migration_t *job, const virt_instance_t *inst,
     virt_migration_result_t result;
 
     converge_options(&job->mgr->cfg, block, &opts);
-    opts.permit_pause = job->data.permit_pause; /* the instance's or drain's policy */
+    opts.permit_pause = !job->data.never_pause; /* the instance's or drain's policy */
     virt_converge_init(&mon, &opts, migration_data_gb(inst, block));
     while ((result = virt_migration_wait(vmig, MONITOR_INTERVAL_MS)) == VIRT_MIGRATION_RUNNING) {
         virt_job_stats_t stats;

@@ -79,7 +79,7 @@ static const compute_json_field_t wire_types[] = {
     {"disks", JSON_ARRAY},
     {"skipped_disks", JSON_ARRAY},
     {"bytes_to_copy", JSON_INTEGER},
-    {"permit_pause", JSON_TRUE},
+    {"never_pause", JSON_TRUE},
 };
 
 /* unpack_failed: the error of a failed strict unpack of json, naming the key. */
@@ -289,7 +289,7 @@ compute_migrate_data_from_json(const json_t *json, const char *what, compute_mig
     compute_migrate_data_t d = {0};
     dest_fields_t f;
     const char *source_host;
-    int shared, block, pause = 1;
+    int shared, block, never_pause = 0;
     json_t *disks, *skipped;
     json_int_t bytes;
     json_error_t jerr;
@@ -304,7 +304,7 @@ compute_migrate_data_from_json(const json_t *json, const char *what, compute_mig
                        "hypervisor_version", &f.hypervisor_version, "instances_path",
                        &f.instances_path, "source_host", &source_host, "is_shared_instance_path",
                        &shared, "block_migration", &block, "disks", &disks, "skipped_disks",
-                       &skipped, "bytes_to_copy", &bytes, "permit_pause", &pause) < 0)
+                       &skipped, "bytes_to_copy", &bytes, "never_pause", &never_pause) < 0)
         return unpack_failed(json, what, &jerr);
     if (dest_check(&f, what) < 0)
         return -1;
@@ -332,7 +332,7 @@ compute_migrate_data_from_json(const json_t *json, const char *what, compute_mig
     d.is_shared_instance_path = shared;
     d.block_migration = block;
     d.bytes_to_copy = bytes;
-    d.permit_pause = pause;
+    d.never_pause = never_pause;
     *ret = d;
     return 0;
 }
@@ -365,7 +365,7 @@ compute_migrate_data_to_json(const compute_migrate_data_t *d)
     json_object_set_new(obj, "disks", disks);
     json_object_set_new(obj, "skipped_disks", skipped);
     json_object_set_new(obj, "bytes_to_copy", json_integer(d->bytes_to_copy));
-    json_object_set_new(obj, "permit_pause", json_boolean(d->permit_pause));
+    json_object_set_new(obj, "never_pause", json_boolean(d->never_pause));
     return obj;
 }
 

@@ -13,7 +13,7 @@
  *   migrate data: those, and source_host, is_shared_instance_path, block_migration,
  *                 disks [{target, path, format, backing_file?, virtual_size}],
  *                 skipped_disks [{target, path, reason}], bytes_to_copy, and
- *                 permit_pause (optional, the conductor's: the instance's or drain's policy)
+ *                 never_pause (optional, the conductor's: the instance's or drain's policy)
  *
  * Parsing is strict (json_unpack_ex with JSON_STRICT: a missing, misspelt or unknown key, or a
  * value of the wrong type, is an error naming it) and checks each value: names without markup,
@@ -71,8 +71,9 @@ typedef struct compute_migrate_data {
     compute_skipped_disk_t *skipped_disks; /* owned array */
     size_t n_skipped_disks;
     int64_t bytes_to_copy;
-    bool permit_pause; /* the convergence ladder may pause the guest ("permit_pause", set by the
-                        * conductor at hand-off; absent: true; false: a never-pause policy) */
+    bool never_pause; /* the convergence ladder must not pause the guest ("never_pause", set by
+                       * the conductor at hand-off from the instance's or drain's policy; absent
+                       * or zero: the shipped ladder, which may pause) */
 } compute_migrate_data_t;
 
 void compute_dest_check_data_clear(compute_dest_check_data_t *data);

@@ -302,7 +302,7 @@ hand_off(lm_task_t *t)
 
     /* The convergence policy travels with the migrate data (compute/migrate_data.h). */
     if (t->never_pause || t->inst.never_pause)
-        json_object_set_new(t->migrate_data, "permit_pause", json_false());
+        json_object_set_new(t->migrate_data, "never_pause", json_true());
     /* Kept before the hand-off: a compute restarted mid-migration finishes or rolls back
      * from it (compute/recovery.c). */
     if (db_migration_phase_end(t->db, t->mig.uuid, DB_MIGRATION_PHASE_CHECKS) == 0 &&

@@ -77,9 +77,9 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(d.disks[0].virtual_size, 1073741824);
     ck_assert_uint_eq(d.n_skipped_disks, 1);
     ck_assert_str_eq(d.skipped_disks[0].reason, "volume");
-    ck_assert(d.permit_pause); /* absent: the shipped ladder, pausing permitted */
+    ck_assert(!d.never_pause); /* absent: the shipped ladder, pausing permitted */
     back = compute_migrate_data_to_json(&d);
-    json_object_set_new(j, "permit_pause", json_true()); /* always written */
+    json_object_set_new(j, "never_pause", json_false()); /* always written */
     ck_assert_msg(json_equal(back, j), "written back differently");
     compute_migrate_data_copy(&d, &copy);
     ck_assert_str_eq(copy.disks[0].path, d.disks[0].path);
@@ -91,27 +91,43 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
-/* The conductor's never-pause policy: "permit_pause": false travels and is written back. */
-START_TEST(test_permit_pause)
+/* The conductor's never-pause policy: "never_pause": true travels and is written back. */
+START_TEST(test_never_pause)
 {
     TERN_AUTOFREE char *never = with(MIGRATE_DATA("false", "true", ""), "\"bytes_to_copy\"",
-                                     "\"permit_pause\": false, \"bytes_to_copy\"");
+                                     "\"never_pause\": true, \"bytes_to_copy\"");
     TERN_AUTOFREE char *wrong = with(MIGRATE_DATA("false", "true", ""), "\"bytes_to_copy\"",
-                                     "\"permit_pause\": \"no\", \"bytes_to_copy\"");
+                                     "\"never_pause\": \"no\", \"bytes_to_copy\"");
     json_t *j = load(never), *back;
     compute_migrate_data_t d, copy;
 
     ck_assert_msg(compute_migrate_data_from_json(j, "test", &d) == 0, "%s", tern_error_message());
-    ck_assert(!d.permit_pause);
+    ck_assert(d.never_pause);
     back = compute_migrate_data_to_json(&d);
     ck_assert_msg(json_equal(back, j), "written back differently");
     compute_migrate_data_copy(&d, &copy);
-    ck_assert(!copy.permit_pause);
+    ck_assert(copy.never_pause);
     compute_migrate_data_clear(&copy);
     compute_migrate_data_clear(&d);
     json_decref(back);
     json_decref(j);
-    expect_bad(wrong, "permit_pause");
+    expect_bad(wrong, "never_pause");
+}
+END_TEST
+
+/* A migrate data built from zero - as the source's check builds it, field by field - permits
+ * pausing: once, "permit_pause" defaulted to false there and every migration aborted where the
+ * shipped ladder would pause the guest to complete. */
+START_TEST(test_zeroed_permits_pause)
+{
+    compute_migrate_data_t d = {0};
+    json_t *j;
+
+    d.source_host = tern_strdup("host1");
+    j = compute_migrate_data_to_json(&d);
+    ck_assert(json_is_false(json_object_get(j, "never_pause")));
+    json_decref(j);
+    compute_migrate_data_clear(&d);
 }
 END_TEST
 
@@ -194,7 +210,8 @@ compute_migrate_data_tcase(void)
     TCase *tc = tcase_create("migrate_data");
 
     tcase_add_test(tc, test_round_trip);
-    tcase_add_test(tc, test_permit_pause);
+    tcase_add_test(tc, test_never_pause);
+    tcase_add_test(tc, test_zeroed_permits_pause);
     tcase_add_test(tc, test_missing_wrong_unknown_named);
     tcase_add_test(tc, test_values_checked);
     tcase_add_test(tc, test_check_data);
