@@ -17,8 +17,9 @@
  *   guest dirtied during the one before; a stall is stall_passes passes in a row none of which
  *   starts with at least 10% less than the best pass so far (a guest that dirties as fast as the
  *   link sends). The escalation ladder: let auto-converge throttle first when permitted - for as
- *   long as its throttle still rises from one stall to the next and is below QEMU's maximum
- *   (VIRT_AUTO_CONVERGE_MAX_THROTTLE) - then post-copy when permitted, else pause, and abort if
+ *   long as its throttle still rises from one stall to the next (one that has just reached
+ *   QEMU's maximum, VIRT_AUTO_CONVERGE_MAX_THROTTLE, gets its window: at the next stall it cannot
+ *   have risen) - then post-copy when permitted, else pause, and abort if
  *   even a paused guest makes no progress;
  * - a dead link: stall_samples samples in a row with no byte moved. Nothing is escalated for
  *   it (neither pausing nor post-copy helps a link that carries nothing; TCP, libvirt's
