@@ -6,6 +6,7 @@ common_libtern_common_la_SOURCES = \
 	common/util.c common/util.h \
 	common/command.c common/command.h \
 	common/json.c common/json.h \
-	common/hold.c common/hold.h
+	common/hold.c common/hold.h \
+	common/identity.c common/identity.h
 common_libtern_common_la_CFLAGS = $(AM_CFLAGS) $(UUID_CFLAGS) $(JANSSON_CFLAGS)
 common_libtern_common_la_LIBADD = $(UUID_LIBS) $(JANSSON_LIBS) -lm

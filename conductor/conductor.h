@@ -102,6 +102,12 @@ void conductor_free(conductor_t *cond);
  * process (tests) have connections of their own. */
 db_conn_t *conductor_db(conductor_t *cond);
 
+/* A compute acts only for itself: 0 when req's method is not a compute's, or its caller is
+ * the compute of the host the request names ("host") or a host of the migration it names (source
+ * or destination, as recorded); -1 with a PERMISSION error (and an "audit:" log line) when it
+ * is not, or the caller is no compute identity at all (common/identity.h). */
+int conductor_check_caller(conductor_t *cond, const rpc_request_t *req);
+
 /* The name of the i-th method the conductor serves, or NULL past the last. */
 const char *conductor_method_name(size_t i);
 

@@ -2,7 +2,8 @@
  * conductor/dispatch.c: the conductor's RPC endpoint - method table, policy, database handles.
  *
  * Every method goes through conductor_dispatch(): it finds the handler, checks the caller's
- * broker-validated identity against the policy, sets up nothing else, and calls the handler.
+ * broker-validated identity against the policy and, for a compute's methods, that the compute
+ * acts for its own host (conductor_check_caller), sets up nothing else, and calls the handler.
  * Owns: the endpoint and its method table (in conductor_t), and the thread-local database
  * connections of each conductor (its own key: closed at thread exit, or by conductor_free).
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/identity.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "conductor/conductor.h"
@@ -79,6 +81,81 @@ conductor_db(conductor_t *cond)
 
 /* ---- dispatch ---- */
 
+/* The compute's methods and what binds each to a host: its "host" argument, or the hosts of
+ * its "migration" argument (source or destination) as the database records them. */
+static const struct {
+    const char *method;
+    bool by_migration;
+} bound_methods[] = {
+    {"service_report", false},       {"migration_recover", false},
+    {"migration_leftovers", false},  {"migration_cleaned", false},
+    {"migration_update", true},      {"live_migration_completed", true},
+    {"live_migration_failed", true},
+};
+
+/* refuse_caller: the PERMISSION error of a compute acting beyond its host, and its audit line. */
+static int
+refuse_caller(const rpc_request_t *req, const char *user, const char *what)
+{
+    tern_error_set(TERN_ERR_PERMISSION, "user \"%s\" may not call \"%s\" %s", user, req->method,
+                   what);
+    TERN_WARN("audit: refused: %s", tern_error_message());
+    return -1;
+}
+
+/* caller_in_migration: whether host is the source or the destination of migration uuid. */
+static int
+caller_in_migration(conductor_t *cond, const char *uuid, const char *host, bool *ret_in)
+{
+    db_migration_t mig = {0};
+    db_conn_t *db = conductor_db(cond);
+
+    if (!db || db_migration_get(db, uuid, &mig) < 0)
+        return -1;
+    *ret_in = tern_streq(mig.source_compute, host) || tern_streq(mig.dest_compute, host);
+    db_migration_clear(&mig);
+    return 0;
+}
+
+int
+conductor_check_caller(conductor_t *cond, const rpc_request_t *req)
+{
+    const char *user = req->amqp_user_id ? req->amqp_user_id : "";
+    const char *host = tern_identity_compute_host(user), *arg;
+    bool in = false;
+    size_t i;
+
+    for (i = 0; i < TERN_N_ELEMENTS(bound_methods); i++)
+        if (tern_streq(bound_methods[i].method, req->method))
+            break;
+    if (i == TERN_N_ELEMENTS(bound_methods))
+        return 0;
+    if (!host)
+        return refuse_caller(req, user,
+                             "on behalf of a host: it is not a compute's identity "
+                             "(\"" TERN_COMPUTE_USER_PREFIX "<host>\")");
+    arg = json_string_value(
+        json_object_get(req->args, bound_methods[i].by_migration ? "migration" : "host"));
+    if (!arg)
+        return 0; /* the handler refuses the arguments, naming what is wrong */
+    if (!bound_methods[i].by_migration) {
+        if (tern_streq(arg, host))
+            return 0;
+        TERN_AUTOFREE char *what = tern_asprintf("for host \"%.255s\": it is host \"%s\"'s "
+                                                 "identity",
+                                                 arg, host);
+        return refuse_caller(req, user, what);
+    }
+    if (caller_in_migration(cond, arg, host, &in) < 0)
+        return -1;
+    if (in)
+        return 0;
+    TERN_AUTOFREE char *what = tern_asprintf(
+        "for migration \"%.64s\": host \"%s\" is neither its source nor its destination", arg,
+        host);
+    return refuse_caller(req, user, what);
+}
+
 static int
 conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
@@ -87,7 +164,8 @@ conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
     for (size_t i = 0; i < TERN_N_ELEMENTS(conductor_methods); i++) {
         if (strcmp(conductor_methods[i].name, req->method) != 0)
             continue;
-        if (conductor_policy_check(cond->policy, req->amqp_user_id, req->method) < 0)
+        if (conductor_policy_check(cond->policy, req->amqp_user_id, req->method) < 0 ||
+            conductor_check_caller(cond, req) < 0)
             return -1;
         return conductor_methods[i].handler(cond, req, ret_result);
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/identity.h"
 #include "common/util.h"
 
 #define POLICY_MAX_BYTES (1024 * 1024)
@@ -53,20 +54,21 @@ static const struct {
 };
 
 /* The identities of a default installation (tools/install-deps, the testbed): the operator's
- * "tern" and the computes' "tern-compute". */
+ * "tern". Each compute's own "tern-compute.<host>" has the role "service" by convention
+ * (user_roles), bound to its host (conductor/dispatch.c). */
 static const struct {
     const char *user;
     const char *role;
 } policy_users[] = {
     {"tern", "admin"},
-    {"tern-compute", "service"},
 };
 
 static const char *const policy_roles[] = {"admin", "reader", "service"};
 
 struct conductor_policy {
-    json_t *users; /* object: user -> array of role strings (owned) */
-    json_t *rules; /* object: method -> role string (owned) */
+    json_t *users;         /* object: user -> array of role strings (owned) */
+    json_t *rules;         /* object: method -> role string (owned) */
+    json_t *compute_roles; /* ["service"]: a compute identity's by convention (owned) */
 };
 
 void
@@ -76,6 +78,7 @@ conductor_policy_free(conductor_policy_t *policy)
         return;
     json_decref(policy->users);
     json_decref(policy->rules);
+    json_decref(policy->compute_roles);
     free(policy);
 }
 
@@ -105,6 +108,7 @@ policy_defaults(void)
 
     policy->users = json_object();
     policy->rules = json_object();
+    policy->compute_roles = json_pack("[s]", "service");
     for (size_t i = 0; i < TERN_N_ELEMENTS(policy_users); i++)
         json_object_set_new(policy->users, policy_users[i].user,
                             json_pack("[s]", policy_users[i].role));
@@ -234,11 +238,20 @@ conductor_policy_load(const char *path, bool *ret_from_file)
     return conductor_policy_parse(path, data);
 }
 
+/* user_roles: what the policy gives user; a compute's identity not named in it has "service". */
+static json_t *
+user_roles(const conductor_policy_t *policy, const char *user)
+{
+    json_t *roles = json_object_get(policy->users, user ? user : "");
+
+    return roles || !tern_identity_compute_host(user) ? roles : policy->compute_roles;
+}
+
 /* user_has_role: admin implies reader. */
 static bool
 user_has_role(const conductor_policy_t *policy, const char *user, const char *role)
 {
-    json_t *roles = json_object_get(policy->users, user ? user : "");
+    json_t *roles = user_roles(policy, user);
     json_t *r;
     size_t i;
 

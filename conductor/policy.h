@@ -9,10 +9,13 @@
  *
  * The identity is the AMQP user-id of the message, which RabbitMQ validates against the
  * publisher's connection, so a client cannot claim another's. Role "admin" implies "reader"; a
- * method without a rule requires "admin"; an unknown user has no roles.
+ * method without a rule requires "admin"; an unknown user has no roles, except that a compute's
+ * identity, "tern-compute.<host>" (common/identity.h), has "service" unless the file names it.
+ * The policy says only which role a method needs; that a compute acts only for its own host and
+ * its own migrations is checked after it (conductor/dispatch.c, conductor_check_caller).
  *
  * The rules and their defaults live in the code (policy.c: every method of conductor/API.md,
- * and the users "tern": admin, "tern-compute": service), as nova's policy-in-code: a file only
+ * and the user "tern": admin), as nova's policy-in-code: a file only
  * overrides them - a user it names gets the roles it lists, a method it names the role it gives
  * - and a missing file means the defaults. A rule for a method the conductor does not have, or
  * an unknown role (admin, reader, service), is a CONFIG error naming it, so that a typo never

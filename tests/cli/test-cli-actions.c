@@ -18,7 +18,7 @@
 #include "tests/cli/test-cli-conductor.h"
 
 static db_conn_t *db;
-static rpc_client_t *compute; /* as "tern-compute" */
+static rpc_client_t *compute; /* as "tern-compute.ev-src", the source compute */
 static json_t *context;
 
 static void

@@ -36,7 +36,7 @@
 #define TERN TERN_BUILDDIR "/tools/cli/tern"
 #define CONDUCTOR TERN_BUILDDIR "/conductor/tern-conductor"
 #define MANAGE TERN_BUILDDIR "/tools/manage/tern-manage"
-#define COMPUTE_USER "tern-compute"
+#define COMPUTE_USER "tern-compute.ev-src" /* the source of the fixtures' migrations */
 #define COMPUTE_PASSWORD "compute-test-pw"
 #define LIMITED_USER "tern-limited" /* admin for the policy; may declare reply queues only */
 #define LIMITED_PASSWORD "limited-test-pw"
@@ -197,6 +197,15 @@ test_compute_rpc_config(rpc_config_t *ret)
                             svc->rabbitmq_port);
     rpc_config_init(ret);
     ret->transport_url = url;
+    ret->response_timeout_ms = 20000;
+}
+
+void
+test_compute_rpc_config_as(const char *user, rpc_config_t *ret)
+{
+    rpc_config_init(ret);
+    ret->transport_url =
+        tern_asprintf("rabbit://%s:%s@127.0.0.1:%d/", user, COMPUTE_PASSWORD, svc->rabbitmq_port);
     ret->response_timeout_ms = 20000;
 }
 
@@ -519,8 +528,10 @@ test_cli_conductor_prepare(void)
         die("db sync");
     if (harness_rabbitmq_add_user(svc, "demo", "demo", false) < 0)
         die("user demo");
-    if (harness_rabbitmq_add_user(svc, COMPUTE_USER, COMPUTE_PASSWORD, false) < 0)
-        die("user " COMPUTE_USER);
+    if (harness_rabbitmq_add_user(svc, COMPUTE_USER, COMPUTE_PASSWORD, false) < 0 ||
+        harness_rabbitmq_add_user(svc, "tern-compute.ev-dst", COMPUTE_PASSWORD, false) < 0 ||
+        harness_rabbitmq_add_user(svc, "tern-compute.other", COMPUTE_PASSWORD, false) < 0)
+        die("compute users");
     /* it may declare its reply queue and the control exchange, no other queue: a listener's */
     if (harness_rabbitmq_add_user(svc, LIMITED_USER, LIMITED_PASSWORD, false) < 0 ||
         harness_rabbitmq_set_permissions(svc, LIMITED_USER, "^(reply_.*|tern)$", ".*", ".*") < 0)

@@ -5,6 +5,7 @@
  *   test-cli-events.c     events: the conductor's migration_changed casts to a listener
  *   test-cli-wait.c       wait: tern migration-show --wait told of a migration's changes
  *   test-cli-actions.c    actions: server-event-list/-show, the steps of a server's actions
+ *   test-cli-identities.c identities: a compute identity acts only for its own host
  *
  * The cases run in that order in one database: calls expects it empty, so the later cases
  * (which create instances and migrations) come after it.
@@ -48,11 +49,14 @@ pid_t tern_spawn(const char *out_path, const char *err_path, const char *first, 
 char *test_read_file(const char *path);
 /* A connection to the conductor's database (new; db_close). Fails the test when it cannot. */
 db_conn_t *test_db(void);
-/* An RPC configuration for the user "tern-compute" (policy role service): the identity of the
- * computes, for the service API. Strings static. */
+/* An RPC configuration for the user "tern-compute.ev-src" (policy role service): the identity of
+ * the source compute of the fixtures' migrations, for the service API. Strings static. */
 void test_compute_rpc_config(rpc_config_t *ret);
+/* The same for compute identity user ("tern-compute.ev-dst", "tern-compute.other" exist too);
+ * ret->transport_url is new (free it). */
+void test_compute_rpc_config_as(const char *user, rpc_config_t *ret);
 /* What the compute-side cases (wait, events, actions) set up and take down around each test: a
- * database connection, an RPC client as "tern-compute" and a request context (all new). */
+ * database connection, an RPC client as "tern-compute.ev-src" and a request context (all new). */
 void test_compute_fixture_open(db_conn_t **ret_db, rpc_client_t **ret_client, json_t **ret_context);
 void test_compute_fixture_close(db_conn_t *db, rpc_client_t *client, json_t *context);
 /* Call a service-API method as a compute (args stolen); fails the test on error. */
@@ -75,5 +79,6 @@ TCase *test_cli_remote_errors_case(void); /* test-cli-conductor.c */
 TCase *test_cli_events_case(void);
 TCase *test_cli_wait_case(void);
 TCase *test_cli_actions_case(void);
+TCase *test_cli_identities_case(void);
 
 #endif /* TERN_TESTS_CLI_CONDUCTOR_H */

@@ -41,7 +41,7 @@ static const rpc_endpoint_t event_endpoint = {
     .version = "1.0", .methods = event_methods, .n_methods = 1};
 
 static db_conn_t *db;
-static rpc_client_t *compute; /* as "tern-compute" */
+static rpc_client_t *compute; /* as "tern-compute.ev-src", the source compute */
 static json_t *context;
 
 static void

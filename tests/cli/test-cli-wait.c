@@ -30,7 +30,7 @@
 #define AN_HOUR "3600000"
 
 static db_conn_t *db;
-static rpc_client_t *compute; /* as "tern-compute" */
+static rpc_client_t *compute; /* as "tern-compute.ev-src", the source compute */
 static json_t *context;
 
 static void

@@ -420,8 +420,8 @@ static bool conductor_prepared;
 static int
 prepare(void)
 {
-    static const char *const needs_conductor[] = {"calls", "remote_errors", "events", "wait",
-                                                  "actions"};
+    static const char *const needs_conductor[] = {"calls", "remote_errors", "events",
+                                                  "wait",  "actions",       "identities"};
 
     for (size_t i = 0; i < TERN_N_ELEMENTS(needs_conductor); i++) {
         if (tern_check_case_runs(needs_conductor[i])) {
@@ -443,9 +443,10 @@ int
 main(void)
 {
     static const tern_check_case_fn cases[] = {
-        test_cli_parse_case,    test_cli_errors_case, test_cli_output_case,
-        test_cli_progress_case, test_cli_calls_case,  test_cli_remote_errors_case,
-        test_cli_events_case,   test_cli_wait_case,   test_cli_actions_case,
+        test_cli_parse_case,      test_cli_errors_case, test_cli_output_case,
+        test_cli_progress_case,   test_cli_calls_case,  test_cli_remote_errors_case,
+        test_cli_events_case,     test_cli_wait_case,   test_cli_actions_case,
+        test_cli_identities_case,
     };
 
     return tern_check_run("cli", cases, TERN_N_ELEMENTS(cases), prepare, release);

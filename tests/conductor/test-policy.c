@@ -108,7 +108,8 @@ START_TEST(test_policy_shipped_file_loads)
     ck_assert_int_eq(conductor_policy_check(p, "tern", "live_migrate"), 0);
     ck_assert_int_eq(conductor_policy_check(p, "demo", "live_migrate"), -1);
     ck_assert_int_eq(conductor_policy_check(p, "demo", "migration_list"), 0);
-    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "migration_update"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute.host1", "migration_update"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "migration_update"), -1);
     conductor_policy_free(p);
     ck_assert_ptr_null(conductor_policy_load(TERN_SRCDIR "/etc", NULL)); /* unreadable: refused */
     ck_assert_msg(strncmp(tern_error_message(), "could not load policy: ", 23) == 0, "%s",
@@ -126,8 +127,15 @@ START_TEST(test_policy_defaults_without_a_file)
     ck_assert(!from_file);
     ck_assert_int_eq(conductor_policy_check(p, "tern", "host_evacuate_live"), 0);
     ck_assert_int_eq(conductor_policy_check(p, "tern", "evacuation_get"), 0);
-    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "service_report"), 0);
-    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "live_migrate"), -1);
+    /* each compute's own identity has "service" by convention; the old shared one nothing */
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute.h1", "service_report"), 0);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute.h1", "live_migrate"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute", "service_report"), -1);
+    ck_assert_str_eq(tern_error_message(), "user \"tern-compute\" may not call \"service_report\": "
+                                           "role \"service\" required");
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute.", "service_report"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "tern-compute.a/b", "service_report"), -1);
+    ck_assert_int_eq(conductor_policy_check(p, "xtern-compute.h1", "service_report"), -1);
     ck_assert_int_eq(conductor_policy_check(p, "tern", "service_report"), -1);
     ck_assert_int_eq(conductor_policy_check(p, "demo", "migration_list"), -1);
     conductor_policy_free(p);
