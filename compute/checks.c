@@ -17,6 +17,7 @@
 
 #include "common/json.h"
 #include "common/error.h"
+#include "common/identity.h"
 #include "common/util.h"
 #include "compute/compute.h"
 #include "compute/json_check.h"
@@ -28,15 +29,6 @@ static const compute_json_field_t dest_check_args[] = {
 static const compute_json_field_t cleanup_args[] = {{"dest_check_data", JSON_OBJECT}};
 static const compute_json_field_t source_check_args[] = {{"instance", JSON_OBJECT},
                                                          {"dest_check_data", JSON_OBJECT}};
-
-/* name_ok: a host name: [A-Za-z0-9._-], 1..255 characters. */
-static bool
-name_ok(const char *s)
-{
-    return s && *s && strlen(s) <= 255 &&
-           s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] ==
-               '\0';
-}
 
 /* migration_uris: this host's libvirt URI for peers and its migration address. */
 static void
@@ -126,7 +118,7 @@ compute_check_can_live_migrate_destination(void *opaque, const rpc_request_t *re
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid arguments to check_can_live_migrate_destination: "
                               "\"block_migration\" must be true, false or null");
-    if (!name_ok(source_host))
+    if (!tern_host_name_ok(source_host))
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid arguments to check_can_live_migrate_destination: "
                               "\"source_host\" is not a host name");

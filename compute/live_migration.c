@@ -173,6 +173,29 @@ migration_args(const compute_migration_t *job)
                           compute_migrate_data_to_json(&job->data), "migration", job->uuid);
 }
 
+/* changed_decision: the field of the conductor's decisions (where to, how) that the
+ * destination's answer changed, or NULL. Those stay the conductor's: the URI the guest goes to
+ * is the one of the conductor's record, whatever a peer answers. */
+static const char *
+changed_decision(const compute_migrate_data_t *asked, const compute_migrate_data_t *answer)
+{
+    if (!tern_streq(asked->dest.host, answer->dest.host))
+        return "host";
+    if (!tern_streq(asked->dest.libvirt_uri, answer->dest.libvirt_uri))
+        return "libvirt_uri";
+    if (!tern_streq(asked->dest.migration_address, answer->dest.migration_address))
+        return "migration_address";
+    if (!tern_streq(asked->source_host, answer->source_host))
+        return "source_host";
+    if (asked->block_migration != answer->block_migration)
+        return "block_migration";
+    if (asked->is_shared_instance_path != answer->is_shared_instance_path)
+        return "is_shared_instance_path";
+    if (asked->never_pause != answer->never_pause)
+        return "never_pause";
+    return NULL;
+}
+
 static int
 compute_prepare_destination(compute_migration_t *job)
 {
@@ -194,8 +217,18 @@ compute_prepare_destination(compute_migration_t *job)
                             job->dest, jerr.text);
     else if ((rc = compute_migrate_data_from_json(data, "answer to pre_live_migration",
                                                   &prepared)) == 0) {
-        compute_migrate_data_clear(&job->data);
-        job->data = prepared;
+        const char *changed = changed_decision(&job->data, &prepared);
+
+        if (changed) {
+            rc = tern_error_set(TERN_ERR_RPC,
+                                "invalid answer of host \"%s\" to pre_live_migration: it "
+                                "changed \"%s\" of the conductor's migrate data",
+                                job->dest, changed);
+            compute_migrate_data_clear(&prepared);
+        } else {
+            compute_migrate_data_clear(&job->data);
+            job->data = prepared;
+        }
     }
     json_decref(result);
     return rc;

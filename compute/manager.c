@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/error.h"
+#include "common/identity.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "compute/compute.h"
@@ -237,7 +238,8 @@ static const rpc_method_t compute_handlers[] = {
     {"get_guest_cpu", compute_get_guest_cpu},
 };
 
-/* compute_user_trusted: is user one of the configured identities (conductor, computes)? */
+/* compute_user_trusted: is user one of the conductor's identities ([DEFAULT]
+ * compute_trusted_users)? */
 static bool
 compute_user_trusted(const compute_manager_t *mgr, const char *user)
 {
@@ -255,17 +257,75 @@ compute_user_trusted(const compute_manager_t *mgr, const char *user)
     return false;
 }
 
-/* compute_dispatch: every method goes through here: only trusted identities are served. */
+/* What a peer compute may call here: the source's calls to its destination (only for a
+ * migration whose migrate data names the peer as source and this host as destination), and the
+ * read-only state of a domain. Everything else only the conductor may call. */
+static const struct {
+    const char *method;
+    bool as_source;
+} peer_methods[] = {
+    {"pre_live_migration", true},
+    {"post_live_migration_at_destination", true},
+    {"rollback_live_migration_at_destination", true},
+    {"get_instance_state", false},
+};
+
+/* peer_allowed: 0 when the compute of host peer may call req's method here; -1 with a
+ * PERMISSION error naming why not. */
+static int
+peer_allowed(const compute_manager_t *mgr, const rpc_request_t *req, const char *peer)
+{
+    json_t *data = json_object_get(req->args, "migrate_data");
+    const char *source = json_string_value(json_object_get(data, "source_host"));
+    const char *dest = json_string_value(json_object_get(data, "host"));
+
+    for (size_t i = 0; i < TERN_N_ELEMENTS(peer_methods); i++) {
+        if (!tern_streq(peer_methods[i].method, req->method))
+            continue;
+        if (!peer_methods[i].as_source ||
+            (tern_streq(source, peer) && tern_streq(dest, mgr->cfg.host)))
+            return 0;
+        return tern_error_set(TERN_ERR_PERMISSION,
+                              "host \"%s\" may not call \"%s\" on host \"%s\": the migration "
+                              "data names source \"%.255s\" and destination \"%.255s\"",
+                              peer, req->method, mgr->cfg.host, source ? source : "",
+                              dest ? dest : "");
+    }
+    return tern_error_set(TERN_ERR_PERMISSION,
+                          "host \"%s\" may not call \"%s\" on host \"%s\": only the "
+                          "conductor may",
+                          peer, req->method, mgr->cfg.host);
+}
+
+/* compute_caller_allowed: the conductor may call every method, a peer compute only its own (see
+ * peer_methods), nobody else anything. A refusal is logged as an audit line. */
+static int
+compute_caller_allowed(const compute_manager_t *mgr, const rpc_request_t *req)
+{
+    const char *peer = tern_identity_compute_host(req->amqp_user_id);
+
+    if (compute_user_trusted(mgr, req->amqp_user_id))
+        return 0;
+    if (peer && !tern_streq(peer, mgr->cfg.host) && peer_allowed(mgr, req, peer) == 0)
+        return 0;
+    if (!peer || tern_streq(peer, mgr->cfg.host))
+        tern_error_set(TERN_ERR_PERMISSION,
+                       "user \"%s\" may not call \"%s\" on host \"%s\": neither the conductor "
+                       "nor another host's compute",
+                       req->amqp_user_id, req->method, mgr->cfg.host);
+    TERN_WARN("audit: refused: %s", tern_error_message());
+    return -1;
+}
+
+/* compute_dispatch: every method goes through here: only the conductor and, for their calls, the
+ * peer computes are served. */
 static int
 compute_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     compute_manager_t *mgr = opaque;
 
-    if (!compute_user_trusted(mgr, req->amqp_user_id))
-        return tern_error_set(TERN_ERR_PERMISSION,
-                              "user \"%s\" may not call \"%s\" on host \"%s\": not a trusted "
-                              "service identity",
-                              req->amqp_user_id, req->method, mgr->cfg.host);
+    if (compute_caller_allowed(mgr, req) < 0)
+        return -1;
     for (size_t i = 0; i < TERN_N_ELEMENTS(compute_handlers); i++) {
         if (strcmp(compute_handlers[i].name, req->method) == 0)
             return compute_handlers[i].handler(opaque, req, ret_result);

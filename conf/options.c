@@ -66,10 +66,14 @@ const conf_option_t conf_options[] = {
                 "It only overrides the defaults in code (tern-config policy-sample prints "
                 "them): without the file the defaults apply. A rule for an unknown method or "
                 "an unknown role is an error at start-up."),
-    OPT("DEFAULT", "compute_trusted_users", CONF_STR, compute_trusted_users, "tern,tern-compute",
+    OPT("DEFAULT", "compute_trusted_users", CONF_STR, compute_trusted_users, "tern",
         .help = "Comma-separated AMQP users whose RPC calls a compute serves: the conductor's "
-                "and the other computes' identities. RabbitMQ validates a message's user-id "
-                "against its connection, so no other client can make a compute act."),
+                "identities. Besides them a compute serves only another host's compute "
+                "(\"tern-compute.<host>\", each compute's own user), and only the source's calls "
+                "of a migration to this host (pre_live_migration, "
+                "post_live_migration_at_destination, rollback_live_migration_at_destination) and "
+                "get_instance_state. RabbitMQ validates a message's user-id against its "
+                "connection, so no other client can make a compute act."),
     /* [DEFAULT]: logging (oslo.log) */
     OPT("DEFAULT", "debug", CONF_BOOL, debug, "false",
         .help = "If set to true, the logging level will be set to DEBUG instead of the default "
