@@ -253,6 +253,57 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* rabbitmq-setup: each host's compute its own user and permissions bound to its queues, the
+ * configuration's control exchange in them; bad hosts or exchanges refused, nothing printed.
+ * (That RabbitMQ enforces them: tests/integration/run-compute-contract.) */
+START_TEST(test_rabbitmq_setup)
+{
+    TERN_AUTOFREE char *conf = write_conf("rmq.conf", NULL);
+    TERN_AUTOFREE char *other = tern_asprintf("%s/exchange.conf", conf_dir);
+    TERN_AUTOFREE char *bad = tern_asprintf("%s/bad-exchange.conf", conf_dir);
+    FILE *f;
+    run_t r;
+
+    r = manage("--config-file", conf, "rabbitmq-setup", "host1", "h-2.x");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strstr(r.out, "rabbitmqctl add_user 'tern-compute.host1'\n"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "rabbitmqctl set_permissions -p / 'tern-compute.h-2.x' "
+                                "'^(tern|compute_fanout|compute|compute\\.h-2\\.x|"
+                                "compute_fanout_[0-9a-f]{32}|reply_[0-9a-f]{32})$' "),
+                  "%s", r.out);
+    ck_assert_msg(strstr(r.out, "|reply_[0-9a-f]{32}|amq\\.default)$'"), "%s", r.out);
+    ck_assert_msg(!strstr(r.out, "compute\\.host1|compute\\.h-2"), "hosts mixed: %s", r.out);
+    run_clear(&r);
+
+    ck_assert_ptr_nonnull(f = fopen(other, "w"));
+    fprintf(f, "[DEFAULT]\ncontrol_exchange = nova.x\n");
+    fclose(f);
+    r = manage("--config-file", other, "rabbitmq-setup", "host1", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strstr(r.out, "'^(nova\\.x|compute_fanout|"), "%s", r.out);
+    run_clear(&r);
+
+    ck_assert_ptr_nonnull(f = fopen(bad, "w"));
+    fprintf(f, "[DEFAULT]\ncontrol_exchange = it's\n");
+    fclose(f);
+    r = manage("--config-file", bad, "rabbitmq-setup", "host1", NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "\"control_exchange\""), "%s", r.err);
+    ck_assert_str_eq(r.out, "");
+    run_clear(&r);
+
+    r = manage("--config-file", conf, "rabbitmq-setup", "host1", "a/b");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "invalid host name \"a/b\""), "%s", r.err);
+    ck_assert_str_eq(r.out, "");
+    run_clear(&r);
+    r = manage("--config-file", conf, "rabbitmq-setup", NULL, NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "needs at least one HOST"), "%s", r.err);
+    run_clear(&r);
+}
+END_TEST
+
 /* test_manage_prepare: tern-manage built, the services, a directory for the configurations. */
 int
 test_manage_prepare(void)
@@ -294,5 +345,6 @@ test_db_case_manage_errors(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_usage_errors);
     tcase_add_test(tc, test_config_errors);
+    tcase_add_test(tc, test_rabbitmq_setup);
     return tc;
 }
