@@ -8,6 +8,9 @@
  *   tern-test-services env DIR                     print DIR/services.env
  *   tern-test-services add-user DIR USER PASSWORD  add (or reset) a RabbitMQ user with full
  *                                                  permissions on "/" (identities for the testbed)
+ *   tern-test-services set-permissions DIR USER CONFIGURE WRITE READ
+ *                                                  narrow a RabbitMQ user's permissions on "/" to
+ *                                                  the regular expressions given (as rabbitmqctl)
  *   tern-test-services restart DIR rabbitmq|postgres  stop one service and start it again, its
  *                                                  data kept (clients see their connections go)
  *
@@ -30,6 +33,7 @@ usage(void)
                     "       tern-test-services status DIR\n"
                     "       tern-test-services env DIR\n"
                     "       tern-test-services add-user DIR USER PASSWORD\n"
+                    "       tern-test-services set-permissions DIR USER CONFIGURE WRITE READ\n"
                     "       tern-test-services restart DIR rabbitmq|postgres\n");
     return 2;
 }
@@ -149,6 +153,19 @@ cmd_add_user(const char *dir, const char *user, const char *password)
     return rc < 0 ? fail("could not add the RabbitMQ user") : 0;
 }
 
+static int
+cmd_set_permissions(const char *dir, char **argv)
+{
+    harness_services_t *svc = NULL;
+    int rc;
+
+    if (harness_services_attach(dir, &svc) < 0)
+        return fail("no test services running");
+    rc = harness_rabbitmq_set_permissions(svc, argv[0], argv[1], argv[2], argv[3]);
+    harness_services_free(svc);
+    return rc < 0 ? fail("could not set the permissions") : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -156,6 +173,8 @@ main(int argc, char **argv)
         return usage();
     if (strcmp(argv[1], "add-user") == 0)
         return argc == 5 ? cmd_add_user(argv[2], argv[3], argv[4]) : usage();
+    if (strcmp(argv[1], "set-permissions") == 0)
+        return argc == 7 ? cmd_set_permissions(argv[2], argv + 3) : usage();
     if (strcmp(argv[1], "start") == 0) {
         const char *listen = NULL;
 

@@ -5,7 +5,8 @@
 # Services: `tern-test-services start TB_DIR/services --listen 198.18.0.1` (tests/harness), so
 # RabbitMQ is reachable from inside the host namespaces too. Its services.env gives the URLs;
 # the testbed rewrites the RabbitMQ one to 198.18.0.1 for the daemons. The conductor connects
-# as "tern" (admin), the computes as "tern-compute" (role service in etc/policy.json).
+# as "tern" (admin), each compute as its own "tern-compute.hostN" (role service by convention,
+# bound to its host), with the permissions `tern-manage rabbitmq-setup` prints.
 #
 # Daemons: each is started when its binary exists in the build directory (conductor/tern-conductor,
 # compute/tern-compute) as `BINARY --config-file FILE`: the conductor in the root namespace, after
@@ -43,24 +44,50 @@ tb_services_start() {
     tb_log "services ready in $(tb_elapsed "$t0") s"
 }
 
-# tb_services_users: the RabbitMQ identities etc/policy.json knows besides the admin "tern":
-# "tern-compute" (role service; the computes' transport_url, random password kept in
-# services/testbed-users.env) and "demo" (role reader, password "demo", for tests).
+# tb_services_users: the RabbitMQ identities besides the admin "tern": each compute's own
+# "tern-compute.hostN" (random password kept in services/testbed-users.env as
+# TB_COMPUTE_PASSWORD_N), narrowed to the permissions `tern-manage rabbitmq-setup` prints for it,
+# and "demo" (role reader in etc/policy.json, password "demo", for tests).
 tb_services_users() {
-    local cli pw p1 p2
+    local cli manage users i line pids=() names=() hosts=() perm=()
     cli=$(tb_services_cli)
-    if [ ! -f "$TB_SERVICES/testbed-users.env" ]; then
-        pw=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-        (umask 077 && echo "TB_COMPUTE_PASSWORD=$pw" >"$TB_SERVICES/testbed-users.env")
-    fi
-    pw=$(sed -n 's/^TB_COMPUTE_PASSWORD=//p' "$TB_SERVICES/testbed-users.env")
-    # each add-user starts an Erlang VM (~1 s): run them side by side
-    "$cli" add-user "$TB_SERVICES" tern-compute "$pw" >>"$TB_LOG_DIR/services.log" 2>&1 &
-    p1=$!
+    manage=$TB_BUILDDIR/tools/manage/tern-manage
+    users=$TB_SERVICES/testbed-users.env
+    [ -x "$manage" ] || tb_die "could not find \"$manage\" (build tern first)"
+    (umask 077 && touch "$users")
+    for i in $(seq 1 "$TB_NHOSTS"); do
+        hosts+=("host$i")
+        grep -q "^TB_COMPUTE_PASSWORD_$i=" "$users" ||
+            echo "TB_COMPUTE_PASSWORD_$i=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >>"$users"
+    done
+    # each add-user / set-permissions starts an Erlang VM (~1 s): one host's pair after the other,
+    # the hosts side by side
     "$cli" add-user "$TB_SERVICES" demo demo >>"$TB_LOG_DIR/services.log" 2>&1 &
-    p2=$!
-    wait "$p1" || tb_die "could not add RabbitMQ user \"tern-compute\" (see $TB_LOG_DIR/services.log)"
-    wait "$p2" || tb_die "could not add RabbitMQ user \"demo\" (see $TB_LOG_DIR/services.log)"
+    pids+=($!) names+=(demo)
+    while read -r line; do
+        case "$line" in rabbitmqctl\ set_permissions\ *) ;; *) continue ;; esac
+        eval "perm=($line)" # rabbitmqctl set_permissions -p / USER CONFIGURE WRITE READ
+        i=${perm[4]#tern-compute.host}
+        { "$cli" add-user "$TB_SERVICES" "${perm[4]}" "$(tb_compute_password "$i")" &&
+            "$cli" set-permissions "$TB_SERVICES" "${perm[@]:4:4}"; } >>"$TB_LOG_DIR/services.log" 2>&1 &
+        pids+=($!) names+=("${perm[4]}")
+    done < <("$manage" --config-file /dev/null rabbitmq-setup "${hosts[@]}")
+    [ ${#pids[@]} -eq $((TB_NHOSTS + 1)) ] || tb_die "tern-manage rabbitmq-setup printed no permissions for every host"
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || tb_die "could not add RabbitMQ user \"${names[$i]}\" (see $TB_LOG_DIR/services.log)"
+    done
+}
+
+# tb_compute_password I: host I's compute's RabbitMQ password.
+tb_compute_password() {
+    sed -n "s/^TB_COMPUTE_PASSWORD_$1=//p" "$TB_SERVICES/testbed-users.env"
+}
+
+# tb_compute_url I: host I's compute's transport_url (its own user), empty without services.
+tb_compute_url() {
+    [ -n "$TB_RABBITMQ_URL" ] && [ -f "$TB_SERVICES/testbed-users.env" ] || return 0
+    # shellcheck disable=SC2001 # "[^@]*" is a regular expression: no ${var/...} pattern says it
+    sed "s#://[^@]*@#://tern-compute.host$1:$(tb_compute_password "$1")@#" <<<"$TB_RABBITMQ_URL"
 }
 
 tb_services_stop() {
@@ -77,16 +104,13 @@ tb_services_stop() {
 
 # tb_services_load: read services.env into TB_POSTGRES_URL / TB_RABBITMQ_URL (198.18.0.1).
 tb_services_load() {
-    TB_POSTGRES_URL='' TB_RABBITMQ_URL='' TB_RABBITMQ_COMPUTE_URL='' TB_RABBITMQ_DEMO_URL=''
+    TB_POSTGRES_URL='' TB_RABBITMQ_URL='' TB_RABBITMQ_DEMO_URL=''
     [ -f "$TB_SERVICES/services.env" ] || return 0
     TB_POSTGRES_URL=$(sed -n "s/^TERN_TEST_POSTGRES_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
     TB_RABBITMQ_URL=$(sed -n "s/^TERN_TEST_RABBITMQ_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
     TB_RABBITMQ_URL=${TB_RABBITMQ_URL/@127.0.0.1:/@$TB_ROOT_IP:}
     if [ -f "$TB_SERVICES/testbed-users.env" ]; then
-        # shellcheck disable=SC2001 # "[^@]*" is a regular expression: no ${var/...} pattern says it
-        TB_RABBITMQ_COMPUTE_URL=$(sed "s#://[^@]*@#://tern-compute:$(sed -n 's/^TB_COMPUTE_PASSWORD=//p' \
-            "$TB_SERVICES/testbed-users.env")@#" <<<"$TB_RABBITMQ_URL")
-        # shellcheck disable=SC2001,SC2034 # as above; the testbed writes it to the state file
+        # shellcheck disable=SC2001,SC2034 # "[^@]*" is a regular expression; the testbed writes it to the state file
         TB_RABBITMQ_DEMO_URL=$(sed 's#://[^@]*@#://demo:demo@#' <<<"$TB_RABBITMQ_URL")
     fi
 }
@@ -144,7 +168,7 @@ tb_config_compute() {
 # tern-compute of testbed host$i (generated by tools/testbed; rewritten by every \`testbed up\`)
 [DEFAULT]
 host = host$i
-transport_url = $TB_RABBITMQ_COMPUTE_URL
+transport_url = $(tb_compute_url "$i")
 instances_path = $TB_INSTANCES
 image_store_path = $TB_IMAGES
 state_path = $hdir/state
