@@ -39,6 +39,7 @@ static const char *const code_names[TERN_ERR__COUNT] = {
     [TERN_ERR_VIRT] = "virt",
     [TERN_ERR_CHECK_FAILED] = "check_failed",
     [TERN_ERR_UNAVAILABLE] = "unavailable",
+    [TERN_ERR_RATE_LIMITED] = "rate_limited",
 };
 
 static void

@@ -33,6 +33,7 @@ typedef enum {
     TERN_ERR_VIRT,         /* hypervisor (libvirt/QEMU) failure */
     TERN_ERR_CHECK_FAILED, /* a live-migration pre-check refused the request */
     TERN_ERR_UNAVAILABLE,  /* a service or host is down or unreachable */
+    TERN_ERR_RATE_LIMITED, /* the caller sent more requests than its rate limit allows */
     TERN_ERR__COUNT
 } tern_error_code_t;
 

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 
 #include "conductor/policy.h"
+#include "conductor/ratelimit.h"
 #include "db/db.h"
 #include "rpc/rpc.h"
 
@@ -60,18 +61,21 @@ typedef struct conductor_config {
     int reserved_host_disk_mb;    /* [DEFAULT] reserved_host_disk_mb */
     int workers;                  /* [conductor] workers */
     int max_migrations;           /* [conductor] max_concurrent_migrations (0: no limit) */
+    int rate_limit_per_minute;    /* [conductor] rate_limit_per_minute (0: none) */
+    int rate_limit_burst;         /* [conductor] rate_limit_burst */
 } conductor_config_t;
 
 void conductor_config_clear(conductor_config_t *cfg);
 
 typedef struct conductor {
-    conductor_config_t cfg;     /* owned */
-    conductor_policy_t *policy; /* owned, read-only */
-    rpc_client_t *rpc;          /* owned, thread-safe */
-    rpc_config_t rpc_cfg;       /* strings borrowed from the daemon's configuration */
-    rpc_server_t *server;       /* owned */
-    rpc_endpoint_t endpoint;    /* what the server dispatches to: conductor_dispatch, this */
-    pthread_key_t db_key;       /* each thread's database connection to cfg.db_connection */
+    conductor_config_t cfg;           /* owned */
+    conductor_policy_t *policy;       /* owned, read-only */
+    conductor_ratelimit_t *ratelimit; /* owned, thread-safe; NULL: no limit */
+    rpc_client_t *rpc;                /* owned, thread-safe */
+    rpc_config_t rpc_cfg;             /* strings borrowed from the daemon's configuration */
+    rpc_server_t *server;             /* owned */
+    rpc_endpoint_t endpoint;          /* what the server dispatches to: conductor_dispatch, this */
+    pthread_key_t db_key;             /* each thread's database connection to cfg.db_connection */
     bool db_key_made;
     db_stats_t db_stats; /* what all those connections counted (atomic; db_stats_read) */
     /* the periodic recovery (conductor/recovery.c), on a thread of its own */

@@ -93,6 +93,24 @@ static const struct {
     {"live_migration_failed", true},
 };
 
+/* The methods that start work or read whole tables: rate-limited per identity. */
+static const char *const limited_methods[] = {
+    "live_migrate",           "server_create",  "server_delete", "host_evacuate_live",
+    "host_maintenance_enter", "migration_list", "server_list",   "instance_action_list",
+};
+
+/* rate_limited: -1 with a RATE_LIMITED error when req's caller is over its limit for a limited
+ * method (conductor/ratelimit.h). */
+static int
+rate_limited(conductor_t *cond, const rpc_request_t *req)
+{
+    for (size_t i = 0; i < TERN_N_ELEMENTS(limited_methods); i++)
+        if (tern_streq(limited_methods[i], req->method))
+            return conductor_ratelimit_take(cond->ratelimit, req->amqp_user_id, req->method,
+                                            tern_now_monotonic_ms());
+    return 0;
+}
+
 /* refuse_caller: the PERMISSION error of a compute acting beyond its host, and its audit line. */
 static int
 refuse_caller(const rpc_request_t *req, const char *user, const char *what)
@@ -165,7 +183,7 @@ conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
         if (strcmp(conductor_methods[i].name, req->method) != 0)
             continue;
         if (conductor_policy_check(cond->policy, req->amqp_user_id, req->method) < 0 ||
-            conductor_check_caller(cond, req) < 0)
+            rate_limited(cond, req) < 0 || conductor_check_caller(cond, req) < 0)
             return -1;
         return conductor_methods[i].handler(cond, req, ret_result);
     }
@@ -255,6 +273,8 @@ conductor_new(conductor_config_t *cfg, const rpc_config_t *rpc_cfg)
     cond->db_key_made = true;
     if (!(cond->policy = conductor_policy_load(cond->cfg.policy_file, &from_file)))
         goto fail;
+    cond->ratelimit =
+        conductor_ratelimit_new(cond->cfg.rate_limit_per_minute, cond->cfg.rate_limit_burst);
     if (from_file)
         TERN_INFO("policy: the defaults in code, overridden by \"%s\"", cond->cfg.policy_file);
     else
@@ -296,6 +316,7 @@ conductor_free(conductor_t *cond)
         pthread_key_delete(cond->db_key);
     }
     conductor_policy_free(cond->policy);
+    conductor_ratelimit_free(cond->ratelimit);
     conductor_config_clear(&cond->cfg);
     pthread_cond_destroy(&cond->recovery_cond);
     pthread_mutex_destroy(&cond->recovery_lock);

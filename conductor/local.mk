@@ -18,7 +18,8 @@ conductor_libtern_conductor_la_SOURCES = \
 	conductor/servers.c \
 	conductor/services.c \
 	conductor/views.c conductor/views.h \
-	conductor/policy.c conductor/policy.h
+	conductor/policy.c conductor/policy.h \
+	conductor/ratelimit.c conductor/ratelimit.h
 conductor_libtern_conductor_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS)
 conductor_libtern_conductor_la_LIBADD = db/libtern-db.la rpc/libtern-rpc.la common/libtern-common.la \
 	$(JANSSON_LIBS)

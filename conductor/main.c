@@ -38,6 +38,8 @@ conductor_config_from_conf(const conf_t *cfg, conductor_config_t *ret)
     ret->reserved_host_disk_mb = cfg->reserved_host_disk_mb;
     ret->workers = cfg->conductor.workers;
     ret->max_migrations = cfg->conductor.max_concurrent_migrations;
+    ret->rate_limit_per_minute = cfg->conductor.rate_limit_per_minute;
+    ret->rate_limit_burst = cfg->conductor.rate_limit_burst;
 }
 
 /* wait_retry: between two attempts to reach the database at start-up; false when SIGTERM or

@@ -83,6 +83,8 @@ typedef struct conf {
     struct {
         int workers;                   /* RPC worker threads */
         int max_concurrent_migrations; /* drains' cloud-wide limit (0: none) */
+        int rate_limit_per_minute;     /* per identity, on the expensive methods (0: none) */
+        int rate_limit_burst;
     } conductor;
     struct {
         int workers;        /* RPC worker threads of tern-compute */

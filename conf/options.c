@@ -353,6 +353,20 @@ const conf_option_t conf_options[] = {
                 "Each host also keeps to its own max_concurrent_live_migrations, as its "
                 "compute reports it, for the migrations out of it and into it. 0 means no "
                 "cloud-wide limit (KubeVirt's parallelMigrationsPerCluster, default 5)."),
+    OPT("conductor", "rate_limit_per_minute", CONF_INT, conductor.rate_limit_per_minute, "600",
+        OPT_MIN(0), OPT_MAX(1000000),
+        .help = "Requests a minute each identity may make of the conductor's expensive "
+                "methods.\n\n"
+                "Those that start work or read whole tables: live_migrate, server_create, "
+                "server_delete, host_evacuate_live, host_maintenance_enter, migration_list, "
+                "server_list and instance_action_list. Each identity (AMQP user) has a bucket of "
+                "rate_limit_burst requests that refills at this rate; a request that finds it "
+                "empty is refused (rate_limited, saying when to try again) and changes nothing. "
+                "0 means no limit."),
+    OPT("conductor", "rate_limit_burst", CONF_INT, conductor.rate_limit_burst, "100", OPT_MIN(1),
+        OPT_MAX(1000000),
+        .help = "Requests of the expensive methods an identity may make at once, before "
+                "rate_limit_per_minute applies."),
     /* [compute] */
     OPT("compute", "workers", CONF_INT, compute.workers, "8", OPT_MIN(1), OPT_MAX(256),
         .help = "Number of RPC worker threads of tern-compute.\n\n"

@@ -470,7 +470,9 @@ write_conf(void)
     }
     fprintf(f,
             "[DEFAULT]\nhost = %s\ntransport_url = %s\nstate_path = %s\npolicy_file = %s\n"
-            "report_interval = 2\n\n[database]\nconnection = %s\n",
+            "report_interval = 2\n\n[database]\nconnection = %s\n\n"
+            "[conductor]\n# case identities exhausts demo's burst; the others stay well within it\n"
+            "rate_limit_per_minute = 6\nrate_limit_burst = 400\n",
             HOST, svc->rabbitmq_url, work_dir, policy, db_url);
     fclose(f);
 }

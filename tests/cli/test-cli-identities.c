@@ -7,7 +7,8 @@
  * A report for another host and an update of a migration the caller is neither the source nor
  * the destination of are refused with a permission error that names why, change nothing in the
  * database, and leave an "audit: refused:" line in the conductor's log. The owner's own calls
- * pass. The instance and migration are made with db/, as live_migrate would make them.
+ * pass. The instance and migration are made with db/, as live_migrate would make them. Last, a
+ * caller over its rate limit is refused while others are served.
  */
 #include <stdio.h>
 #include <string.h>
@@ -153,6 +154,41 @@ START_TEST(test_identities_migration_only_by_its_hosts)
 }
 END_TEST
 
+/* An identity over its rate limit is refused (the conductor's [conductor] rate_limit_burst is
+ * 400, refilled at 6 a minute) before any work; another identity, and the compute's service
+ * calls, are not. */
+START_TEST(test_identities_rate_limited_apart)
+{
+    rpc_config_t cfg;
+    rpc_client_t *demo, *admin;
+    int i, rc = 0;
+
+    rpc_config_init(&cfg);
+    cfg.transport_url = tern_asprintf("rabbit://demo:demo@127.0.0.1:%d/", svc->rabbitmq_port);
+    demo = rpc_client_new(&cfg);
+    ck_assert_msg(demo != NULL, "%s", tern_error_message());
+    free((char *)cfg.transport_url);
+    rpc_config_init(&cfg);
+    cfg.transport_url = svc->rabbitmq_url;
+    admin = rpc_client_new(&cfg);
+    ck_assert_msg(admin != NULL, "%s", tern_error_message());
+
+    for (i = 0; i < 450 && rc == 0; i++)
+        rc = call(demo, "migration_list", json_object());
+    ck_assert_msg(rc < 0, "450 lists in a row were all served");
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_RATE_LIMITED);
+    ck_assert_msg(strstr(tern_error_message(), "user \"demo\" may not call \"migration_list\" "
+                                               "now: over its rate limit of 6 requests a minute "
+                                               "(bursts of 400)"),
+                  "%s", tern_error_message());
+    ck_assert_msg(i > 400 && i <= 420, "refused at call %d, not after the burst of 400", i);
+    CK_OK(call(admin, "migration_list", json_object()));              /* its own bucket */
+    CK_OK(call(source, "service_report", report_of("ev-src", 4096))); /* not limited */
+    rpc_client_free(admin);
+    rpc_client_free(demo);
+}
+END_TEST
+
 TCase *
 test_cli_identities_case(void)
 {
@@ -162,5 +198,6 @@ test_cli_identities_case(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_identities_report_only_for_own_host);
     tcase_add_test(tc, test_identities_migration_only_by_its_hosts);
+    tcase_add_test(tc, test_identities_rate_limited_apart);
     return tc;
 }

@@ -7,9 +7,10 @@
 
 #include "tests/support/tern-check.h"
 
-TCase *conductor_policy_tcase(void);   /* test-policy.c: the policy file (unit) */
-TCase *conductor_checks_tcase(void);   /* test-checks.c: checks and scheduler that pass (service:
+TCase *conductor_policy_tcase(void);    /* test-policy.c: the policy file (unit) */
+TCase *conductor_checks_tcase(void);    /* test-checks.c: checks and scheduler that pass (service:
                                         * PostgreSQL) */
-TCase *conductor_refusals_tcase(void); /* test-checks.c: each check's refusal (service) */
+TCase *conductor_refusals_tcase(void);  /* test-checks.c: each check's refusal (service) */
+TCase *conductor_ratelimit_tcase(void); /* test-ratelimit.c: per-identity buckets (unit) */
 
 #endif /* TERN_TESTS_CONDUCTOR_TESTS_H */

@@ -20,8 +20,8 @@ prepare(void)
 int
 main(void)
 {
-    static const tern_check_case_fn cases[] = {conductor_policy_tcase, conductor_checks_tcase,
-                                               conductor_refusals_tcase};
+    static const tern_check_case_fn cases[] = {conductor_policy_tcase, conductor_ratelimit_tcase,
+                                               conductor_checks_tcase, conductor_refusals_tcase};
 
     return tern_check_run("conductor", cases, TERN_N_ELEMENTS(cases), prepare, NULL);
 }
