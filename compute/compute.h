@@ -62,10 +62,11 @@ typedef struct compute_config {
     int parallel_connections;
     int report_interval_s; /* heartbeat and resource report period */
     int rpc_timeout_ms;
-    char *trusted_users; /* comma-separated AMQP users whose calls are served */
-    char *hooks_dir;     /* [compute] hooks_dir: migration hooks (compute/hooks.h), "" = none */
-    int hook_timeout_s;  /* [compute] hook_timeout: seconds each hook may run */
-    char *volume_roots;  /* [compute] volume_roots: "" = no volume may be attached */
+    char *trusted_users;    /* comma-separated AMQP users whose calls are served */
+    char *hooks_dir;        /* [compute] hooks_dir: migration hooks (compute/hooks.h), "" = none */
+    int hook_timeout_s;     /* [compute] hook_timeout: seconds each hook may run */
+    char *volume_roots;     /* [compute] volume_roots: "" = no volume may be attached */
+    char **allowed_bridges; /* [compute] allowed_bridges (NULL-terminated, owned) */
 } compute_config_t;
 
 void compute_config_clear(compute_config_t *cfg);

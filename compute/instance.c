@@ -392,5 +392,8 @@ compute_config_clear(compute_config_t *cfg)
     for (size_t i = 0; cfg->cpu_extra_flags && cfg->cpu_extra_flags[i]; i++)
         free(cfg->cpu_extra_flags[i]);
     free(cfg->cpu_extra_flags);
+    for (size_t i = 0; cfg->allowed_bridges && cfg->allowed_bridges[i]; i++)
+        free(cfg->allowed_bridges[i]);
+    free(cfg->allowed_bridges);
     memset(cfg, 0, sizeof(*cfg));
 }

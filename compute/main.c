@@ -32,6 +32,7 @@ compute_config_from_conf(const conf_t *cfg, compute_config_t *ret)
     ret->virt_type = tern_strdup(cfg->libvirt.virt_type);
     ret->cpu_mode = tern_strdup(cfg->libvirt.cpu_mode);
     ret->cpu_models = conf_list_split(cfg->libvirt.cpu_models, NULL);
+    ret->allowed_bridges = conf_list_split(cfg->compute.allowed_bridges, NULL);
     ret->cpu_extra_flags = conf_list_split(cfg->libvirt.cpu_model_extra_flags, NULL);
     ret->migration_scheme = tern_strdup(cfg->libvirt.live_migration_scheme);
     ret->migration_inbound_addr = tern_strdup(cfg->libvirt.live_migration_inbound_addr);

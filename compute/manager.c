@@ -114,9 +114,19 @@ compute_spawn(void *opaque, const rpc_request_t *req, json_t **ret_result)
         virt_secgroup_rule_t *vrules = NULL;
         size_t n = 0;
 
+        size_t made = 0;
+
         rc = 0;
-        for (size_t i = 0; rc == 0 && i < inst->n_interfaces; i++)
-            rc = virt_ensure_bridge(mgr->virt, inst->interfaces[i].bridge);
+        for (; rc == 0 && made < inst->n_interfaces; made++)
+            rc = virt_ensure_bridge(mgr->virt, inst->interfaces[made].bridge);
+        if (rc < 0) { /* a bridge refused: those made before it are unused, and go */
+            tern_error_t refusal;
+
+            tern_error_copy(&refusal);
+            for (size_t i = 0; i + 1 < made; i++)
+                virt_remove_bridge_if_unused(mgr->virt, inst->interfaces[i].bridge, NULL);
+            tern_error_restore(&refusal);
+        }
         if (rc == 0 && inst->n_interfaces > 0 && rules)
             rc = virt_secgroup_rules_from_json(rules, &vrules, &n);
         if (rc == 0 && inst->n_interfaces > 0)
@@ -343,6 +353,7 @@ compute_manager_new(compute_config_t *cfg, const rpc_config_t *rpc_cfg)
         .instances_path = cfg->instances_path,
         .cpu_mode = cfg->cpu_mode,
         .cpu_models = (const char *const *)cfg->cpu_models,
+        .allowed_bridges = (const char *const *)cfg->allowed_bridges,
         .cpu_extra_flags = (const char *const *)cfg->cpu_extra_flags,
         .preserve_on_crash = true,
     };

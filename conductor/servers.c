@@ -308,7 +308,8 @@ conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **re
     rc = conductor_call_compute(cond, req, host, "spawn", args, NULL);
     json_decref(args);
     if (rc < 0 &&
-        (tern_error_code() == TERN_ERR_INVALID || tern_error_code() == TERN_ERR_NOT_FOUND))
+        (tern_error_code() == TERN_ERR_INVALID || tern_error_code() == TERN_ERR_NOT_FOUND ||
+         tern_error_code() == TERN_ERR_PERMISSION))
         goto refused;
     if (rc < 0)
         goto fail;

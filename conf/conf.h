@@ -87,10 +87,11 @@ typedef struct conf {
         int rate_limit_burst;
     } conductor;
     struct {
-        int workers;        /* RPC worker threads of tern-compute */
-        char *hooks_dir;    /* migration hooks (compute/hooks.h); "" = none */
-        int hook_timeout;   /* seconds each hook may run */
-        char *volume_roots; /* directories volumes must lie under; NULL = none allowed */
+        int workers;           /* RPC worker threads of tern-compute */
+        char *hooks_dir;       /* migration hooks (compute/hooks.h); "" = none */
+        int hook_timeout;      /* seconds each hook may run */
+        char *volume_roots;    /* directories volumes must lie under; NULL = none allowed */
+        char *allowed_bridges; /* list: bridges tern did not make that guests may use */
     } compute;
 } conf_t;
 

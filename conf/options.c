@@ -402,6 +402,12 @@ const conf_option_t conf_options[] = {
                 "before the guest is started with it or a migration brings it here; anything "
                 "else (/etc/shadow, a raw /dev device, another instance's disk) is refused with "
                 "an error naming the path."),
+    OPT("compute", "allowed_bridges", CONF_LIST, compute.allowed_bridges, "",
+        .help = "Bridges that tern did not make which guests may be plugged into.\n\n"
+                "A network names a Linux bridge. One that does not exist is made by tern-compute, "
+                "marked as its own, and removed once no guest uses it. One that exists and tern "
+                "did not make (an operator's, an uplink) may be used only when listed here, and "
+                "is never removed; any other is refused with an error naming it."),
 };
 
 const size_t conf_n_options = sizeof(conf_options) / sizeof(conf_options[0]);

@@ -105,6 +105,7 @@ options_free(virt_options_t *o)
     strv_free((char **)o->cpu_models);
     strv_free((char **)o->cpu_extra_flags);
     free((char *)o->disk_cache);
+    strv_free((char **)o->allowed_bridges);
     memset(o, 0, sizeof(*o));
 }
 
@@ -142,6 +143,7 @@ options_copy(const virt_options_t *opts, virt_options_t *ret)
     if (options_copy_cpu(opts, ret->virt_type, ret) < 0)
         return -1;
     ret->disk_cache = tern_strdup(opts->disk_cache ? opts->disk_cache : "writeback");
+    ret->allowed_bridges = (const char *const *)strv_copy(opts->allowed_bridges);
     ret->preserve_on_crash = opts->preserve_on_crash;
     ret->command_timeout_ms = opts->command_timeout_ms > 0 ? opts->command_timeout_ms : 60000;
     return 0;

@@ -61,6 +61,9 @@ typedef struct virt_options {
                                          * (NULL-terminated; copied) */
     const char *disk_cache;             /* cache mode of local disks; NULL = "writeback" (shared
                                        * disks always use "none", safe to migrate) */
+    const char *const *allowed_bridges; /* bridges tern did not make that guests may use
+                                         * ([compute] allowed_bridges; NULL-terminated, copied;
+                                         * NULL or empty: none) */
     bool preserve_on_crash;             /* <on_crash>preserve (guest panic stays visible) */
     int command_timeout_ms;             /* limit for qemu-img/ip; <= 0 = 60000 */
 } virt_options_t;

@@ -156,10 +156,14 @@ virt_testbed_prepare(void)
 
 /* ---- helpers ---- */
 
+/* The operator's bridge the bridge test lists in allowed_bridges. */
+static const char *const allowed_bridges[] = {"tern-opbr0", NULL};
+
 static virt_driver_t *
 open_host(int host)
 {
     virt_options_t opts = {
+        .allowed_bridges = allowed_bridges,
         .uri = tb_host(host, "LIBVIRT_URI"),
         .virt_type = "qemu",
         .instances_path = tb("TERN_TESTBED_INSTANCES_PATH"),
@@ -266,11 +270,20 @@ ip_in_host(int host, const char *a1, const char *a2, const char *a3, const char 
 }
 
 /* A bridge tern made is removed once unused; one it did not make (an operator's, an uplink) is
- * used but never removed, even when no domain uses it. */
+ * used only when listed in allowed_bridges, and never removed, even when no domain uses it. */
 START_TEST(test_bridge_tern_did_not_make_survives)
 {
     virt_driver_t *drv = open_host(1);
     bool removed = true;
+
+    ip_in_host(1, "link", "del", "dev", "tern-opbr9", NULL, NULL); /* a previous run's */
+    ck_assert_int_eq(ip_in_host(1, "link", "add", "name", "tern-opbr9", "type", "bridge"), 0);
+    ck_assert_int_eq(virt_ensure_bridge(drv, "tern-opbr9"), -1); /* not listed: refused */
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_PERMISSION);
+    ck_assert_str_eq(tern_error_message(), "bridge \"tern-opbr9\" was not made by tern and is not "
+                                           "in [compute] allowed_bridges: a guest may not use it");
+    ck_assert_int_eq(ip_in_host(1, "link", "show", "dev", "tern-opbr9", NULL, NULL), 0);
+    ck_assert_int_eq(ip_in_host(1, "link", "del", "dev", "tern-opbr9", NULL, NULL), 0);
 
     ip_in_host(1, "link", "del", "dev", "tern-opbr0", NULL, NULL); /* a previous run's */
     ck_assert_int_eq(ip_in_host(1, "link", "add", "name", "tern-opbr0", "type", "bridge"), 0);

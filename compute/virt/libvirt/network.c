@@ -6,7 +6,8 @@
  * test in the root namespace looking after a testbed host). A bridge tern makes carries the alias
  * BRIDGE_OWNER_ALIAS (ip link's ifalias, kept by the kernel with the link, so it survives a
  * restart of tern-compute); it is removed when no domain defined on this host references it any
- * more. A bridge tern did not make - an operator's, an uplink - is used as it is and never
+ * more. A bridge tern did not make - an operator's, an uplink - is used only when the operator
+ * listed it ([compute] allowed_bridges, opts.allowed_bridges), never otherwise, and it is never
  * removed.
  *
  * Ownership: nothing is kept between calls.
@@ -86,18 +87,33 @@ bridge_exists(virt_driver_t *drv, const char *bridge, bool *ret_exists)
     return bridge_state(drv, bridge, ret_exists, NULL);
 }
 
+/* bridge_allowed: whether the operator listed bridge for guests' use. */
+static bool
+bridge_allowed(const virt_driver_t *drv, const char *bridge)
+{
+    for (size_t i = 0; drv->opts.allowed_bridges && drv->opts.allowed_bridges[i]; i++)
+        if (tern_streq(drv->opts.allowed_bridges[i], bridge))
+            return true;
+    return false;
+}
+
 static int
 ensure_bridge_locked(virt_driver_t *drv, const char *bridge)
 {
     const char *add[] = {"link", "add", "name", bridge, "type", "bridge", NULL};
     const char *mark[] = {"link", "set", "dev", bridge, "alias", BRIDGE_OWNER_ALIAS, NULL};
     const char *up[] = {"link", "set", "dev", bridge, "up", NULL};
-    bool exists;
+    bool exists, owned = false;
 
     if (!bridge_name_valid(bridge))
         return tern_error_set(TERN_ERR_INVALID, "invalid bridge name \"%s\"", bridge ? bridge : "");
-    if (bridge_exists(drv, bridge, &exists) < 0)
+    if (bridge_state(drv, bridge, &exists, &owned) < 0)
         return tern_error_prefix("could not ensure bridge \"%s\"", bridge);
+    if (exists && !owned && !bridge_allowed(drv, bridge))
+        return tern_error_set(TERN_ERR_PERMISSION,
+                              "bridge \"%s\" was not made by tern and is not in [compute] "
+                              "allowed_bridges: a guest may not use it",
+                              bridge);
     if (!exists && run_ip(drv, add, NULL) < 0) {
         /* Someone else may have made it meanwhile: theirs, then. */
         if (bridge_exists(drv, bridge, &exists) < 0 || !exists)

@@ -189,6 +189,8 @@ live_migration_inbound_addr = $(tb_host_ip "$i")
 hooks_dir = $hdir/hooks
 # the shared volumes, the same path on every host
 volume_roots = $TB_SHARED
+# an operator's bridge the tests plug a guest into (tests/integration/run-live-migration)
+allowed_bridges = tern-opbr1
 EOF
 }
 
