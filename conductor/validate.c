@@ -56,23 +56,25 @@ int
 conductor_validate_server_create(const json_t *args, conductor_server_request_t *r)
 {
     json_error_t jerr;
-    json_int_t v;
+    json_int_t v, vcpus, priority = 0; /* read whole: "i" would truncate them to an int */
     const char *key;
     json_t *value;
     size_t i;
 
     memset(r, 0, sizeof(*r));
     if (json_unpack_ex((json_t *)args, &jerr, JSON_STRICT,
-                       "{s:s, s:s, s:I, s:i, s:I, s?s, s?o, s?o, s?o, s?o, s?i, s?s, s?b}", "name",
-                       &r->name, "image", &r->image, "memory_mb", &r->memory_mb, "vcpus", &r->vcpus,
+                       "{s:s, s:s, s:I, s:I, s:I, s?s, s?o, s?o, s?o, s?o, s?I, s?s, s?b}", "name",
+                       &r->name, "image", &r->image, "memory_mb", &r->memory_mb, "vcpus", &vcpus,
                        "disk_gb", &r->disk_gb, "host", &r->host, "volumes", &r->volumes, "networks",
                        &r->networks, "security_group_rules", &r->rules, "workload", &r->workload,
-                       "priority", &r->priority, "migration_support", &r->migration_support,
+                       "priority", &priority, "migration_support", &r->migration_support,
                        "never_pause", &r->never_pause) < 0)
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to server_create: %s",
                               jerr.text);
-    if (r->priority < -1000 || r->priority > 1000)
-        return tern_error_set(TERN_ERR_INVALID, "invalid priority %d: -1000..1000", r->priority);
+    if (priority < -1000 || priority > 1000)
+        return tern_error_set(TERN_ERR_INVALID, "invalid priority %lld: -1000..1000",
+                              (long long)priority);
+    r->priority = (int)priority;
     if (r->migration_support && !tern_streq(r->migration_support, "migratable") &&
         !tern_streq(r->migration_support, "manual") && !tern_streq(r->migration_support, "pinned"))
         return tern_error_set(TERN_ERR_INVALID,
@@ -80,11 +82,12 @@ conductor_validate_server_create(const json_t *args, conductor_server_request_t 
                               r->migration_support);
     if (tern_str_empty(r->name) || strlen(r->name) > 255)
         return tern_error_set(TERN_ERR_INVALID, "invalid server name: 1 to 255 characters");
-    if (r->memory_mb < 16 || r->memory_mb > 1024 * 1024 || r->vcpus < 1 || r->vcpus > 256 ||
+    if (r->memory_mb < 16 || r->memory_mb > 1024 * 1024 || vcpus < 1 || vcpus > 256 ||
         r->disk_gb < 0 || r->disk_gb > 64 * 1024)
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid server size: memory_mb 16..1048576, vcpus 1..256, disk_gb "
                               "0..65536");
+    r->vcpus = (int)vcpus;
     json_array_foreach(r->volumes, i, value)
     {
         const char *id = NULL, *path = NULL;
@@ -130,10 +133,11 @@ int
 conductor_validate_drain(const rpc_request_t *req, db_drain_t *d)
 {
     json_t *block = NULL;
-    int max = 0, force = 0, never_pause = 0;
+    json_int_t max = 0; /* read whole: "i" would truncate it to an int */
+    int force = 0, never_pause = 0;
     json_error_t jerr;
 
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?i, s?b, s?s, s?b}", "host",
+    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?I, s?b, s?s, s?b}", "host",
                        &d->host, "target_host", &d->target_host, "block_migration", &block,
                        "max_concurrent", &max, "force", &force, "reason", &d->reason, "never_pause",
                        &never_pause) < 0)
@@ -146,12 +150,12 @@ conductor_validate_drain(const rpc_request_t *req, db_drain_t *d)
                               "invalid block_migration: must be true, false or null (auto)");
     d->block_migration = !block || json_is_null(block) ? -1 : json_is_true(block);
     if (json_object_get(req->args, "max_concurrent") && (max < 1 || max > DRAIN_MAX_CONCURRENT))
-        return tern_error_set(TERN_ERR_INVALID, "invalid max_concurrent %d: must be 1 to %d", max,
-                              DRAIN_MAX_CONCURRENT);
+        return tern_error_set(TERN_ERR_INVALID, "invalid max_concurrent %lld: must be 1 to %d",
+                              (long long)max, DRAIN_MAX_CONCURRENT);
     if (d->reason && strlen(d->reason) > DRAIN_REASON_MAX)
         return tern_error_set(TERN_ERR_INVALID, "invalid reason: longer than %d bytes",
                               DRAIN_REASON_MAX);
-    d->max_concurrent = max;
+    d->max_concurrent = (int)max;
     d->force = force;
     d->never_pause = never_pause;
     return 0;

@@ -11,5 +11,7 @@ TCase *conductor_policy_tcase(void);   /* test-policy.c: the policy file (unit) 
 TCase *conductor_checks_tcase(void);   /* test-checks.c: checks and scheduler that pass (service:
                                         * PostgreSQL) */
 TCase *conductor_refusals_tcase(void); /* test-checks.c: each check's refusal (service) */
+TCase *conductor_validate_tcase(void); /* test-validate.c: arguments checked without a database
+                                         * (unit) */
 
 #endif /* TERN_TESTS_CONDUCTOR_TESTS_H */
