@@ -416,6 +416,19 @@ utf8_length(const unsigned char *p)
     return n;
 }
 
+bool
+tern_utf8_valid(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_length(p);
+
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
 char *
 tern_utf8_sanitize(char *s)
 {

@@ -69,6 +69,10 @@ void tern_uuid_generate(char out[37]);
 /* True if s is a canonical UUID (36 characters, hex and dashes). */
 bool tern_uuid_valid(const char *s);
 
+/* Whether s (NUL-terminated) is valid UTF-8 as jansson takes it (no overlong form, surrogate or
+ * code point above U+10FFFF): text that json_string() and json_pack("s") accept. */
+bool tern_utf8_valid(const char *s);
+
 /* Make s (NUL-terminated, changed in place) valid UTF-8 text of one line: each byte of an
  * invalid or truncated sequence becomes '?', each control character (newlines included) a
  * space. Error messages pass through it, since they carry other programs' output and go into

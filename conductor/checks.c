@@ -10,42 +10,6 @@
 #include "conductor/checks.h"
 
 int
-conductor_check_parameters(const json_t *args, conductor_live_migrate_args_t *ret)
-{
-    json_t *block = NULL;
-    const char *instance = NULL, *host = NULL;
-    json_error_t jerr;
-
-    if (json_unpack_ex((json_t *)args, &jerr, JSON_STRICT, "{s:s, s?s, s?o}", "instance", &instance,
-                       "host", &host, "block_migration", &block) < 0) {
-        /* "host": null is allowed: the scheduler picks. */
-        if (json_is_null(json_object_get(args, "host"))) {
-            json_t *copy = json_copy((json_t *)args);
-            int rc;
-
-            json_object_del(copy, "host");
-            rc = conductor_check_parameters(copy, ret);
-            json_decref(copy);
-            return rc;
-        }
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: %s", jerr.text);
-    }
-    if (block && !json_is_boolean(block) && !json_is_null(block))
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: "
-                                                "\"block_migration\" must be true, false or null");
-    if (tern_str_empty(instance))
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: "
-                                                "\"instance\" is empty");
-    if (host && tern_str_empty(host))
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to live_migrate: \"host\" is "
-                                                "empty");
-    ret->instance = instance;
-    ret->host = host;
-    ret->block_migration = !block || json_is_null(block) ? -1 : json_is_true(block);
-    return 0;
-}
-
-int
 conductor_find_instance(db_conn_t *db, const char *ref, db_instance_t *ret_instance)
 {
     db_instance_t *list = NULL;

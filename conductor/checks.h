@@ -12,15 +12,7 @@
 #include <jansson.h>
 
 #include "conductor/conductor.h"
-
-/* The parsed live_migrate request. */
-typedef struct conductor_live_migrate_args {
-    const char *instance; /* uuid or name (borrowed from the request) */
-    const char *host;     /* destination or NULL: the scheduler picks */
-    int block_migration;  /* 1 block, 0 shared storage, -1 auto */
-} conductor_live_migrate_args_t;
-
-int conductor_check_parameters(const json_t *args, conductor_live_migrate_args_t *ret);
+#include "conductor/validate.h" /* conductor_check_parameters: the first check */
 
 /* Look the instance up by uuid or, failing that, by unique name. */
 int conductor_find_instance(db_conn_t *db, const char *ref, db_instance_t *ret_instance);

@@ -18,10 +18,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "conductor/conductor.h"
+#include "conductor/validate.h"
 #include "conductor/views.h"
-
-#define DRAIN_REASON_MAX 255
-#define DRAIN_MAX_CONCURRENT 64
 
 /* The drain's answer: its row, its instances and its progress. */
 static int
@@ -55,38 +53,6 @@ check_drain_target(db_conn_t *db, const char *host, const char *target)
     return 0;
 }
 
-/* parse_drain: the arguments of host_evacuate_live / host_maintenance_enter into req. */
-static int
-parse_drain(const rpc_request_t *req, db_drain_t *d)
-{
-    json_t *block = NULL;
-    int max = 0, force = 0, never_pause = 0;
-    json_error_t jerr;
-
-    if (json_unpack_ex(req->args, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?i, s?b, s?s, s?b}", "host",
-                       &d->host, "target_host", &d->target_host, "block_migration", &block,
-                       "max_concurrent", &max, "force", &force, "reason", &d->reason, "never_pause",
-                       &never_pause) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to %s: %s", req->method,
-                              jerr.text);
-    if (!d->host[0] || strlen(d->host) > DRAIN_REASON_MAX)
-        return tern_error_set(TERN_ERR_INVALID, "invalid host \"%s\"", d->host);
-    if (block && !json_is_boolean(block) && !json_is_null(block))
-        return tern_error_set(TERN_ERR_INVALID,
-                              "invalid block_migration: must be true, false or null (auto)");
-    d->block_migration = !block || json_is_null(block) ? -1 : json_is_true(block);
-    if (json_object_get(req->args, "max_concurrent") && (max < 1 || max > DRAIN_MAX_CONCURRENT))
-        return tern_error_set(TERN_ERR_INVALID, "invalid max_concurrent %d: must be 1 to %d", max,
-                              DRAIN_MAX_CONCURRENT);
-    if (d->reason && strlen(d->reason) > DRAIN_REASON_MAX)
-        return tern_error_set(TERN_ERR_INVALID, "invalid reason: longer than %d bytes",
-                              DRAIN_REASON_MAX);
-    d->max_concurrent = max;
-    d->force = force;
-    d->never_pause = never_pause;
-    return 0;
-}
-
 /* begin_drain: validate, record the drain (host disabled, instances queued), wake the runner. */
 static int
 begin_drain(conductor_t *cond, const rpc_request_t *req, bool maintenance, json_t **ret_result)
@@ -97,7 +63,7 @@ begin_drain(conductor_t *cond, const rpc_request_t *req, bool maintenance, json_
     db_conn_t *db;
     int rc = -1;
 
-    if (parse_drain(req, &ask) < 0 || !(db = conductor_db(cond)) ||
+    if (conductor_validate_drain(req, &ask) < 0 || !(db = conductor_db(cond)) ||
         check_drain_target(db, ask.host, ask.target_host) < 0)
         return -1;
     if (db_compute_node_get(db, ask.host, NULL, &node) < 0)

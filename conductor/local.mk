@@ -6,6 +6,7 @@ conductor_libtern_conductor_la_SOURCES = \
 	conductor/conductor.h \
 	conductor/dispatch.c \
 	conductor/checks.c conductor/checks.h \
+	conductor/validate.c conductor/validate.h \
 	conductor/scheduler.c conductor/scheduler.h \
 	conductor/live_migrate.c \
 	conductor/drain.c \

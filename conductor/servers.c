@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "conductor/checks.h"
 #include "conductor/conductor.h"
+#include "conductor/validate.h"
 #include "conductor/views.h"
 
 #define SPAWN_TIMEOUT_MS (5 * 60 * 1000)
@@ -76,93 +77,12 @@ conductor_server_get(conductor_t *cond, const rpc_request_t *req, json_t **ret_r
 
 /* ---- create ---- */
 
-typedef struct server_request {
-    const char *name, *image, *host, *migration_support;
-    json_int_t memory_mb, disk_gb;
-    int vcpus, priority, never_pause;
-    json_t *volumes, *networks, *rules, *workload; /* borrowed */
-} server_request_t;
-
-static int
-validate_create(const json_t *args, server_request_t *r)
-{
-    json_error_t jerr;
-    json_int_t v;
-    const char *key;
-    json_t *value;
-    size_t i;
-
-    memset(r, 0, sizeof(*r));
-    if (json_unpack_ex((json_t *)args, &jerr, JSON_STRICT,
-                       "{s:s, s:s, s:I, s:i, s:I, s?s, s?o, s?o, s?o, s?o, s?i, s?s, s?b}", "name",
-                       &r->name, "image", &r->image, "memory_mb", &r->memory_mb, "vcpus", &r->vcpus,
-                       "disk_gb", &r->disk_gb, "host", &r->host, "volumes", &r->volumes, "networks",
-                       &r->networks, "security_group_rules", &r->rules, "workload", &r->workload,
-                       "priority", &r->priority, "migration_support", &r->migration_support,
-                       "never_pause", &r->never_pause) < 0)
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to server_create: %s",
-                              jerr.text);
-    if (r->priority < -1000 || r->priority > 1000)
-        return tern_error_set(TERN_ERR_INVALID, "invalid priority %d: -1000..1000", r->priority);
-    if (r->migration_support && !tern_streq(r->migration_support, "migratable") &&
-        !tern_streq(r->migration_support, "manual") && !tern_streq(r->migration_support, "pinned"))
-        return tern_error_set(TERN_ERR_INVALID,
-                              "invalid migration_support \"%s\": migratable, manual or pinned",
-                              r->migration_support);
-    if (tern_str_empty(r->name) || strlen(r->name) > 255)
-        return tern_error_set(TERN_ERR_INVALID, "invalid server name: 1 to 255 characters");
-    if (r->memory_mb < 16 || r->memory_mb > 1024 * 1024 || r->vcpus < 1 || r->vcpus > 256 ||
-        r->disk_gb < 0 || r->disk_gb > 64 * 1024)
-        return tern_error_set(TERN_ERR_INVALID,
-                              "invalid server size: memory_mb 16..1048576, vcpus 1..256, disk_gb "
-                              "0..65536");
-    json_array_foreach(r->volumes, i, value)
-    {
-        const char *id = NULL, *path = NULL;
-
-        if (json_unpack_ex(value, &jerr, JSON_STRICT, "{s:s, s:s}", "volume_id", &id, "path",
-                           &path) < 0 ||
-            path[0] != '/')
-            return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid volume %zu: needs \"volume_id\" and an absolute "
-                                  "\"path\"%s%s",
-                                  i, jerr.text[0] ? ": " : "", jerr.text);
-    }
-    json_array_foreach(r->networks, i, value)
-    {
-        const char *bridge = NULL;
-
-        if (json_unpack_ex(value, &jerr, JSON_STRICT, "{s:s}", "bridge", &bridge) < 0 ||
-            strlen(bridge) == 0 || strlen(bridge) > 15)
-            return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid network %zu: needs a \"bridge\" of 1 to 15 characters",
-                                  i);
-    }
-    json_object_foreach(r->workload, key, value)
-    {
-        if (strcmp(key, "dirty_mb") && strcmp(key, "dirty_rate_mbps") &&
-            strcmp(key, "verify_every") && strcmp(key, "write_ms"))
-            return tern_error_set(TERN_ERR_INVALID, "invalid workload parameter \"%s\"", key);
-        if (!json_is_integer(value) || (v = json_integer_value(value)) < 0 || v > 1 << 20)
-            return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid workload parameter \"%s\": not an integer in 0..%d", key,
-                                  1 << 20);
-    }
-    if ((r->volumes && !json_is_array(r->volumes)) ||
-        (r->networks && !json_is_array(r->networks)) || (r->rules && !json_is_array(r->rules)) ||
-        (r->workload && !json_is_object(r->workload)))
-        return tern_error_set(TERN_ERR_INVALID, "invalid arguments to server_create: volumes, "
-                                                "networks and security_group_rules are lists, "
-                                                "workload an object");
-    return 0;
-}
-
 /* pick_host: the named host when it is up and has room, else the up host with the most memory
  * left by the capacity rule (db/capacity.h, claims of migrations in flight counted); a refusal
  * gives each host's reason. Between this preview and the instance's row another create can take
  * the same room: creates are not claims (only migrations claim). */
 static int
-pick_host(conductor_t *cond, db_conn_t *db, const server_request_t *r, char **ret_host)
+pick_host(conductor_t *cond, db_conn_t *db, const conductor_server_request_t *r, char **ret_host)
 {
     db_resources_t want = {.memory_mb = r->memory_mb, .vcpus = r->vcpus, .disk_gb = r->disk_gb};
     db_resources_t left;
@@ -207,7 +127,7 @@ pick_host(conductor_t *cond, db_conn_t *db, const server_request_t *r, char **re
 
 /* record_devices: volumes, interfaces and rules of the new instance. */
 static int
-record_devices(db_conn_t *db, const char *uuid, const server_request_t *r)
+record_devices(db_conn_t *db, const char *uuid, const conductor_server_request_t *r)
 {
     size_t i;
     json_t *v;
@@ -274,14 +194,14 @@ record_devices(db_conn_t *db, const char *uuid, const server_request_t *r)
 int
 conductor_server_create(conductor_t *cond, const rpc_request_t *req, json_t **ret_result)
 {
-    server_request_t r;
+    conductor_server_request_t r;
     db_instance_t row = {0}, inst = {0};
     TERN_AUTOFREE char *host = NULL;
     json_t *view = NULL, *args;
     db_conn_t *db;
     int rc;
 
-    if (validate_create(req->args, &r) < 0 || !(db = conductor_db(cond)) ||
+    if (conductor_validate_server_create(req->args, &r) < 0 || !(db = conductor_db(cond)) ||
         pick_host(cond, db, &r, &host) < 0)
         return -1;
     row.name = (char *)r.name;

@@ -13,6 +13,12 @@ include tests/virt/local.mk
 include tests/conductor/local.mk
 include tests/cli/local.mk
 
+# The libFuzzer targets of the boundaries (tools/test runs them for a bounded time; by hand:
+# tests/fuzz/run-fuzz-targets BUILDDIR [SECONDS] [TARGET...], or tools/fuzz for long runs).
+EXTRA_DIST += tests/fuzz/run-fuzz-targets tests/fuzz/fuzz.mk tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz-conf.c tests/fuzz/fuzz-cli.c tests/fuzz/fuzz-compute.c \
+	tests/fuzz/fuzz-conductor.c tests/fuzz/README.md
+
 # The README's flow diagram, compute/API.md and conductor/API.md agree with the code.
 TESTS += tests/check-flow-names
 EXTRA_DIST += tests/check-flow-names

@@ -210,6 +210,15 @@ static const bad_case_t bad_cases[] = {
     {{"service-list", "--binary", ""}, "invalid value \"\" for --binary: empty"},
     {{"hypervisor-list", "h1"}, "unexpected argument \"h1\""},
     {{"hypervisor-show"}, "missing argument HOST"},
+    /* text that is not UTF-8 never reaches json_pack (which aborted on it: found by
+     * tests/fuzz/fuzz-cli) nor vanishes from the request (json_string gives NULL) */
+    {{"server-show", "vm\xff"}, "invalid value for SERVER: not valid UTF-8"},
+    {{"service-enable", "h1", "\xf7"}, "invalid value for BINARY: not valid UTF-8"},
+    {{"server-list", "--host", "h\xc3"}, "invalid value for --host: not valid UTF-8"},
+    {{"live-migration", "vm1", "h\xed\xa0\x80"}, "invalid value for HOST: not valid UTF-8"},
+    {{SCM, "--volume", "v1:/srv/\xfe", "vm1"},
+     "invalid value for --volume: PATH is not valid UTF-8"},
+    {{SCM, "--network", "br\x80", "vm1"}, "invalid value for --network: not valid UTF-8"},
 };
 
 /* The parser refused the command line with message, and left nothing to send. */
@@ -273,6 +282,18 @@ START_TEST(test_errors_too_many_repeats)
 }
 END_TEST
 
+/* A name in UTF-8 other than ASCII is a name: it goes into the request as given. */
+START_TEST(test_errors_utf8_name_accepted)
+{
+    cli_request_t req;
+
+    ck_assert_int_eq(test_cli_parse(&req, "server-show", "vm-\xc3\xa9t\xc3\xa9", NULL), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(req.args, "server")),
+                     "vm-\xc3\xa9t\xc3\xa9");
+    cli_request_clear(&req);
+}
+END_TEST
+
 /* A bad value among good ones leaves nothing half-built. */
 START_TEST(test_errors_late_bad_value)
 {
@@ -297,5 +318,6 @@ test_cli_errors_case(void)
     tcase_add_test(tc, test_errors_name_too_long);
     tcase_add_test(tc, test_errors_too_many_repeats);
     tcase_add_test(tc, test_errors_late_bad_value);
+    tcase_add_test(tc, test_errors_utf8_name_accepted);
     return tc;
 }

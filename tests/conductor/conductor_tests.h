@@ -12,5 +12,7 @@ TCase *conductor_checks_tcase(void);    /* test-checks.c: checks and scheduler t
                                         * PostgreSQL) */
 TCase *conductor_refusals_tcase(void);  /* test-checks.c: each check's refusal (service) */
 TCase *conductor_ratelimit_tcase(void); /* test-ratelimit.c: per-identity buckets (unit) */
+TCase *conductor_validate_tcase(void);  /* test-validate.c: arguments checked without a database
+                                        * (unit) */
 
 #endif /* TERN_TESTS_CONDUCTOR_TESTS_H */

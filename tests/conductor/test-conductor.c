@@ -21,7 +21,8 @@ int
 main(void)
 {
     static const tern_check_case_fn cases[] = {conductor_policy_tcase, conductor_ratelimit_tcase,
-                                               conductor_checks_tcase, conductor_refusals_tcase};
+                                               conductor_validate_tcase, conductor_checks_tcase,
+                                               conductor_refusals_tcase};
 
     return tern_check_run("conductor", cases, TERN_N_ELEMENTS(cases), prepare, NULL);
 }

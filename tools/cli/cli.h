@@ -133,6 +133,7 @@ bool cli_parsed_flag(const cli_parsed_t *p, const char *name);
  * "--memory" or an argument such as "SERVER") and returns -1 when value is bad. */
 int cli_parse_int(const char *value, const char *what, int64_t min, int64_t max,
                   int64_t *ret_value);
+/* A name: 1 to CLI_NAME_MAX bytes of valid UTF-8 without a control character. */
 int cli_check_name(const char *value, const char *what);
 int cli_check_choice(const char *value, const char *what, const char *const *choices);
 /* Whether s is an IPv4 or IPv6 network in CIDR notation (ADDRESS/PREFIX). */

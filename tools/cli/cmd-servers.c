@@ -57,6 +57,10 @@ parse_volume(const char *value)
     }
     if (cli_check_name(id, "--volume") < 0)
         return NULL;
+    if (colon && !tern_utf8_valid(colon + 1)) {
+        tern_error_set(TERN_ERR_INVALID, "invalid value for --volume: PATH is not valid UTF-8");
+        return NULL;
+    }
     if (colon && colon[1] != '/') {
         tern_error_set(TERN_ERR_INVALID,
                        "invalid value \"%s\" for --volume: PATH \"%s\" is not an absolute path",
@@ -89,6 +93,10 @@ parse_network(const char *value)
                            "invalid value for --network: contains a control character");
             return NULL;
         }
+    }
+    if (!tern_utf8_valid(value)) {
+        tern_error_set(TERN_ERR_INVALID, "invalid value for --network: not valid UTF-8");
+        return NULL;
     }
     return tern_json_pack("{s:s}", "bridge", value);
 }

@@ -410,6 +410,8 @@ cli_check_name(const char *value, const char *what)
             return tern_error_set(TERN_ERR_INVALID,
                                   "invalid value for %s: contains a control character", what);
     }
+    if (!tern_utf8_valid(value)) /* the request is JSON, which holds UTF-8 text only */
+        return tern_error_set(TERN_ERR_INVALID, "invalid value for %s: not valid UTF-8", what);
     return 0;
 }
 
