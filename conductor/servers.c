@@ -169,11 +169,11 @@ record_devices(db_conn_t *db, const char *uuid, const conductor_server_request_t
     json_array_foreach(r->rules, i, v)
     {
         const char *dir = NULL, *proto = NULL, *cidr = NULL;
-        int pmin = 0, pmax = 0;
+        json_int_t pmin = 0, pmax = 0; /* 0..65535: conductor_validate_server_create */
         json_error_t jerr;
         db_secgroup_rule_t rule = {0};
 
-        if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:s, s:s, s?i, s?i, s?s}", "direction", &dir,
+        if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:s, s:s, s?I, s?I, s?s}", "direction", &dir,
                            "protocol", &proto, "port_min", &pmin, "port_max", &pmax, "remote_cidr",
                            &cidr) < 0)
             return tern_error_set(TERN_ERR_INVALID, "invalid security-group rule %zu: %s", i,
@@ -182,8 +182,8 @@ record_devices(db_conn_t *db, const char *uuid, const conductor_server_request_t
         rule.group_name = "default";
         rule.direction = (char *)dir;
         rule.protocol = strcmp(proto, "any") == 0 ? NULL : (char *)proto;
-        rule.port_range_min = pmin ? pmin : -1;
-        rule.port_range_max = pmax ? pmax : -1;
+        rule.port_range_min = pmin ? (int)pmin : -1;
+        rule.port_range_max = pmax ? (int)pmax : -1;
         rule.remote_ip_prefix = tern_str_empty(cidr) ? NULL : (char *)cidr;
         if (db_secgroup_rule_add(db, &rule, NULL) < 0)
             return tern_error_prefix("invalid security-group rule %zu", i);

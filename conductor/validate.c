@@ -8,6 +8,9 @@
  */
 #include "conductor/validate.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -15,6 +18,89 @@
 
 #define DRAIN_REASON_MAX 255
 #define DRAIN_MAX_CONCURRENT 64
+
+/* text_ok: 1..max bytes with no control character (a name reaches log lines and the domain's
+ * XML; the decoder has already refused text that is not UTF-8). */
+static bool
+text_ok(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* cidr_ok: an IPv4 or IPv6 address with an optional /prefix of its family's length. */
+static bool
+cidr_ok(const char *cidr)
+{
+    char addr[64];
+    const char *slash = strchr(cidr, '/');
+    size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
+    unsigned char buf[16];
+    int family, max;
+    char *end;
+    long prefix;
+
+    if (n == 0 || n >= sizeof(addr))
+        return false;
+    memcpy(addr, cidr, n);
+    addr[n] = '\0';
+    family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    max = family == AF_INET6 ? 128 : 32;
+    if (inet_pton(family, addr, buf) != 1)
+        return false;
+    if (!slash)
+        return true;
+    prefix = strtol(slash + 1, &end, 10);
+    return slash[1] >= '0' && slash[1] <= '9' && *end == '\0' && prefix >= 0 && prefix <= max;
+}
+
+/* validate_rule: one security-group rule as the compute will read it (compute/virt/instance.c,
+ * virt_secgroup_rules_from_json), checked before any row is written: the ports whole. */
+static int
+validate_rule(const json_t *rule, size_t i)
+{
+    const char *dir = NULL, *proto = NULL, *cidr = NULL;
+    json_int_t pmin = 0, pmax = -1;
+    json_error_t jerr;
+
+    if (json_unpack_ex((json_t *)rule, &jerr, JSON_STRICT, "{s:s, s:s, s?I, s?I, s?s}", "direction",
+                       &dir, "protocol", &proto, "port_min", &pmin, "port_max", &pmax,
+                       "remote_cidr", &cidr) < 0)
+        return tern_error_set(TERN_ERR_INVALID, "invalid security-group rule %zu: %s", i,
+                              jerr.text);
+    if (pmax < 0)
+        pmax = pmin;
+    if (!tern_streq(dir, "ingress") && !tern_streq(dir, "egress"))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid security-group rule %zu: direction \"%.64s\" is not "
+                              "ingress or egress",
+                              i, dir);
+    if (!tern_streq(proto, "tcp") && !tern_streq(proto, "udp") && !tern_streq(proto, "icmp") &&
+        !tern_streq(proto, "any"))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid security-group rule %zu: protocol \"%.64s\" is not tcp, "
+                              "udp, icmp or any",
+                              i, proto);
+    if (pmin < 0 || pmin > 65535 || pmax > 65535 || pmax < pmin || (pmin == 0 && pmax != 0))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid security-group rule %zu: bad port range %lld-%lld", i,
+                              (long long)pmin, (long long)pmax);
+    if (pmin != 0 && !tern_streq(proto, "tcp") && !tern_streq(proto, "udp"))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid security-group rule %zu: ports need protocol tcp or udp", i);
+    if (cidr && cidr[0] && !cidr_ok(cidr))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid security-group rule %zu: remote_cidr \"%.64s\" is not an "
+                              "address with an optional /prefix",
+                              i, cidr);
+    return 0;
+}
 
 int
 conductor_check_parameters(const json_t *args, conductor_live_migrate_args_t *ret)
@@ -80,8 +166,9 @@ conductor_validate_server_create(const json_t *args, conductor_server_request_t 
         return tern_error_set(TERN_ERR_INVALID,
                               "invalid migration_support \"%s\": migratable, manual or pinned",
                               r->migration_support);
-    if (tern_str_empty(r->name) || strlen(r->name) > 255)
-        return tern_error_set(TERN_ERR_INVALID, "invalid server name: 1 to 255 characters");
+    if (!text_ok(r->name, 255))
+        return tern_error_set(TERN_ERR_INVALID,
+                              "invalid server name: 1 to 255 characters, no control character");
     if (r->memory_mb < 16 || r->memory_mb > 1024 * 1024 || vcpus < 1 || vcpus > 256 ||
         r->disk_gb < 0 || r->disk_gb > 64 * 1024)
         return tern_error_set(TERN_ERR_INVALID,
@@ -94,10 +181,10 @@ conductor_validate_server_create(const json_t *args, conductor_server_request_t 
 
         if (json_unpack_ex(value, &jerr, JSON_STRICT, "{s:s, s:s}", "volume_id", &id, "path",
                            &path) < 0 ||
-            path[0] != '/')
+            path[0] != '/' || !text_ok(id, 255) || !text_ok(path, 4095))
             return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid volume %zu: needs \"volume_id\" and an absolute "
-                                  "\"path\"%s%s",
+                                  "invalid volume %zu: needs a \"volume_id\" and an absolute "
+                                  "\"path\" without control characters%s%s",
                                   i, jerr.text[0] ? ": " : "", jerr.text);
     }
     json_array_foreach(r->networks, i, value)
@@ -105,9 +192,12 @@ conductor_validate_server_create(const json_t *args, conductor_server_request_t 
         const char *bridge = NULL;
 
         if (json_unpack_ex(value, &jerr, JSON_STRICT, "{s:s}", "bridge", &bridge) < 0 ||
-            strlen(bridge) == 0 || strlen(bridge) > 15)
+            strlen(bridge) == 0 || strlen(bridge) > 15 ||
+            bridge[strspn(bridge,
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")])
             return tern_error_set(TERN_ERR_INVALID,
-                                  "invalid network %zu: needs a \"bridge\" of 1 to 15 characters",
+                                  "invalid network %zu: needs a \"bridge\" of 1 to 15 letters, "
+                                  "digits, '_', '.' or '-'",
                                   i);
     }
     json_object_foreach(r->workload, key, value)
@@ -126,6 +216,11 @@ conductor_validate_server_create(const json_t *args, conductor_server_request_t 
         return tern_error_set(TERN_ERR_INVALID, "invalid arguments to server_create: volumes, "
                                                 "networks and security_group_rules are lists, "
                                                 "workload an object");
+    json_array_foreach(r->rules, i, value)
+    {
+        if (validate_rule(value, i) < 0)
+            return -1;
+    }
     return 0;
 }
 
