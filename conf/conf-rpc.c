@@ -11,6 +11,7 @@ conf_rpc_config(const conf_t *cfg, rpc_config_t *ret)
     ret->control_exchange = cfg->control_exchange;
     ret->ssl = cfg->oslo_messaging_rabbit.ssl;
     ret->ssl_ca_file = cfg->oslo_messaging_rabbit.ssl_ca_file;
+    ret->ssl_no_verify = !cfg->oslo_messaging_rabbit.ssl_verify;
     ret->ssl_cert_file = cfg->oslo_messaging_rabbit.ssl_cert_file;
     ret->ssl_key_file = cfg->oslo_messaging_rabbit.ssl_key_file;
     ret->heartbeat_timeout_s = cfg->oslo_messaging_rabbit.heartbeat_timeout_threshold;

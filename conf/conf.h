@@ -53,6 +53,7 @@ typedef struct conf {
     struct {
         bool ssl;
         char *ssl_ca_file;
+        bool ssl_verify;
         char *ssl_cert_file;
         char *ssl_key_file;
         int heartbeat_timeout_threshold; /* seconds; 0 disables heartbeats */

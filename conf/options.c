@@ -153,7 +153,16 @@ const conf_option_t conf_options[] = {
     OPT("oslo_messaging_rabbit", "ssl", CONF_BOOL, oslo_messaging_rabbit.ssl, "false",
         .help = "Connect over SSL (implied by amqps:// transport URLs)."),
     OPT("oslo_messaging_rabbit", "ssl_ca_file", CONF_PATH, oslo_messaging_rabbit.ssl_ca_file, NULL,
-        .help = "SSL certification authority file (valid only if SSL enabled)."),
+        .help = "SSL certification authority file (valid only if SSL enabled).\n\n"
+                "Unset, the broker's certificate is verified against the system's CA bundle "
+                "(/etc/ssl/certs/ca-certificates.crt)."),
+    OPT("oslo_messaging_rabbit", "ssl_verify", CONF_BOOL, oslo_messaging_rabbit.ssl_verify, "true",
+        .help = "Verify the broker's certificate and that it is for the host name connected to "
+                "(valid only if SSL enabled).\n\n"
+                "On by default, with or without ssl_ca_file. false accepts any certificate for "
+                "any name: the link is encrypted but anyone on the path can pose as the broker "
+                "(oslo.messaging verifies only when ssl_ca_file is set; tern always does unless "
+                "this says otherwise)."),
     OPT("oslo_messaging_rabbit", "ssl_cert_file", CONF_PATH, oslo_messaging_rabbit.ssl_cert_file,
         NULL, .help = "SSL cert file (valid only if SSL enabled)."),
     OPT("oslo_messaging_rabbit", "ssl_key_file", CONF_PATH, oslo_messaging_rabbit.ssl_key_file,

@@ -18,12 +18,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
 #include "rpc/rpc-private.h"
 
 /* How long a publisher waits for room in a full window of unconfirmed publishes. */
+/* The operating system's CA bundle (Debian's ca-certificates), trusted when no CA file is set. */
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
 #define WINDOW_TIMEOUT_MS 30000
 
 void
@@ -165,11 +169,16 @@ open_host(rpc_conn_t *conn, const rpc_url_host_t *h, int heartbeat_s)
     if (conn->url->tls || cfg->ssl) {
         sock = amqp_ssl_socket_new(conn->state);
         if (sock) {
-            amqp_ssl_socket_set_verify_peer(sock, cfg->ssl_ca_file ? 1 : 0);
-            amqp_ssl_socket_set_verify_hostname(sock, cfg->ssl_ca_file ? 1 : 0);
-            if (cfg->ssl_ca_file && amqp_ssl_socket_set_cacert(sock, cfg->ssl_ca_file) != 0)
-                return tern_error_set(TERN_ERR_RPC, "could not load CA file \"%s\"",
-                                      cfg->ssl_ca_file);
+            /* Verified unless explicitly told not to: with no CA file, against the system's
+             * bundle (none there: nothing is trusted, and the connection fails). */
+            const char *ca = cfg->ssl_ca_file;
+
+            if (!ca && !cfg->ssl_no_verify && access(SYSTEM_CA_BUNDLE, R_OK) == 0)
+                ca = SYSTEM_CA_BUNDLE;
+            amqp_ssl_socket_set_verify_peer(sock, !cfg->ssl_no_verify);
+            amqp_ssl_socket_set_verify_hostname(sock, !cfg->ssl_no_verify);
+            if (ca && amqp_ssl_socket_set_cacert(sock, ca) != 0)
+                return tern_error_set(TERN_ERR_RPC, "could not load CA file \"%s\"", ca);
             if (cfg->ssl_cert_file && cfg->ssl_key_file &&
                 amqp_ssl_socket_set_key(sock, cfg->ssl_cert_file, cfg->ssl_key_file) != 0)
                 return tern_error_set(TERN_ERR_RPC, "could not load client certificate \"%s\"",

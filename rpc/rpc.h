@@ -37,7 +37,9 @@ typedef struct rpc_config {
     const char *transport_url;    /* rabbit://user:pass@h1:p1,user:pass@h2:p2/vhost or amqps:// */
     const char *control_exchange; /* "tern" */
     bool ssl;                     /* force TLS even for rabbit:// (amqps:// implies it) */
-    const char *ssl_ca_file;      /* CA bundle to verify the broker, or NULL */
+    const char *ssl_ca_file;      /* CA bundle to verify the broker, or NULL: the system's */
+    bool ssl_no_verify;           /* accept any certificate and name (explicitly insecure; the
+                                   * default verifies the broker's certificate and host name) */
     const char *ssl_cert_file;    /* client certificate, or NULL */
     const char *ssl_key_file;     /* client key, or NULL */
     int heartbeat_timeout_s;      /* AMQP heartbeat threshold (0 disables); default 60 */

@@ -12,7 +12,9 @@
  *           client acknowledges the replies it read (none left in its queue, delivered or not)
  * failover: a transport_url whose first host refuses connections: the client and the server
  *           fail over to the next host
- * tls:      amqps:// with the harness's CA and client certificate: a call goes through and the
+ * tls:      amqps:// verified by default (a certificate for another name, or no trusted CA:
+ *           refused; ssl_no_verify explicitly: accepted); with the harness's CA and client
+ *           certificate a call goes through and the
  *           server sees the broker-validated user; a wrong CA is refused with a clear error
  * heartbeat: a client and a server idle for five heartbeat intervals keep all their
  *           connections (their counters: nothing lost, nothing reopened), then call and cast
@@ -522,6 +524,52 @@ START_TEST(test_tls_wrong_ca_refused)
 }
 END_TEST
 
+/* tls_url_for: the harness's amqps URL with host as the name connected to (new string). */
+static char *
+tls_url_for(const char *host)
+{
+    const char *at = strrchr(svc->rabbitmq_tls_url, '@');
+    const char *port = strrchr(svc->rabbitmq_tls_url, ':');
+
+    ck_assert_ptr_nonnull(at);
+    return tern_asprintf("%.*s@%s%s", (int)(at - svc->rabbitmq_tls_url), svc->rabbitmq_tls_url,
+                         host, port);
+}
+
+/* The broker's certificate names localhost and 127.0.0.1. "127.1" reaches the same broker
+ * (inet_aton reads it as 127.0.0.1, on any machine) under a name the certificate does not
+ * have: refused, with the right CA; and with no CA file, the system's bundle does not trust
+ * the harness's CA: refused too. Only ssl_no_verify, said explicitly, lets either through. */
+START_TEST(test_tls_verified_by_default)
+{
+    TERN_AUTOFREE char *wrong_name = tls_url_for("127.1");
+    rpc_config_t cfg;
+    rpc_client_t *client;
+
+    fast_config(&cfg, svc->rabbitmq_tls_url); /* localhost: the certificate's name */
+    cfg.ssl_ca_file = svc->tls_ca_file;
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "the right name refused: %s", tern_error_message());
+    rpc_client_free(client);
+
+    fast_config(&cfg, wrong_name);
+    cfg.ssl_ca_file = svc->tls_ca_file;
+    ck_assert_ptr_null(rpc_client_new(&cfg));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+    ck_assert_msg(strstr(tern_error_message(), "127.1"), "%s", tern_error_message());
+
+    fast_config(&cfg, svc->rabbitmq_tls_url); /* no CA file: the system's bundle */
+    ck_assert_ptr_null(rpc_client_new(&cfg));
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_UNAVAILABLE);
+
+    fast_config(&cfg, wrong_name); /* told not to verify: any name, any CA */
+    cfg.ssl_no_verify = true;
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "ssl_no_verify refused: %s", tern_error_message());
+    rpc_client_free(client);
+}
+END_TEST
+
 /* ---- heartbeat ---- */
 
 /* assert_kept: nothing lost, reopened or failed on any connection of a side (st). */
@@ -635,6 +683,7 @@ rpc_tls_tcase(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tls_call_with_client_certificate);
     tcase_add_test(tc, test_tls_wrong_ca_refused);
+    tcase_add_test(tc, test_tls_verified_by_default);
     return tc;
 }
 
