@@ -10,6 +10,7 @@ tests_db_test_db_SOURCES = \
 	tests/db/test-db-resources.c \
 	tests/db/test-db-devices.c \
 	tests/db/test-db-actions.c \
+	tests/db/test-db-tls.c \
 	tests/db/test-db-drains.c \
 	tests/db/test-manage.c
 tests_db_test_db_CFLAGS = $(SUITE_CFLAGS) $(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)

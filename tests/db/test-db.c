@@ -731,6 +731,7 @@ main(void)
         case_restart,
         test_db_case_manage_sync,
         test_db_case_manage_errors,
+        test_db_case_tls,
     };
 
     return tern_check_run("db", cases, TERN_N_ELEMENTS(cases), prepare, release);

@@ -51,6 +51,7 @@ TCase *test_db_case_claims(void);     /* test-db-resources.c */
 TCase *test_db_case_devices(void);    /* test-db-devices.c */
 TCase *test_db_case_actions(void);    /* test-db-actions.c */
 TCase *test_db_case_drains(void);     /* test-db-drains.c */
+TCase *test_db_case_tls(void);        /* test-db-tls.c */
 /* test-manage.c: tern-manage run as a program */
 int test_manage_prepare(void);
 void test_manage_release(void);

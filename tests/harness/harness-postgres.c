@@ -37,6 +37,19 @@ postgres_env(const char *dir, harness_strv_t *env)
     harness_strv_base_env(env, home, home);
 }
 
+/* copy_owned: the file from to the file to, mode mode, owned by the postgres user. */
+static int
+copy_owned(const char *from, const char *to, mode_t mode)
+{
+    TERN_AUTOFREE char *text = NULL;
+    size_t len;
+
+    if (tern_file_read_all(from, 1024 * 1024, &text, &len) < 0 ||
+        harness_file_write(to, text, mode) < 0 || harness_chown(to, POSTGRES_USER) < 0)
+        return tern_error_prefix("could not give PostgreSQL its TLS certificate");
+    return 0;
+}
+
 int
 harness_postgres_init(harness_services_t *svc)
 {
@@ -88,9 +101,21 @@ harness_postgres_init(harness_services_t *svc)
         return tern_error_prefix("could not initialise PostgreSQL in \"%s\" (see \"%s\")", data,
                                  log);
 
+    /* TLS with the server certificate of harness_rabbitmq_init (localhost, 127.0.0.1 and the
+     * extra address, signed by the harness's CA): sslmode=verify-full can be tested */
+    {
+        TERN_AUTOFREE char *crt_from = tern_asprintf("%s/rabbitmq/tls/server.pem", svc->dir);
+        TERN_AUTOFREE char *key_from = tern_asprintf("%s/rabbitmq/tls/server.key", svc->dir);
+        TERN_AUTOFREE char *crt = tern_asprintf("%s/server.crt", data);
+        TERN_AUTOFREE char *key = tern_asprintf("%s/server.key", data);
+
+        if (copy_owned(crt_from, crt, 0644) < 0 || copy_owned(key_from, key, 0600) < 0)
+            return -1;
+    }
     if (tern_file_read_all(conf_path, 4 * 1024 * 1024, &old, &len) < 0)
         return -1;
     conf = tern_asprintf("%s\n# tern test harness\nport = %d\nlisten_addresses = '127.0.0.1%s%s'\n"
+                         "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
                          "unix_socket_directories = '%s'\nfsync = off\n"
                          "full_page_writes = off\nmax_connections = 200\nlogging_collector = off\n"
                          "log_min_messages = warning\nlog_line_prefix = '%%m [%%p] '\n",
