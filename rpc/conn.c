@@ -32,6 +32,8 @@
 
 /* How long a publisher waits for room in a full window of unconfirmed publishes. */
 #define WINDOW_TIMEOUT_MS 30000
+/* How long a close waits for the broker's close-ok. */
+#define CLOSE_TIMEOUT_MS 1000
 
 void
 rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url, rpc_stats_t *stats)
@@ -126,6 +128,38 @@ rpc_conn_check(rpc_conn_t *conn, amqp_rpc_reply_t reply, const char *what)
     return tern_error_set(TERN_ERR_RPC, "could not %s: unknown reply", what);
 }
 
+/* shut: close the connection of state and free it. Not with amqp_channel_close() and
+ * amqp_connection_close(): while they wait for their close-ok, rabbitmq-c keeps every frame the
+ * broker still sends - up to a prefetch window of deliveries, bodies whole, whatever their size
+ * (a closing consumer under a flood of oversized messages took a gigabyte). connection.close is
+ * sent, and what comes before its close-ok (for CLOSE_TIMEOUT_MS at most) is read and
+ * discarded frame by frame; deliveries not acknowledged go back to their queues, as with any
+ * close. */
+static void
+shut(amqp_connection_state_t state)
+{
+    amqp_connection_close_t m = {.reply_code = AMQP_REPLY_SUCCESS,
+                                 .reply_text = amqp_cstring_bytes("closing")};
+    int64_t deadline = tern_now_monotonic_ms() + CLOSE_TIMEOUT_MS;
+
+    if (amqp_send_method(state, 0, AMQP_CONNECTION_CLOSE_METHOD, &m) == AMQP_STATUS_OK) {
+        for (;;) {
+            int64_t left = deadline - tern_now_monotonic_ms();
+            struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
+            amqp_frame_t f;
+
+            if (left <= 0 || amqp_simple_wait_frame_noblock(state, &f, &tv) != AMQP_STATUS_OK)
+                break;
+            if (f.frame_type == AMQP_FRAME_METHOD && f.channel == 0 &&
+                (f.payload.method.id == AMQP_CONNECTION_CLOSE_OK_METHOD ||
+                 f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD))
+                break;
+            amqp_maybe_release_buffers_on_channel(state, f.channel);
+        }
+    }
+    amqp_destroy_connection(state);
+}
+
 /* rx_reset: forget the delivery being read, if any. */
 static void
 rx_reset(rpc_conn_t *conn)
@@ -145,9 +179,7 @@ rpc_conn_close(rpc_conn_t *conn)
     __atomic_store_n(&conn->fd, -1, __ATOMIC_RELEASE);
     if (state) {
         conn->state = NULL;
-        amqp_channel_close(state, 1, AMQP_REPLY_SUCCESS);
-        amqp_connection_close(state, AMQP_REPLY_SUCCESS);
-        amqp_destroy_connection(state);
+        shut(state);
     }
     if (conn->pending) {
         for (uint64_t t = conn->confirm_floor; t < conn->next_tag; t++)

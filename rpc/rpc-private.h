@@ -176,7 +176,8 @@ void rpc_conn_fini(rpc_conn_t *conn);
 /* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). Once conn
  * has been open, counts a reconnect, or a failed one. */
 int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
-/* Close; every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
+/* Close (connection.close, what the broker still sends discarded unread until its close-ok,
+ * 1 s at most); every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
 void rpc_conn_close(rpc_conn_t *conn);
 
 /* The socket to poll for input, or -1 when closed. Read without the lock: a stale value only
