@@ -10,7 +10,10 @@
  *         (VmHWM, read by the parent while the child runs) stays under 256 MiB; the same for a
  *         client in a child whose reply queue gets 16 replies of 64 MiB to its call: the call
  *         times out, the replies are dropped as oversized, the next call is answered, and the
- *         child's peak stays under 256 MiB.
+ *         child's peak stays under 256 MiB; and a server started with 16 such messages
+ *         waiting in its queue, stopped as they stream in, and started again: its child's peak
+ *         under 256 MiB too (rabbitmq-c keeps nothing whole while tern waits for a consume-ok
+ *         or a close-ok).
  *
  * Every test creates its own topic. The children are forked before the parent allocates its
  * 64 MiB buffer, so that their peak is theirs alone.
@@ -253,6 +256,85 @@ START_TEST(test_oversized_messages_dropped_unread_server_memory_bounded)
 }
 END_TEST
 
+/* A backlog of oversized messages waiting when a server starts (its consumers' deliveries
+ * begin while it still starts consuming its other queues), and the server stopped while they
+ * stream in (its close): rabbitmq-c keeps none of them whole meanwhile. */
+START_TEST(test_oversized_backlog_at_start_and_stop_server_memory_bounded)
+{
+    TERN_AUTOFREE char *topic = topic_name("backlog");
+    TERN_AUTOFREE char *body = NULL;
+    rpc_target_t target = {.topic = NULL};
+    json_t *ctx, *res = NULL;
+    rpc_config_t cfg;
+    rpc_server_t *srv;
+    rpc_client_t *client;
+    int fds[2];
+    char b;
+    pid_t pid;
+    long kb;
+
+    limits_config(&cfg);
+    target.topic = topic;
+    /* the topic's queues, declared as a server does, then left: the messages wait there */
+    srv = rpc_server_new(&cfg, topic, "h1", &limit_endpoint, 1, 4);
+    ck_assert_msg(srv != NULL, "%s", tern_error_message());
+    CK_OK(rpc_server_start(srv));
+    rpc_server_free(srv);
+    body = big_body("{\"method\": \"echo\", \"args\": {\"pad\": \"", "\"}}");
+    publish_big("tern", topic, body, BIG_COUNT);
+    free(body); /* given back to the system (mmap): not in the child's resident memory */
+    body = NULL;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        rpc_server_t *first;
+
+        close(fds[0]);
+        /* a server that starts into the backlog and is stopped as it streams in */
+        first = rpc_server_new(&cfg, topic, "h1", &limit_endpoint, 1, 4);
+        if (!first || rpc_server_start(first) < 0)
+            _exit(2);
+        tern_sleep_ms(300);
+        rpc_server_free(first);
+        /* and the one that serves the rest */
+        child_server = rpc_server_new(&cfg, topic, "h1", &limit_endpoint, 1, 4);
+        if (!child_server || rpc_server_start(child_server) < 0)
+            _exit(2);
+        if (write(fds[1], "s", 1) != 1)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &b, 1), 1);
+    ck_assert_int_eq(b, 's');
+    close(fds[0]);
+
+    client = rpc_client_new(&cfg);
+    ck_assert_msg(client != NULL, "rpc_client_new: %s", tern_error_message());
+    ctx = rpc_context_new("u1", "p1", NULL, NULL);
+    CK_OK(rpc_call(client, &target, ctx, "echo", NULL, 120000, &res));
+    json_decref(res);
+    res = NULL;
+    CK_OK(rpc_call(client, &target, ctx, "stats", NULL, 10000, &res));
+    kb = peak_kb(pid);
+    fprintf(stderr,
+            "limits: backlog server child's VmHWM %ld kB after %d messages of %u MiB waiting "
+            "(%lld dropped by the second server)\n",
+            kb, BIG_COUNT, BIG_BYTES >> 20,
+            (long long)json_integer_value(json_object_get(res, "oversized_dropped")));
+    ck_assert_int_eq(json_integer_value(json_object_get(res, "malformed_dropped")), 0);
+    json_decref(res);
+    stop_child(pid);
+    rpc_client_free(client);
+    json_decref(ctx);
+    ck_assert_int_gt(kb, 0);
+    ck_assert_msg(kb < PEAK_LIMIT_KB, "the server's peak resident memory was %ld kB", kb);
+}
+END_TEST
+
 /* ---- the client side ---- */
 
 /* What the calling child reports. */
@@ -398,6 +480,7 @@ rpc_limits_tcase(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_oversized_messages_dropped_unread_server_memory_bounded);
+    tcase_add_test(tc, test_oversized_backlog_at_start_and_stop_server_memory_bounded);
     tcase_add_test(tc, test_oversized_replies_dropped_unread_client_memory_bounded);
     return tc;
 }
