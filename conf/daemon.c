@@ -87,7 +87,7 @@ const conf_counter_t conf_rpc_counters[] = {
     RPC_COUNTER(connections_lost),   RPC_COUNTER(reconnects),        RPC_COUNTER(reconnects_failed),
     RPC_COUNTER(publishes_retried),  RPC_COUNTER(replies_unclaimed), RPC_COUNTER(malformed_dropped),
     RPC_COUNTER(duplicates_dropped), RPC_COUNTER(replies_retried),   RPC_COUNTER(replies_dropped),
-    RPC_COUNTER(casts_failed),       RPC_COUNTER(poll_errors),
+    RPC_COUNTER(casts_failed),       RPC_COUNTER(poll_errors),       RPC_COUNTER(oversized_dropped),
 };
 const size_t conf_n_rpc_counters = TERN_N_ELEMENTS(conf_rpc_counters);
 

@@ -29,10 +29,11 @@
  * wake-up of their own: along with the next reply, or after this long at the latest. A cast
  * waits for its confirm: while one does, the request socket is polled too. */
 #define CONFIRM_LAG_MS 50
-/* Replies read are acknowledged (one "multiple" ack) after this many, or this long after the
- * last ack, or when the keeper finds the client idle: an ack per reply costs a send() each,
- * and a reply left unacknowledged is only delivered again, to nobody, if the connection drops. */
-#define REPLY_ACK_BATCH 64
+/* Replies read are acknowledged (one "multiple" ack) after half the reply queue's prefetch
+ * (reply_prefetch: 8 of the 16 replies of 4 MiB a client may hold), or this long after the last
+ * ack, or when the keeper finds the client idle: an ack per reply costs a send() each, and a
+ * reply left unacknowledged is only delivered again, to nobody, if the connection drops. Half
+ * the window, so that the broker never waits for an ack with the window full. */
 #define REPLY_ACK_LAG_MS 100
 
 typedef struct waiter {
@@ -59,6 +60,8 @@ struct rpc_client {
                           * guarded by lock */
     char reply_q[48];
     pthread_mutex_t lock;
+    int reply_prefetch;     /* the reply queue's prefetch count (rpc_prefetch) */
+    int reply_ack_batch;    /* replies acknowledged in one ack: half reply_prefetch */
     bool reply_ready;       /* guarded by lock: the reply queue is declared and consumed */
     uint64_t reply_ack_tag; /* reader only: the last reply read, not acknowledged */
     int reply_unacked;      /* reader only: replies read since the last ack */
@@ -223,9 +226,10 @@ on_confirm(void *opaque, rpc_outcome_t outcome)
     pthread_mutex_unlock(&client->lock);
 }
 
-/* on_reply: a message off the reply queue, for the call with its _msg_id (read by the reader). */
+/* on_reply: a message off the reply queue, for the call with its _msg_id (read by the reader);
+ * within max_message_bytes (conn.c dropped a bigger one unread, and its call times out). */
 static void
-on_reply(void *opaque, const rpc_delivery_t *d)
+on_reply(void *opaque, rpc_delivery_t *d)
 {
     rpc_client_t *client = opaque;
     char *msg_id = NULL;
@@ -289,9 +293,10 @@ reply_subscribe(void *opaque)
 {
     rpc_client_t *client = opaque;
 
-    if (rpc_conn_declare_reply_queue(&client->reply, client->reply_q) < 0)
+    if (rpc_conn_prefetch(&client->reply, client->reply_prefetch) < 0 ||
+        rpc_conn_declare_reply_queue(&client->reply, client->reply_q) < 0)
         return -1;
-    return rpc_conn_consume(&client->reply, client->reply_q);
+    return rpc_conn_consume(&client->reply, client->reply_q, false);
 }
 
 /* ack_replies: acknowledge the replies read so far when enough of them wait, or when they have
@@ -306,8 +311,9 @@ ack_replies(void *opaque, bool anyway)
     if (!client->reply.state) {
         client->reply_ack_tag = 0; /* their connection is gone: the broker delivers them again */
         client->reply_unacked = 0;
-    } else if (client->reply_ack_tag && (anyway || client->reply_unacked >= REPLY_ACK_BATCH ||
-                                         now - client->reply_acked_ms >= REPLY_ACK_LAG_MS)) {
+    } else if (client->reply_ack_tag &&
+               (anyway || client->reply_unacked >= client->reply_ack_batch ||
+                now - client->reply_acked_ms >= REPLY_ACK_LAG_MS)) {
         /* a failed ack closed the connection (counted): the reader opens it again, the broker
          * delivers those replies again, to nobody (unclaimed) */
         (void)rpc_conn_ack_through(&client->reply, client->reply_ack_tag);
@@ -484,6 +490,9 @@ rpc_client_new(const rpc_config_t *cfg)
     rpc_conn_init(&client->reply, &client->cfg, &client->url, &client->stats);
     pthread_mutex_init(&client->lock, NULL);
     rpc_unique_name(client->reply_q, sizeof(client->reply_q), "reply_");
+    /* the replies it holds unacknowledged: RPC_UNACKED_BUDGET_BYTES at most (rpc/README.md) */
+    client->reply_prefetch = rpc_prefetch(client->cfg.max_message_bytes, 1);
+    client->reply_ack_batch = client->reply_prefetch > 1 ? client->reply_prefetch / 2 : 1;
     if (rpc_reader_init(&client->reader, &client_reader_ops, client, &client->lock, &client->reply,
                         &client->pub, RPC_MAX_UNCONFIRMED / 2) < 0) {
         rpc_client_free(client);

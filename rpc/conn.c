@@ -7,6 +7,13 @@
  * after poll() says its socket is readable) reads the confirms, returns and deliveries and
  * hands them to their callbacks. Every amqp_rpc_reply_t is checked here and turned into a tern
  * error.
+ *
+ * Deliveries are read frame by frame (never with amqp_read_message, which gathers a body of
+ * whatever size the peer chose before anything can look at it): basic.deliver, then the content
+ * header, whose body_size is checked against max_message_bytes (rpc_body_start) before any of
+ * the body is read, then the body frames, across pumps (conn->rx_*). An oversized body's frames
+ * are discarded as they come, each frame's buffer given back to rabbitmq-c at once, and the
+ * delivery is rejected without requeue; it is never parsed (see on_oversized).
  */
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
@@ -29,6 +36,8 @@
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 #define WINDOW_TIMEOUT_MS 30000
+/* How long a close waits for the broker's close-ok. */
+#define CLOSE_TIMEOUT_MS 1000
 
 void
 rpc_conn_init(rpc_conn_t *conn, const rpc_config_t *cfg, const rpc_url_t *url, rpc_stats_t *stats)
@@ -123,6 +132,49 @@ rpc_conn_check(rpc_conn_t *conn, amqp_rpc_reply_t reply, const char *what)
     return tern_error_set(TERN_ERR_RPC, "could not %s: unknown reply", what);
 }
 
+/* shut: close the connection of state and free it. Not with amqp_channel_close() and
+ * amqp_connection_close(): while they wait for their close-ok, rabbitmq-c keeps every frame the
+ * broker still sends - up to a prefetch window of deliveries, bodies whole, whatever their size
+ * (a closing consumer under a flood of oversized messages took a gigabyte). connection.close is
+ * sent, and what comes before its close-ok (for CLOSE_TIMEOUT_MS at most) is read and
+ * discarded frame by frame; deliveries not acknowledged go back to their queues, as with any
+ * close. */
+static void
+shut(amqp_connection_state_t state)
+{
+    amqp_connection_close_t m = {.reply_code = AMQP_REPLY_SUCCESS,
+                                 .reply_text = amqp_cstring_bytes("closing")};
+    int64_t deadline = tern_now_monotonic_ms() + CLOSE_TIMEOUT_MS;
+
+    if (amqp_send_method(state, 0, AMQP_CONNECTION_CLOSE_METHOD, &m) == AMQP_STATUS_OK) {
+        for (;;) {
+            int64_t left = deadline - tern_now_monotonic_ms();
+            struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
+            amqp_frame_t f;
+
+            if (left <= 0 || amqp_simple_wait_frame_noblock(state, &f, &tv) != AMQP_STATUS_OK)
+                break;
+            if (f.frame_type == AMQP_FRAME_METHOD && f.channel == 0 &&
+                (f.payload.method.id == AMQP_CONNECTION_CLOSE_OK_METHOD ||
+                 f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD))
+                break;
+            amqp_maybe_release_buffers_on_channel(state, f.channel);
+        }
+    }
+    amqp_destroy_connection(state);
+}
+
+/* rx_reset: forget the delivery being read, if any. */
+static void
+rx_reset(rpc_conn_t *conn)
+{
+    rpc_body_clear(&conn->rx_body);
+    free(conn->rx_user_id);
+    conn->rx_user_id = NULL;
+    conn->rx_user_id_len = 0;
+    conn->rx_stage = RPC_RX_IDLE;
+}
+
 void
 rpc_conn_close(rpc_conn_t *conn)
 {
@@ -131,9 +183,7 @@ rpc_conn_close(rpc_conn_t *conn)
     __atomic_store_n(&conn->fd, -1, __ATOMIC_RELEASE);
     if (state) {
         conn->state = NULL;
-        amqp_channel_close(state, 1, AMQP_REPLY_SUCCESS);
-        amqp_connection_close(state, AMQP_REPLY_SUCCESS);
-        amqp_destroy_connection(state);
+        shut(state);
     }
     if (conn->pending) {
         for (uint64_t t = conn->confirm_floor; t < conn->next_tag; t++)
@@ -141,6 +191,7 @@ rpc_conn_close(rpc_conn_t *conn)
     }
     conn->confirm_floor = conn->next_tag = 0;
     conn->out_len = 0; /* frames for a connection that is gone */
+    rx_reset(conn);    /* a delivery half read: the broker delivers it again */
     free(conn->user);
     conn->user = NULL;
     free(conn->declared);
@@ -263,33 +314,22 @@ on_return(rpc_conn_t *conn, amqp_channel_t channel)
     return 0;
 }
 
-/* on_deliver: read the content of a delivery and hand it over. */
+/* on_deliver: a basic.deliver: its content header and body frames come next (on_header,
+ * on_body), in this pump or the next ones. */
 static int
-on_deliver(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+on_deliver(rpc_conn_t *conn, const amqp_frame_t *frame)
 {
     amqp_basic_deliver_t *m = frame->payload.method.decoded;
-    rpc_delivery_t d = {.tag = m->delivery_tag};
-    amqp_message_t msg;
-    amqp_basic_properties_t *p = &msg.properties;
 
-    if (rpc_conn_check(conn, amqp_read_message(conn->state, frame->channel, &msg, 0),
-                       "read a delivered message") < 0)
-        return -1;
-    d.body = msg.body.bytes;
-    d.len = msg.body.len;
-    if (p->_flags & AMQP_BASIC_USER_ID_FLAG) {
-        d.user_id = p->user_id.bytes;
-        d.user_id_len = p->user_id.len;
-    }
-    if (on_delivery)
-        on_delivery(opaque, &d);
-    amqp_destroy_message(&msg);
+    rx_reset(conn);
+    conn->rx_tag = m->delivery_tag;
+    conn->rx_stage = RPC_RX_HEADER;
     return 0;
 }
 
 /* on_method: one method frame read by the pump. 0, or -1 when the connection is unusable. */
 static int
-on_method(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+on_method(rpc_conn_t *conn, const amqp_frame_t *frame)
 {
     switch (frame->payload.method.id) {
     case AMQP_BASIC_ACK_METHOD: {
@@ -307,7 +347,7 @@ on_method(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delive
     case AMQP_BASIC_RETURN_METHOD:
         return on_return(conn, frame->channel);
     case AMQP_BASIC_DELIVER_METHOD:
-        return on_deliver(conn, frame, on_delivery, opaque);
+        return on_deliver(conn, frame);
     case AMQP_BASIC_CANCEL_METHOD:
         return tern_error_set(TERN_ERR_RPC, "the broker cancelled a consumer (queue deleted?)");
     case AMQP_CHANNEL_CLOSE_METHOD: {
@@ -322,6 +362,102 @@ on_method(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delive
         return tern_error_set(TERN_ERR_RPC, "connection closed by the broker: %d %.*s",
                               m->reply_code, (int)m->reply_text.len, (char *)m->reply_text.bytes);
     }
+    default:
+        return 0;
+    }
+}
+
+static int reject(rpc_conn_t *conn, uint64_t tag);
+
+/* on_oversized: a delivery whose body was over max_message_bytes, its frames all read and
+ * discarded. Rejected without requeue, as oslo.messaging's rabbit driver rejects a message it
+ * cannot process (kombu's reject(requeue=False)): the broker drops it, or dead-letters it to the
+ * queue's dead-letter exchange if the operator set one (an ack would claim it was processed;
+ * requeued, it would come back for ever). Nobody is answered: the reply address of an oslo call
+ * (_reply_q, _msg_id) is inside the body, which is never parsed - reading it would take the
+ * very bytes the limit refuses - so its caller times out. The same for a reply too big (the
+ * client's consumer): the call it answers times out. */
+static int
+on_oversized(rpc_conn_t *conn)
+{
+    RPC_COUNT(conn->stats->oversized_dropped);
+    return reject(conn, conn->rx_tag);
+}
+
+/* rx_complete: the delivery read is whole: hand it to on_delivery, or drop it when oversized. */
+static int
+rx_complete(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
+{
+    rpc_delivery_t d = {.tag = conn->rx_tag,
+                        .body = conn->rx_body.bytes,
+                        .len = (size_t)conn->rx_body.size,
+                        .user_id = conn->rx_user_id,
+                        .user_id_len = conn->rx_user_id_len};
+    int rc = 0;
+
+    if (conn->rx_body.drop)
+        rc = on_oversized(conn);
+    else if (on_delivery) {
+        on_delivery(opaque, &d);
+        conn->rx_body.bytes = d.body; /* NULL when the callback took it */
+    }
+    rx_reset(conn);
+    return rc;
+}
+
+/* on_header: the content header of the delivery being read - the size check, before its body. */
+static int
+on_header(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+{
+    const amqp_basic_properties_t *p = frame->payload.properties.decoded;
+
+    if (conn->rx_stage != RPC_RX_HEADER)
+        return tern_error_set(TERN_ERR_RPC, "the broker sent a content header out of place");
+    if (p && (p->_flags & AMQP_BASIC_USER_ID_FLAG) && p->user_id.len > 0) {
+        conn->rx_user_id = rpc_bytes_dup(p->user_id);
+        conn->rx_user_id_len = p->user_id.len;
+    }
+    rpc_body_start(&conn->rx_body, frame->payload.properties.body_size,
+                   conn->cfg->max_message_bytes);
+    conn->rx_stage = RPC_RX_BODY;
+    if (conn->rx_body.size == 0)
+        return rx_complete(conn, on_delivery, opaque);
+    return 0;
+}
+
+/* on_body: one body frame of the delivery being read: gathered, or discarded when oversized;
+ * either way its buffer goes back to rabbitmq-c now, so that a body is never held twice nor an
+ * oversized one at all. */
+static int
+on_body(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+{
+    int rc;
+
+    if (conn->rx_stage != RPC_RX_BODY)
+        return tern_error_set(TERN_ERR_RPC, "the broker sent a body frame out of place");
+    rc = rpc_body_add(&conn->rx_body, frame->payload.body_fragment.bytes,
+                      frame->payload.body_fragment.len);
+    amqp_maybe_release_buffers_on_channel(conn->state, frame->channel);
+    if (rc < 0)
+        return -1;
+    return rc == 1 ? rx_complete(conn, on_delivery, opaque) : 0;
+}
+
+/* on_frame: one frame read by the pump. A method on channel 1 while a delivery's content is
+ * being read breaks the protocol (content frames are never interleaved on a channel). */
+static int
+on_frame(rpc_conn_t *conn, const amqp_frame_t *frame, rpc_delivery_fn on_delivery, void *opaque)
+{
+    switch (frame->frame_type) {
+    case AMQP_FRAME_METHOD:
+        if (conn->rx_stage != RPC_RX_IDLE && frame->channel == 1)
+            return tern_error_set(TERN_ERR_RPC,
+                                  "the broker sent a method in the middle of a message");
+        return on_method(conn, frame);
+    case AMQP_FRAME_HEADER:
+        return on_header(conn, frame, on_delivery, opaque);
+    case AMQP_FRAME_BODY:
+        return on_body(conn, frame, on_delivery, opaque);
     default:
         return 0;
     }
@@ -349,8 +485,10 @@ rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
         int rc;
 
         /* Read the socket once, then only what that read brought: the caller polls again
-         * (a second read would only find EAGAIN, two system calls for nothing). */
-        if (!first && !amqp_frames_enqueued(conn->state) && !amqp_data_in_buffer(conn->state))
+         * (a second read would only find EAGAIN, two system calls for nothing) - unless a
+         * delivery is half read: then on until the socket has nothing more. */
+        if (!first && conn->rx_stage == RPC_RX_IDLE && !amqp_frames_enqueued(conn->state) &&
+            !amqp_data_in_buffer(conn->state))
             break;
         rc = amqp_simple_wait_frame_noblock(conn->state, &frame, &now);
         if (rc == AMQP_STATUS_TIMEOUT)
@@ -361,8 +499,7 @@ rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
             goto fail;
         }
         conn->last_rx_ms = tern_now_monotonic_ms();
-        if (frame.frame_type == AMQP_FRAME_METHOD &&
-            on_method(conn, &frame, on_delivery, opaque) < 0)
+        if (on_frame(conn, &frame, on_delivery, opaque) < 0)
             goto fail;
     }
     amqp_maybe_release_buffers(conn->state);
@@ -375,7 +512,8 @@ rpc_conn_pump(rpc_conn_t *conn, rpc_delivery_fn on_delivery, void *opaque)
     return 0;
 
 fail:
-    broken(conn);
+    if (conn->state) /* else a write failed and closed it, counted already */
+        broken(conn);
     return -1;
 }
 
@@ -646,6 +784,25 @@ rpc_conn_ack_through(rpc_conn_t *conn, uint64_t tag)
     return 0;
 }
 
+/* reject: refuse a delivery of the current connection without requeue (basic.reject), now. */
+static int
+reject(rpc_conn_t *conn, uint64_t tag)
+{
+    if (raw_writes(conn)) {
+        amqp_basic_reject_t m = {.delivery_tag = tag, .requeue = 0};
+
+        if (out_method(conn, AMQP_BASIC_REJECT_METHOD, &m, 64) < 0 || out_flush(conn) < 0) {
+            conn->out_len = 0;
+            return tern_error_prefix("could not reject a message");
+        }
+    } else if (amqp_basic_reject(conn->state, 1, tag, 0) != AMQP_STATUS_OK) {
+        tern_error_set(TERN_ERR_RPC, "could not reject a message: connection lost");
+        broken(conn);
+        return -1;
+    }
+    return 0;
+}
+
 /* As oslo.messaging's rabbit driver declares them: the control exchange (topic) durable when
  * durable_queues, never auto-deleted; "<topic>_fanout" exchanges transient and auto-deleted. A
  * redeclaration with other properties is refused by RabbitMQ, so they must match oslo's. */
@@ -721,14 +878,32 @@ rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *exch
 }
 
 int
-rpc_conn_consume(rpc_conn_t *conn, const char *queue)
+rpc_conn_consume(rpc_conn_t *conn, const char *queue, bool nowait)
 {
+    /* no consume-ok will name a nowait consumer: name it (unique on the channel: one per queue) */
+    amqp_basic_consume_t m = {.queue = amqp_cstring_bytes(queue),
+                              .consumer_tag = amqp_cstring_bytes(queue),
+                              .nowait = 1,
+                              .arguments = amqp_empty_table};
     char what[300];
+    int rc;
 
     snprintf(what, sizeof(what), "consume queue \"%.255s\"", queue);
-    amqp_basic_consume(conn->state, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
-                       amqp_empty_table);
-    return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), what);
+    if (!nowait) {
+        amqp_basic_consume(conn->state, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                           amqp_empty_table);
+        return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), what);
+    }
+    if ((rc = amqp_send_method(conn->state, 1, AMQP_BASIC_CONSUME_METHOD, &m)) != AMQP_STATUS_OK)
+        return tern_error_set(TERN_ERR_RPC, "could not %s: %s", what, amqp_error_string2(rc));
+    return 0;
+}
+
+int
+rpc_conn_prefetch(rpc_conn_t *conn, int count)
+{
+    amqp_basic_qos(conn->state, 1, 0, (uint16_t)count, 0);
+    return rpc_conn_check(conn, amqp_get_rpc_reply(conn->state), "set the prefetch count");
 }
 
 char *

@@ -8,11 +8,15 @@
  * failure:  a JSON string of {"class", "module", "message", "tb", "args", "kwargs"} - tern's
  *           errors travel as class "TernError" with kwargs {"code": "<tern_error_code_name>"}.
  *
- * Limits on every incoming message: its size (max_bytes), JSON nesting depth
- * (RPC_MAX_JSON_DEPTH), the envelope's shape, and each key's type.
+ * Limits on every incoming message: its size (max_bytes: checked from the AMQP content header,
+ * before any of the body is read, by rpc_body_start, and again by the decoders), JSON nesting
+ * depth (RPC_MAX_JSON_DEPTH), the envelope's shape, and each key's type; the prefetch that
+ * bounds what a consumer holds unacknowledged (rpc_prefetch).
  * Owns nothing across calls: results are new (see rpc-private.h).
  */
 #include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -106,6 +110,56 @@ open_envelope(const char *body, size_t len, size_t max_bytes)
         return NULL;
     }
     return inner;
+}
+
+int
+rpc_prefetch(size_t max_bytes, int at_least)
+{
+    size_t n = max_bytes > 0 ? RPC_UNACKED_BUDGET_BYTES / max_bytes : RPC_MAX_PREFETCH;
+
+    if (at_least > 0 && n < (size_t)at_least)
+        n = (size_t)at_least;
+    if (n < 1)
+        n = 1;
+    return n > RPC_MAX_PREFETCH ? RPC_MAX_PREFETCH : (int)n;
+}
+
+bool
+rpc_body_oversized(uint64_t body_size, size_t max_bytes)
+{
+    return body_size > (uint64_t)max_bytes || body_size >= SIZE_MAX; /* size + 1 must fit */
+}
+
+void
+rpc_body_start(rpc_body_t *b, uint64_t size, size_t max_bytes)
+{
+    memset(b, 0, sizeof(*b));
+    b->size = size;
+    b->drop = rpc_body_oversized(size, max_bytes);
+    if (!b->drop) {
+        b->bytes = tern_malloc((size_t)size + 1);
+        b->bytes[size] = '\0';
+    }
+}
+
+int
+rpc_body_add(rpc_body_t *b, const void *fragment, size_t len)
+{
+    if (len > b->size - b->received)
+        return tern_error_set(TERN_ERR_RPC,
+                              "the broker sent more than the %llu bytes a message announced",
+                              (unsigned long long)b->size);
+    if (!b->drop && len > 0)
+        memcpy(b->bytes + b->received, fragment, len);
+    b->received += len;
+    return b->received == b->size ? 1 : 0;
+}
+
+void
+rpc_body_clear(rpc_body_t *b)
+{
+    free(b->bytes);
+    memset(b, 0, sizeof(*b));
 }
 
 static int

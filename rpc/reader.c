@@ -290,6 +290,7 @@ rpc_stats_copy(const rpc_stats_t *live, rpc_stats_t *ret)
     LOAD(publishes_retried);
     LOAD(replies_unclaimed);
     LOAD(malformed_dropped);
+    LOAD(oversized_dropped);
     LOAD(duplicates_dropped);
     LOAD(replies_retried);
     LOAD(replies_dropped);

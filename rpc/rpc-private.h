@@ -58,6 +58,42 @@ typedef struct rpc_url {
 int rpc_url_parse(const char *text, rpc_url_t *ret);
 void rpc_url_clear(rpc_url_t *url);
 
+/* ---- message.c: the size of what comes in ---- */
+
+/* What a consumer may hold of messages it has not acknowledged yet: its prefetch count is this
+ * divided by max_message_bytes (16 messages of the default 4 MiB), never fewer than its workers
+ * (rpc_prefetch). RabbitMQ implements no prefetch size in bytes, so the bound is kept by count.
+ * See rpc/README.md, "Bounds". */
+#define RPC_UNACKED_BUDGET_BYTES (64u * 1024 * 1024)
+#define RPC_MAX_PREFETCH 65535 /* basic.qos prefetch-count is 16 bits */
+
+/* The prefetch count of a consumer of messages up to max_bytes with at_least threads to keep
+ * fed: RPC_UNACKED_BUDGET_BYTES / max_bytes, at least at_least and 1, at most RPC_MAX_PREFETCH.
+ * Pure. */
+int rpc_prefetch(size_t max_bytes, int at_least);
+
+/* The size check of a delivery, made from its content header before any of its body is read:
+ * true when a body of body_size bytes is over max_bytes and is to be dropped unread. Pure. */
+bool rpc_body_oversized(uint64_t body_size, size_t max_bytes);
+
+/* A delivery's body as its frames come in (conn.c; the fuzzer drives it too). A body within the
+ * limit is gathered in bytes; an oversized one is counted and never kept. Owned by its reader. */
+typedef struct rpc_body {
+    uint64_t size;     /* announced by the content header */
+    uint64_t received; /* bytes of body frames so far */
+    bool drop;         /* oversized: its bytes are discarded as they come */
+    char *bytes;       /* owned: size + 1 bytes, NUL-terminated once complete; NULL when drop */
+} rpc_body_t;
+
+/* Start a body of size bytes (the content header's body_size) under max_bytes: drop is set when
+ * it is oversized (rpc_body_oversized), else size + 1 bytes are allocated. */
+void rpc_body_start(rpc_body_t *b, uint64_t size, size_t max_bytes);
+/* Take one body frame's len bytes: 1 when the body is complete, 0 when more is to come, -1 with
+ * an RPC error when the frames carry more than the header announced (a broken peer). */
+int rpc_body_add(rpc_body_t *b, const void *fragment, size_t len);
+/* Free what b holds; b is empty (size 0, not started) again. */
+void rpc_body_clear(rpc_body_t *b);
+
 /* ---- conn.c ---- */
 
 /* How a published message ended, as its rpc_confirm_fn hears it (exactly once). */
@@ -72,16 +108,19 @@ typedef enum rpc_outcome {
  * use that connection, and must be quick. */
 typedef void (*rpc_confirm_fn)(void *opaque, rpc_outcome_t outcome);
 
-/* A message delivered to a consumer of the connection: valid during the callback only. */
+/* A message delivered to a consumer of the connection: valid during the callback only. Its
+ * body was read frame by frame and is within max_message_bytes (an oversized one never reaches
+ * the callback: conn.c drops it unread). */
 typedef struct rpc_delivery {
     uint64_t tag;
-    const char *body;
+    char *body; /* NUL-terminated, owned by the connection: the callback may take it (and set
+                 * body to NULL), so that it is never copied */
     size_t len;
     const char *user_id; /* the AMQP user-id property, or NULL */
     size_t user_id_len;
 } rpc_delivery_t;
 
-typedef void (*rpc_delivery_fn)(void *opaque, const rpc_delivery_t *d);
+typedef void (*rpc_delivery_fn)(void *opaque, rpc_delivery_t *d);
 
 /* Publishes in flight on one connection, waiting for their confirms (a ring indexed by tag). */
 #define RPC_MAX_UNCONFIRMED 1024
@@ -113,7 +152,17 @@ typedef struct rpc_conn {
     char *declared;     /* "\n"-separated exchanges declared on this connection (owned), so that a
                      * publish does not declare its exchange again (as oslo caches them) */
     rpc_stats_t *stats; /* the owner's counters (borrowed): losses and reconnects counted here */
+    /* the delivery being read, frame by frame, by the pump (with lock): */
+    int rx_stage;     /* RPC_RX_IDLE, or the frame expected next (header, body) */
+    uint64_t rx_tag;  /* its delivery tag */
+    char *rx_user_id; /* its user-id property (owned), or NULL */
+    size_t rx_user_id_len;
+    rpc_body_t rx_body; /* its body: gathered, or dropped when oversized */
 } rpc_conn_t;
+
+#define RPC_RX_IDLE 0   /* no delivery being read */
+#define RPC_RX_HEADER 1 /* basic.deliver read: its content header is next */
+#define RPC_RX_BODY 2   /* header read: body frames until rx_body is complete */
 
 /* Count one event in a counter of an rpc_stats_t: atomic, from any thread, under any lock. */
 #define RPC_COUNT(counter) ((void)__atomic_add_fetch(&(counter), 1, __ATOMIC_RELAXED))
@@ -127,7 +176,8 @@ void rpc_conn_fini(rpc_conn_t *conn);
 /* Open (or reopen) conn: try every host of the URL in turn. 0 or -1 (UNAVAILABLE). Once conn
  * has been open, counts a reconnect, or a failed one. */
 int rpc_conn_open(rpc_conn_t *conn, bool confirms, int heartbeat_s);
-/* Close; every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
+/* Close (connection.close, what the broker still sends discarded unread until its close-ok,
+ * 1 s at most); every publish still waiting for its confirm hears RPC_OUTCOME_LOST. */
 void rpc_conn_close(rpc_conn_t *conn);
 
 /* The socket to poll for input, or -1 when closed. Read without the lock: a stale value only
@@ -146,7 +196,11 @@ int rpc_conn_publish(rpc_conn_t *conn, const char *exchange, const char *routing
                      const char *body, size_t len, bool mandatory, rpc_confirm_fn fn, void *opaque);
 
 /* Take every frame the connection has ready, without blocking: confirms and returns go to the
- * publishes' rpc_confirm_fn, deliveries to on_delivery (may be NULL when nothing is consumed);
+ * publishes' rpc_confirm_fn, deliveries to on_delivery (may be NULL when nothing is consumed).
+ * A delivery is read frame by frame (its method, its content header, its body frames), across
+ * pumps: one whose header announces more than max_message_bytes is dropped unread - its body
+ * frames discarded as they come, never gathered nor parsed - rejected without requeue and
+ * counted (oversized_dropped); on_delivery never hears of it;
  * heartbeats are sent when due, and a broker silent for two heartbeat intervals is taken as
  * gone. 0, or -1 when the connection broke (it is closed then, and counted as lost: so is a
  * connection whose publish or ack could not be written). */
@@ -177,8 +231,15 @@ int rpc_conn_declare_own_queue(rpc_conn_t *conn, const char *queue, const char *
  * (oslo's rabbit_transient_queues_ttl); otherwise transient and auto-deleted. */
 int rpc_conn_declare_reply_queue(rpc_conn_t *conn, const char *queue);
 /* Consume queue on channel 1, acknowledging by hand (rpc_conn_ack, rpc_conn_ack_through): a
- * delivery not acknowledged when the connection goes is delivered again. */
-int rpc_conn_consume(rpc_conn_t *conn, const char *queue);
+ * delivery not acknowledged when the connection goes is delivered again. With nowait, no
+ * consume-ok is awaited (a refusal closes the channel, and the pump finds it). A consumer's
+ * deliveries must never arrive while rabbitmq-c waits for the reply to a later method: it keeps
+ * every frame it reads meanwhile, bodies whole, in memory. So only the first consumer of a
+ * connection waits for its consume-ok (the broker delivers nothing before it); the others (a
+ * server's second and third queues) are started with nowait. */
+int rpc_conn_consume(rpc_conn_t *conn, const char *queue, bool nowait);
+/* Set the prefetch count of the consumers started next on channel 1 (basic.qos). 0 or -1. */
+int rpc_conn_prefetch(rpc_conn_t *conn, int count);
 
 /* ---- reader.c: reading by turns, the keeper ---- */
 

@@ -120,8 +120,12 @@ typedef struct rpc_stats {
                                   * connection went before the broker confirmed it) */
     uint64_t replies_unclaimed;  /* client: replies no call waited for (it had timed out, or the
                                   * reply came again after a reconnect): dropped */
-    uint64_t malformed_dropped;  /* messages that could not be decoded, dropped (a server still
-                                  * answers a call whose reply address it can read) */
+    uint64_t malformed_dropped;  /* messages that could not be decoded, dropped unanswered (the
+                                  * caller of a malformed call times out) */
+    uint64_t oversized_dropped;  /* messages (a server) or replies (a client) whose content header
+                                  * announced more than max_message_bytes: read and discarded as
+                                  * they came, never parsed, rejected without requeue; a caller
+                                  * whose call or reply was too big times out */
     uint64_t duplicates_dropped; /* server: redeliveries of messages already taken (_unique_id):
                                   * dropped, their handler not run again */
     uint64_t replies_retried;    /* server: replies published again (the broker away, or their

@@ -50,9 +50,6 @@
 /* The confirms of replies are read (and their messages acknowledged, in one write) this often,
  * or at once when half the prefetch window waits for them. */
 #define CONFIRM_LAG_MS 5
-/* Messages a server takes before acknowledging: 2 per worker, at least this many, so that
- * acknowledging in batches never stalls deliveries (oslo's default is unlimited). */
-#define MIN_PREFETCH 64
 
 /* How long rpc_server_stop() waits for the confirms of the last replies. */
 #define STOP_CONFIRM_MS 5000
@@ -85,7 +82,7 @@ struct rpc_server {
     const rpc_endpoint_t *endpoints; /* borrowed */
     size_t n_endpoints;
     int n_workers;
-    int prefetch; /* the consumer's prefetch count */
+    int prefetch; /* the consumer's prefetch count (rpc_prefetch) */
     pthread_t *workers;
     bool started;
     rpc_conn_t conn;     /* the consumer; conn.lock */
@@ -236,21 +233,6 @@ publish_reply(rpc_server_t *srv, job_t *job)
     }
 }
 
-/* reply_address: _msg_id and _reply_q of a message too broken to decode, if they can be read. */
-static void
-reply_address(const char *body, size_t len, char **ret_msg_id, char **ret_reply_q)
-{
-    json_t *outer = json_loadb(body, len, 0, NULL);
-    json_t *inner = NULL;
-    const char *text = json_string_value(json_object_get(outer, "oslo.message"));
-
-    inner = text ? json_loads(text, 0, NULL) : json_incref(outer);
-    *ret_msg_id = tern_strdup(json_string_value(json_object_get(inner, "_msg_id")));
-    *ret_reply_q = tern_strdup(json_string_value(json_object_get(inner, "_reply_q")));
-    json_decref(inner);
-    json_decref(outer);
-}
-
 static void
 set_reply(rpc_server_t *srv, job_t *job, const char *reply_q, const char *msg_id, json_t *result,
           const tern_error_t *failure)
@@ -276,15 +258,10 @@ handle_job(rpc_server_t *srv, job_t *job)
 
     tern_error_reset();
     if (rpc_message_decode_request(job->body, job->len, srv->cfg.max_message_bytes, &in) < 0) {
-        char *msg_id = NULL, *reply_q = NULL;
-
-        tern_error_copy(&err);
+        /* Dropped unanswered, its caller times out: a message that fails the one decoder is
+         * never parsed again to find a reply address (that second, laxer parse is what would
+         * let a peer make the server read what the checks refused). */
         RPC_COUNT(srv->stats.malformed_dropped);
-        reply_address(job->body, job->len, &msg_id, &reply_q);
-        if (msg_id && reply_q)
-            set_reply(srv, job, reply_q, msg_id, NULL, &err);
-        free(msg_id);
-        free(reply_q);
         return;
     }
     pthread_mutex_lock(&srv->lock);
@@ -329,7 +306,7 @@ listener_setup(rpc_server_t *srv, const char *key)
     rpc_unique_name(srv->listen_q, sizeof(srv->listen_q), prefix);
     if (rpc_conn_declare_own_queue(&srv->conn, srv->listen_q, srv->cfg.control_exchange, key) < 0)
         return -1;
-    return rpc_conn_consume(&srv->conn, srv->listen_q);
+    return rpc_conn_consume(&srv->conn, srv->listen_q, false);
 }
 
 /* consumer_subscribe: declare the exchanges and queues, start consuming (conn.lock held, conn
@@ -342,8 +319,7 @@ consumer_subscribe(void *opaque)
     TERN_AUTOFREE char *server_q = tern_asprintf("%s.%s", srv->topic, srv->server_name);
     TERN_AUTOFREE char *fanout_x = tern_asprintf("%s_fanout", srv->topic);
 
-    amqp_basic_qos(c->state, 1, 0, (uint16_t)srv->prefetch, 0);
-    if (rpc_conn_check(c, amqp_get_rpc_reply(c->state), "set the prefetch count") < 0 ||
+    if (rpc_conn_prefetch(c, srv->prefetch) < 0 ||
         rpc_conn_declare_exchange(c, srv->cfg.control_exchange, "topic") < 0)
         return -1;
     if (srv->listener)
@@ -352,23 +328,23 @@ consumer_subscribe(void *opaque)
         rpc_conn_declare_queue(c, srv->topic, false, srv->cfg.control_exchange, srv->topic) < 0 ||
         rpc_conn_declare_queue(c, server_q, false, srv->cfg.control_exchange, server_q) < 0 ||
         rpc_conn_declare_queue(c, srv->fanout_q, true, fanout_x, srv->topic) < 0 ||
-        rpc_conn_consume(c, srv->topic) < 0 || rpc_conn_consume(c, server_q) < 0 ||
-        rpc_conn_consume(c, srv->fanout_q) < 0)
+        rpc_conn_consume(c, srv->topic, false) < 0 || rpc_conn_consume(c, server_q, true) < 0 ||
+        rpc_conn_consume(c, srv->fanout_q, true) < 0) /* nowait: see rpc_conn_consume */
         return -1;
     return 0;
 }
 
-/* on_delivery: a message off the server's queues becomes a job (conn.lock held). */
+/* on_delivery: a message off the server's queues (within max_message_bytes: conn.c dropped it
+ * otherwise) becomes a job, which takes its body (conn.lock held). */
 static void
-on_delivery(void *opaque, const rpc_delivery_t *d)
+on_delivery(void *opaque, rpc_delivery_t *d)
 {
     rpc_server_t *srv = opaque;
     job_t *job = tern_calloc(1, sizeof(*job));
 
     job->srv = srv;
-    job->body = tern_malloc(d->len + 1);
-    memcpy(job->body, d->body, d->len);
-    job->body[d->len] = '\0';
+    job->body = d->body;
+    d->body = NULL;
     job->len = d->len;
     job->user_id = tern_malloc(d->user_id_len + 1);
     if (d->user_id_len)
@@ -523,7 +499,9 @@ server_new(const rpc_config_t *cfg, const char *topic, const char *server_name, 
     srv->endpoints = endpoints;
     srv->n_endpoints = n_endpoints;
     srv->n_workers = n_workers > 0 ? n_workers : 1;
-    srv->prefetch = srv->n_workers * 2 > MIN_PREFETCH ? srv->n_workers * 2 : MIN_PREFETCH;
+    /* what it holds unacknowledged: RPC_UNACKED_BUDGET_BYTES of messages at most, or one per
+     * worker when they are more (rpc/README.md, "Bounds") */
+    srv->prefetch = rpc_prefetch(srv->cfg.max_message_bytes, srv->n_workers);
     rpc_conn_init(&srv->conn, &srv->cfg, &srv->url, &srv->stats);
     rpc_conn_init(&srv->pub, &srv->cfg, &srv->url, &srv->stats);
     srv->jobs_tail = &srv->jobs;
@@ -532,7 +510,7 @@ server_new(const rpc_config_t *cfg, const char *topic, const char *server_name, 
     pthread_cond_init(&srv->cond, NULL);
     rpc_unique_name(srv->fanout_q, sizeof(srv->fanout_q), fanout_prefix);
     if (rpc_reader_init(&srv->reader, &server_reader_ops, srv, &srv->lock, &srv->conn, &srv->pub,
-                        srv->prefetch / 2) < 0) {
+                        srv->prefetch > 1 ? srv->prefetch / 2 : 1) < 0) {
         rpc_server_free(srv);
         return NULL;
     }

@@ -2,7 +2,7 @@
 check_PROGRAMS += tests/rpc/test-rpc
 TESTS += tests/rpc/test-rpc
 tests_rpc_test_rpc_SOURCES = tests/rpc/test-rpc.c tests/rpc/rpc_tests.h tests/rpc/test-rpc-calls.c \
-	tests/rpc/test-rpc-faults.c
+	tests/rpc/test-rpc-faults.c tests/rpc/test-rpc-limits.c
 tests_rpc_test_rpc_CFLAGS = $(SUITE_CFLAGS) $(RABBITMQ_CFLAGS) $(JANSSON_CFLAGS)
 tests_rpc_test_rpc_LDADD = rpc/libtern-rpc.la $(HARNESS_LIBS) common/libtern-common.la \
 	$(SUITE_LIBS) $(RABBITMQ_LIBS) $(JANSSON_LIBS)

@@ -20,4 +20,9 @@ TCase *rpc_failover_tcase(void);  /* the next host of a URL */
 TCase *rpc_tls_tcase(void);       /* amqps with a client certificate */
 TCase *rpc_heartbeat_tcase(void); /* idle connections kept alive */
 
+/* test-rpc-limits.c: against private services of their own (a gigabyte through the broker) */
+int rpc_limits_prepare(void); /* start them; 0 or -1 */
+void rpc_limits_release(void);
+TCase *rpc_limits_tcase(void); /* oversized messages and replies: dropped unread, memory bounded */
+
 #endif /* TERN_TESTS_RPC_TESTS_H */

@@ -2,8 +2,8 @@
  * tests/rpc/test-rpc-calls.c: the RPC library against a real RabbitMQ (tests/harness).
  *
  * A tern server and client on the private broker: call, cast, fanout, timeouts, unknown
- * methods and versions, malformed messages (the server survives and answers them), the
- * broker-validated identity, and remote errors arriving with their code and message.
+ * methods and versions, malformed messages (the server survives them and answers the next
+ * call), the broker-validated identity, and remote errors arriving with their code and message.
  * Listeners: each listener of a key gets the casts to that key and no other, its queue goes with
  * it, and a cast with unrouted_ok to nobody succeeds where a plain one fails.
  * Counters (rpc_client_stats, rpc_server_stats) for what nobody hears as an error: a late reply,

@@ -11,7 +11,7 @@
 #include "tests/harness/harness.h"
 #include "tests/rpc/rpc_tests.h"
 
-static bool faults_prepared;
+static bool faults_prepared, limits_prepared;
 
 static bool
 any_case_runs(const char *const *names, size_t n)
@@ -35,6 +35,11 @@ prepare(void)
             return -1;
         faults_prepared = true;
     }
+    if (tern_check_case_runs("limits")) {
+        if (rpc_limits_prepare() < 0)
+            return -1;
+        limits_prepared = true;
+    }
     return 0;
 }
 
@@ -43,14 +48,16 @@ release(void)
 {
     if (faults_prepared)
         rpc_faults_release();
+    if (limits_prepared)
+        rpc_limits_release();
 }
 
 int
 main(void)
 {
     static const tern_check_case_fn cases[] = {
-        rpc_calls_tcase, rpc_errors_tcase,   rpc_listeners_tcase, rpc_restart_tcase,
-        rpc_ack_tcase,   rpc_failover_tcase, rpc_tls_tcase,       rpc_heartbeat_tcase,
+        rpc_calls_tcase,    rpc_errors_tcase, rpc_listeners_tcase, rpc_restart_tcase, rpc_ack_tcase,
+        rpc_failover_tcase, rpc_tls_tcase,    rpc_heartbeat_tcase, rpc_limits_tcase,
     };
 
     return tern_check_run("rpc", cases, TERN_N_ELEMENTS(cases), prepare, release);
