@@ -128,7 +128,8 @@ harness_postgres_init(harness_services_t *svc)
         old = NULL;
         if (tern_file_read_all(hba_path, 4 * 1024 * 1024, &old, &len) < 0)
             return -1;
-        hba = tern_asprintf("%s\nhost all all %s/24 scram-sha-256\n", old, svc->extra_listen);
+        /* TLS only from the testbed's network: a plain connection is refused */
+        hba = tern_asprintf("%s\nhostssl all all %s/24 scram-sha-256\n", old, svc->extra_listen);
         if (harness_file_write(hba_path, hba, 0600) < 0 || harness_chown(hba_path, POSTGRES_USER))
             return -1;
     }

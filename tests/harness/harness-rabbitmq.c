@@ -122,8 +122,11 @@ make_certificates(const char *tls_dir, const char *extra_listen)
 
         if (server)
             ext = tern_asprintf("basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n"
-                                "subjectAltName = DNS:localhost, IP:127.0.0.1%s%s\n",
-                                extra_listen ? ", IP:" : "", extra_listen ? extra_listen : "");
+                                "subjectAltName = DNS:localhost, IP:127.0.0.1%s%s%s%s\n",
+                                extra_listen ? ", IP:" : "", extra_listen ? extra_listen : "",
+                                /* librabbitmq compares the name connected to with DNS names
+                                 * only, an address too */
+                                extra_listen ? ", DNS:" : "", extra_listen ? extra_listen : "");
         else
             ext = tern_strdup("basicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\n");
         if (harness_file_write(ext_path, ext, 0644) < 0 || openssl(req) < 0 || openssl(sign) < 0)
@@ -166,12 +169,13 @@ harness_rabbitmq_init(harness_services_t *svc)
         return -1;
     if (make_certificates(tls, svc->extra_listen) < 0)
         return -1;
-    if (svc->extra_listen) {
+    if (svc->extra_listen && !svc->extra_tls_only) {
         extra_tcp =
             tern_asprintf("listeners.tcp.2 = %s:%d\n", svc->extra_listen, svc->rabbitmq_port);
+    }
+    if (svc->extra_listen)
         extra_ssl =
             tern_asprintf("listeners.ssl.2 = %s:%d\n", svc->extra_listen, svc->rabbitmq_tls_port);
-    }
     conf = tern_asprintf("# tern test harness: private node %s\n"
                          "listeners.tcp.1 = 127.0.0.1:%d\n%s"
                          "listeners.ssl.1 = 127.0.0.1:%d\n%s"

@@ -31,7 +31,7 @@
 
 #define SERVICES_ENV "services.env"
 
-typedef enum { FIELD_STRING, FIELD_INT } field_type_t;
+typedef enum { FIELD_STRING, FIELD_INT, FIELD_FLAG } field_type_t; /* INT: a port; FLAG: 0/1 */
 
 /* One line of services.env per field: the table drives both writing and reading. */
 static const struct {
@@ -68,6 +68,7 @@ static const struct {
      false},
     {"TERN_TEST_TLS_CLIENT_KEY", FIELD_STRING, offsetof(harness_services_t, tls_client_key), false},
     {"TERN_TEST_EXTRA_LISTEN", FIELD_STRING, offsetof(harness_services_t, extra_listen), true},
+    {"TERN_TEST_EXTRA_TLS_ONLY", FIELD_FLAG, offsetof(harness_services_t, extra_tls_only), true},
 };
 
 void
@@ -92,7 +93,7 @@ services_env_write(const harness_services_t *svc)
         const char *base = (const char *)svc + services_fields[i].offset;
         char *line;
 
-        if (services_fields[i].type == FIELD_INT)
+        if (services_fields[i].type != FIELD_STRING)
             line = tern_asprintf("%s%s=%d\n", text, services_fields[i].key, *(const int *)base);
         else
             line = tern_asprintf("%s%s=%s\n", text, services_fields[i].key,
@@ -116,6 +117,11 @@ services_env_set(harness_services_t *svc, const char *path, const char *key, con
         if (services_fields[i].type == FIELD_STRING) {
             free(*(char **)base);
             *(char **)base = *value ? tern_strdup(value) : NULL;
+        } else if (services_fields[i].type == FIELD_FLAG) {
+            if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+                return tern_error_set(TERN_ERR_INVALID, "invalid flag \"%s\" for %s in \"%s\"",
+                                      value, key, path);
+            *(int *)base = value[0] == '1';
         } else if (tern_parse_int64(value, key, &v) < 0 || v <= 0 || v > 65535) {
             return tern_error_set(TERN_ERR_INVALID, "invalid port \"%s\" for %s in \"%s\"", value,
                                   key, path);
@@ -215,6 +221,13 @@ pick_ports(harness_services_t *svc)
 int
 harness_services_start(const char *dir, const char *extra_listen, harness_services_t **ret)
 {
+    return harness_services_start_full(dir, extra_listen, false, ret);
+}
+
+int
+harness_services_start_full(const char *dir, const char *extra_listen, bool tls_only,
+                            harness_services_t **ret)
+{
     static int starts;
     char real[PATH_MAX];
     struct in_addr probe;
@@ -246,6 +259,7 @@ harness_services_start(const char *dir, const char *extra_listen, harness_servic
     svc->watchdog_fd = -1;
     svc->dir = tern_strdup(real);
     svc->extra_listen = tern_strdup(extra_listen);
+    svc->extra_tls_only = tls_only && extra_listen;
     svc->postgres_password = harness_random_password();
     svc->rabbitmq_password = harness_random_password();
     svc->rabbitmq_node = tern_asprintf("tern-test-%d-%d@localhost", (int)getpid(), ++starts);

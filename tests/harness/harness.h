@@ -40,6 +40,7 @@ typedef struct harness_services {
     char *tls_client_cert;    /* PEM client certificate, CN "tern" (owned) */
     char *tls_client_key;     /* PEM client private key (owned) */
     char *extra_listen;       /* the extra address given at start, or NULL (owned) */
+    int extra_tls_only;       /* 1: RabbitMQ takes only TLS on extra_listen (no plain AMQP) */
     char *postgres_password;  /* password of role "tern" (owned) */
     char *rabbitmq_password;  /* password of user "tern" (owned) */
     int postgres_port;
@@ -61,6 +62,11 @@ const harness_services_t *harness_services_get(void);
  * (e.g. "198.18.0.1") RabbitMQ and PostgreSQL also listen on, for the testbed's hosts.
  * Returns 0, or -1 with a tern error naming the service and its log file. */
 int harness_services_start(const char *dir, const char *extra_listen, harness_services_t **ret);
+/* The same, and with tls_only RabbitMQ listens on extra_listen for TLS only (the testbed's TLS
+ * mode: a plain AMQP connection from a host is refused). PostgreSQL takes only TLS there always
+ * (pg_hba hostssl: libpq's default sslmode=prefer uses it). */
+int harness_services_start_full(const char *dir, const char *extra_listen, bool tls_only,
+                                harness_services_t **ret);
 
 /* Start both services in a new directory /tmp/tern-harness.XXXXXX, with a watchdog process that
  * stops them and removes the directory if this process dies without calling

@@ -2,7 +2,9 @@
  * tests/harness/tern-test-services.c: start, stop and inspect the harness's services from the
  * shell (tools/test once per run, the testbed with --listen 198.18.0.1).
  *
- *   tern-test-services start DIR [--listen ADDR]   start both services; print the time to ready
+ *   tern-test-services start DIR [--listen ADDR [--tls-only]]
+ *                                                  start both services; print the time to ready
+ *                                                  (--tls-only: no plain AMQP on ADDR)
  *   tern-test-services stop DIR                    stop them; no process of theirs is left
  *   tern-test-services status DIR                  exit 0 when both answer, 1 otherwise
  *   tern-test-services env DIR                     print DIR/services.env
@@ -28,7 +30,7 @@
 static int
 usage(void)
 {
-    fprintf(stderr, "usage: tern-test-services start DIR [--listen ADDR]\n"
+    fprintf(stderr, "usage: tern-test-services start DIR [--listen ADDR [--tls-only]]\n"
                     "       tern-test-services stop DIR\n"
                     "       tern-test-services status DIR\n"
                     "       tern-test-services env DIR\n"
@@ -46,12 +48,12 @@ fail(const char *what)
 }
 
 static int
-cmd_start(const char *dir, const char *listen)
+cmd_start(const char *dir, const char *listen, bool tls_only)
 {
     int64_t t0 = tern_now_monotonic_ms();
     harness_services_t *svc = NULL;
 
-    if (harness_services_start(dir, listen, &svc) < 0)
+    if (harness_services_start_full(dir, listen, tls_only, &svc) < 0)
         return fail("could not start the test services");
     printf("PostgreSQL on 127.0.0.1:%d and RabbitMQ node %s on 127.0.0.1:%d (TLS %d)%s%s ready "
            "in %.1f s\n",
@@ -177,12 +179,13 @@ main(int argc, char **argv)
         return argc == 7 ? cmd_set_permissions(argv[2], argv + 3) : usage();
     if (strcmp(argv[1], "start") == 0) {
         const char *listen = NULL;
+        bool tls_only = argc == 6 && strcmp(argv[5], "--tls-only") == 0;
 
-        if (argc == 5 && strcmp(argv[3], "--listen") == 0)
+        if ((argc == 5 || tls_only) && strcmp(argv[3], "--listen") == 0)
             listen = argv[4];
         else if (argc != 3)
             return usage();
-        return cmd_start(argv[2], listen);
+        return cmd_start(argv[2], listen, tls_only);
     }
     if (strcmp(argv[1], "restart") == 0)
         return argc == 4 ? cmd_restart(argv[2], argv[3]) : usage();
