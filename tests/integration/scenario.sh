@@ -23,6 +23,9 @@ scenario_up() {
     . <("$TB" env)
     SCENARIO_CLI_CONF=$TERN_TESTBED_DIR/cli.conf
     printf '[DEFAULT]\ntransport_url = %s\n' "$TERN_TESTBED_RABBITMQ_URL" >"$SCENARIO_CLI_CONF"
+    # a TLS testbed (up --tls): the broker verified with the services' CA
+    [ -z "${TERN_TESTBED_TLS_CA_FILE:-}" ] ||
+        printf '\n[oslo_messaging_rabbit]\nssl_ca_file = %s\n' "$TERN_TESTBED_TLS_CA_FILE" >>"$SCENARIO_CLI_CONF"
     wait_for 30 hosts_reported "$TERN_TESTBED_NHOSTS"
 }
 

@@ -79,7 +79,10 @@ tb_host_ip() { echo "$TB_NET.$((10 + $1))"; }
 tb_host_dir() { echo "$TB_HOSTS_DIR/host$1"; }
 tb_host_socket() { echo "$TB_HOSTS_DIR/host$1/run/libvirt-sock"; }
 tb_host_uri() { echo "qemu+unix:///system?socket=$(tb_host_socket "$1")"; }
-tb_host_tcp_uri() { echo "qemu+tcp://$(tb_host_ip "$1")/system"; }
+# the peers' URI of host I's libvirtd: TCP, or TLS on a TLS testbed (lib/tls.sh)
+tb_host_tcp_uri() {
+    if [ "${TB_TLS:-0}" = 1 ]; then echo "qemu+tls://$(tb_host_ip "$1")/system"; else echo "qemu+tcp://$(tb_host_ip "$1")/system"; fi
+}
 # distinct per host, and never all one digit (libvirt rejects those)
 tb_host_uuid() { printf '5465726e-7465-4000-8000-%012d\n' "$1"; }
 
@@ -159,5 +162,6 @@ tb_load_state() {
     # shellcheck disable=SC1090 # the state file is written by `testbed up`, not in the tree
     . "$TB_STATE"
     TB_SHARED_INSTANCES=${TERN_TESTBED_SHARED_INSTANCES:-0}
+    TB_TLS=${TERN_TESTBED_TLS:-0}
     TB_NHOSTS=${TERN_TESTBED_NHOSTS:-0}
 }

@@ -35,7 +35,9 @@ tb_services_start() {
         tb_log "services already running"
         return 0
     fi
-    env "$TB_MARK=$TB_DIR" "$cli" start "$TB_SERVICES" --listen "$TB_ROOT_IP" \
+    local tls_only=()
+    [ "$TB_TLS" = 0 ] || tls_only=(--tls-only)
+    env "$TB_MARK=$TB_DIR" "$cli" start "$TB_SERVICES" --listen "$TB_ROOT_IP" "${tls_only[@]}" \
         </dev/null >>"$TB_LOG_DIR/services.log" 2>&1 ||
         tb_die "could not start PostgreSQL and RabbitMQ (see $TB_LOG_DIR/services.log)"
     [ -f "$TB_SERVICES/services.env" ] ||
@@ -109,6 +111,13 @@ tb_services_load() {
     TB_POSTGRES_URL=$(sed -n "s/^TERN_TEST_POSTGRES_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
     TB_RABBITMQ_URL=$(sed -n "s/^TERN_TEST_RABBITMQ_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
     TB_RABBITMQ_URL=${TB_RABBITMQ_URL/@127.0.0.1:/@$TB_ROOT_IP:}
+    if [ "$TB_TLS" = 1 ]; then
+        # TLS everywhere (lib/tls.sh): amqps at 198.18.0.1 (in the harness's certificate), and
+        # the database verified by name with the harness's CA
+        TB_RABBITMQ_URL=$(sed -n "s/^TERN_TEST_RABBITMQ_TLS_URL=//p" "$TB_SERVICES/services.env" | tr -d "'\"")
+        TB_RABBITMQ_URL=${TB_RABBITMQ_URL/@localhost:/@$TB_ROOT_IP:}
+        TB_POSTGRES_URL="${TB_POSTGRES_URL/@127.0.0.1:/@$TB_ROOT_IP:}?sslmode=verify-full&sslrootcert=$(tb_tls_ca)"
+    fi
     if [ -f "$TB_SERVICES/testbed-users.env" ]; then
         # shellcheck disable=SC2001,SC2034 # "[^@]*" is a regular expression; the testbed writes it to the state file
         TB_RABBITMQ_DEMO_URL=$(sed 's#://[^@]*@#://demo:demo@#' <<<"$TB_RABBITMQ_URL")
@@ -148,7 +157,15 @@ $(tb_conf_line max_concurrent_migrations "${TERN_TESTBED_MAX_MIGRATIONS:-}")
 
 [database]
 connection = $TB_POSTGRES_URL
+$(tb_tls_rabbit_conf)
 EOF
+}
+
+# tb_tls_rabbit_conf: on a TLS testbed, the section that verifies the broker with the harness's
+# CA (amqps verifies by default; without it the system's bundle would not trust the harness).
+tb_tls_rabbit_conf() {
+    [ "$TB_TLS" = 1 ] || return 0
+    printf '\n[oslo_messaging_rabbit]\nssl_ca_file = %s\n' "$(tb_tls_ca)"
 }
 
 # tb_conf_line OPTION VALUE: "OPTION = VALUE", or a comment when VALUE is empty (the shipped
@@ -183,6 +200,7 @@ $(tb_conf_line live_migration_permit_auto_converge "${TERN_TESTBED_PERMIT_AUTO_C
 connection_uri = $(tb_host_uri "$i")
 virt_type = qemu
 live_migration_inbound_addr = $(tb_host_ip "$i")
+$([ "$TB_TLS" = 0 ] || printf '# TLS everywhere: libvirt peers over qemu+tls, the streams over QEMU native TLS\nlive_migration_scheme = tls\nlive_migration_with_native_tls = true\n')
 
 [compute]
 # empty: tests put their migration hooks into <event>.d/ here
@@ -191,6 +209,7 @@ hooks_dir = $hdir/hooks
 volume_roots = $TB_SHARED
 # an operator's bridge the tests plug a guest into (tests/integration/run-live-migration)
 allowed_bridges = tern-opbr1
+$(tb_tls_rabbit_conf)
 EOF
 }
 
