@@ -18,6 +18,9 @@
 #include <stdbool.h>
 
 #define TERN_COMPUTE_USER_PREFIX "tern-compute."
+/* tern-api's identity: the one the default policy lets assert its callers' identities (the
+ * Keystone user and roles) in the request context (conductor/policy.h, role "api"). */
+#define TERN_API_USER "tern-api"
 
 /* Whether s is a host name: 1..255 of [A-Za-z0-9._-]. */
 bool tern_host_name_ok(const char *s);

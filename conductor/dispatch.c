@@ -174,18 +174,25 @@ conductor_check_caller(conductor_t *cond, const rpc_request_t *req)
     return refuse_caller(req, user, what);
 }
 
+/* conductor_dispatch: the policy decides who asks (the AMQP user, or the user tern-api's context
+ * names: conductor_policy_check_request) and whether they may; the handler then sees that user
+ * as req->amqp_user_id (actions, drains, rate limits are theirs). Whether a compute acts for its
+ * own host is judged from the broker's identity alone. */
 static int
 conductor_dispatch(void *opaque, const rpc_request_t *req, json_t **ret_result)
 {
     conductor_t *cond = opaque;
 
     for (size_t i = 0; i < TERN_N_ELEMENTS(conductor_methods); i++) {
+        rpc_request_t as = *req;
+
         if (strcmp(conductor_methods[i].name, req->method) != 0)
             continue;
-        if (conductor_policy_check(cond->policy, req->amqp_user_id, req->method) < 0 ||
-            rate_limited(cond, req) < 0 || conductor_check_caller(cond, req) < 0)
+        if (conductor_policy_check_request(cond->policy, req->amqp_user_id, req->context,
+                                           req->method, &as.amqp_user_id) < 0 ||
+            rate_limited(cond, &as) < 0 || conductor_check_caller(cond, req) < 0)
             return -1;
-        return conductor_methods[i].handler(cond, req, ret_result);
+        return conductor_methods[i].handler(cond, &as, ret_result);
     }
     return tern_error_set(TERN_ERR_INVALID, "unknown conductor method \"%s\"", req->method);
 }

@@ -94,6 +94,26 @@ typedef struct conf {
         char *volume_roots;    /* directories volumes must lie under; NULL = none allowed */
         char *allowed_bridges; /* list: bridges tern did not make that guests may use */
     } compute;
+    struct {
+        char *listen;         /* address tern-api listens on */
+        int port;             /* its port */
+        int workers;          /* threads serving requests */
+        int max_connections;  /* connections open at once */
+        int max_body_bytes;   /* largest request body read */
+        int max_header_bytes; /* memory for a connection's request line and headers */
+        int request_timeout;  /* seconds: idle connection, the conductor's answer */
+    } api;
+    struct {
+        char *www_authenticate_uri; /* told to clients in a 401; default auth_url */
+        char *auth_url;             /* where tokens are obtained and validated */
+        char *username;             /* tern-api's service user */
+        char *password;             /* secret */
+        char *project_name;
+        char *user_domain_name;
+        char *project_domain_name;
+        int token_cache_time;     /* seconds a validated token is believed (0: never) */
+        int http_connect_timeout; /* seconds */
+    } keystone_authtoken;
 } conf_t;
 
 /* Parse from a string (name stands for the file in messages; for tests, as libvirt's

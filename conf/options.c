@@ -27,8 +27,9 @@ static const char *const cpu_modes[] = {"",       "none", "host-model", "host-pa
 static const char *const schemes[] = {"", "tcp", "tls", "ssh", NULL};
 static const char *const timeout_actions[] = {"abort", "force_complete", NULL};
 
-const char *const conf_sections[] = {
-    "DEFAULT", "database", "oslo_messaging_rabbit", "libvirt", "conductor", "compute", NULL};
+const char *const conf_sections[] = {"DEFAULT", "database",           "oslo_messaging_rabbit",
+                                     "libvirt", "conductor",          "compute",
+                                     "api",     "keystone_authtoken", NULL};
 
 const conf_option_t conf_options[] = {
     /* [DEFAULT]: identity and messaging */
@@ -417,6 +418,61 @@ const conf_option_t conf_options[] = {
                 "marked as its own, and removed once no guest uses it. One that exists and tern "
                 "did not make (an operator's, an uplink) may be used only when listed here, and "
                 "is never removed; any other is refused with an error naming it."),
+    /* [api]: tern-api, the Compute API (nova's osapi_compute_* and oslo.middleware's limits) */
+    OPT("api", "listen", CONF_STR, api.listen, "0.0.0.0",
+        .help = "The IP address on which tern-api listens (an IPv4 or IPv6 address; 0.0.0.0 "
+                "or :: for every address), as nova's osapi_compute_listen."),
+    OPT("api", "port", CONF_INT, api.port, "8774", OPT_MIN(1), OPT_MAX(65535),
+        .help = "The port on which tern-api listens (nova's osapi_compute_listen_port)."),
+    OPT("api", "workers", CONF_INT, api.workers, "4", OPT_MIN(1), OPT_MAX(256),
+        .help = "Number of threads of tern-api that serve requests (each waits for the "
+                "conductor's answer to its request)."),
+    OPT("api", "max_connections", CONF_INT, api.max_connections, "256", OPT_MIN(1), OPT_MAX(65536),
+        .help = "Connections tern-api holds open at once; a client beyond them is refused "
+                "until one closes."),
+    OPT("api", "max_body_bytes", CONF_INT, api.max_body_bytes, "114688", OPT_MIN(0),
+        OPT_MAX(16777216),
+        .help = "The largest request body tern-api reads, in bytes (oslo.middleware's "
+                "max_request_body_size); a larger one is refused with 413 unread."),
+    OPT("api", "max_header_bytes", CONF_INT, api.max_header_bytes, "32768", OPT_MIN(4096),
+        OPT_MAX(1048576),
+        .help = "Memory for a connection's request line and headers, in bytes; a request whose "
+                "headers do not fit is refused (431)."),
+    OPT("api", "request_timeout", CONF_INT, api.request_timeout, "60", OPT_MIN(1), OPT_MAX(3600),
+        .help = "Seconds a request may take: an idle connection is closed after them, and the "
+                "conductor's answer is waited for no longer (504 after it)."),
+    /* [keystone_authtoken]: how tern-api validates tokens (keystonemiddleware's names) */
+    OPT("keystone_authtoken", "www_authenticate_uri", CONF_URL,
+        keystone_authtoken.www_authenticate_uri, NULL,
+        .help = "Complete public Identity API endpoint, told to clients in the "
+                "WWW-Authenticate header of a 401 (Keystone uri=\"...\"). Defaults to "
+                "auth_url."),
+    OPT("keystone_authtoken", "auth_url", CONF_URL, keystone_authtoken.auth_url, NULL,
+        .help = "The Identity API endpoint tern-api asks: its service token from "
+                "POST AUTH_URL/v3/auth/tokens, each user token checked with GET "
+                "AUTH_URL/v3/auth/tokens. Required by tern-api (e.g. http://127.0.0.1:5000/v3, "
+                "or without the /v3)."),
+    OPT("keystone_authtoken", "username", CONF_STR, keystone_authtoken.username, "tern",
+        .help = "The service user of tern-api in Keystone; it needs a role that may validate "
+                "tokens (admin or service)."),
+    OPT("keystone_authtoken", "password", CONF_STR, keystone_authtoken.password, NULL,
+        .secret = true, .help = "The service user's password."),
+    OPT("keystone_authtoken", "project_name", CONF_STR, keystone_authtoken.project_name, "service",
+        .help = "The project the service token is scoped to."),
+    OPT("keystone_authtoken", "user_domain_name", CONF_STR, keystone_authtoken.user_domain_name,
+        "Default", .help = "The domain of the service user."),
+    OPT("keystone_authtoken", "project_domain_name", CONF_STR,
+        keystone_authtoken.project_domain_name, "Default",
+        .help = "The domain of the service user's project."),
+    OPT("keystone_authtoken", "token_cache_time", CONF_INT, keystone_authtoken.token_cache_time,
+        "300", OPT_MIN(0), OPT_MAX(86400),
+        .help = "Seconds a validated token is believed without asking Keystone again (never "
+                "past its expires_at); 0 asks every time. A revoked token may be accepted for "
+                "that long."),
+    OPT("keystone_authtoken", "http_connect_timeout", CONF_INT,
+        keystone_authtoken.http_connect_timeout, "5", OPT_MIN(1), OPT_MAX(300),
+        .help = "Seconds to wait for a connection to Keystone; a request whose token could "
+                "not be checked gets 503."),
 };
 
 const size_t conf_n_options = sizeof(conf_options) / sizeof(conf_options[0]);

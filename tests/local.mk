@@ -12,6 +12,7 @@ include tests/compute/local.mk
 include tests/virt/local.mk
 include tests/conductor/local.mk
 include tests/cli/local.mk
+include tests/api/local.mk
 
 # The libFuzzer targets of the boundaries (tools/test runs them for a bounded time; by hand:
 # tests/fuzz/run-fuzz-targets BUILDDIR [SECONDS] [TARGET...], or tools/fuzz for long runs).

@@ -70,15 +70,16 @@ START_TEST(test_policy_bad_files_named_errors)
     } cases[] = {
         {"{", "invalid policy file \"p\": line 1: string or '}' expected near end of file"},
         {"{\"users\": []}",
-         "invalid policy file \"p\": expected an object with \"users\" and \"rules\" objects"},
+         "invalid policy file \"p\": expected an object with \"users\", \"rules\" and "
+         "\"context_roles\" objects"},
         {"{\"rules\": {\"live_migrat\": \"admin\"}}",
          "invalid policy file \"p\": unknown rule \"live_migrat\" (no such conductor method)"},
         {"{\"rules\": {\"live_migrate\": \"root\"}}",
          "invalid policy file \"p\": rule \"live_migrate\" needs an unknown role \"root\" (known: "
-         "admin, reader, service)"},
+         "admin, reader, service, api)"},
         {"{\"users\": {\"eve\": [\"superuser\"]}}",
          "invalid policy file \"p\": user \"eve\" has an unknown role \"superuser\" (known: admin, "
-         "reader, service)"},
+         "reader, service, api)"},
         {"{\"users\": {\"a\": \"admin\"}, \"rules\": {}}",
          "invalid policy file \"p\": roles of user \"a\" are not a list"},
         {"{\"users\": {\"a\": [1]}, \"rules\": {}}",
@@ -86,8 +87,13 @@ START_TEST(test_policy_bad_files_named_errors)
         {"{\"users\": {}, \"rules\": {\"x\": 3}}",
          "invalid policy file \"p\": rule for \"x\" is not a role name"},
         {"{\"users\": {}, \"rules\": {}, \"extra\": 1}",
-         "invalid policy file \"p\": expected an object with \"users\" and \"rules\" objects: "
-         "1 object item(s) left unpacked: extra"},
+         "invalid policy file \"p\": expected an object with \"users\", \"rules\" and "
+         "\"context_roles\" objects: 1 object item(s) left unpacked: extra"},
+        {"{\"context_roles\": {\"member\": [\"service\"]}}",
+         "invalid policy file \"p\": context role \"member\" may give only admin or reader, not "
+         "\"service\""},
+        {"{\"context_roles\": {\"member\": \"reader\"}}",
+         "invalid policy file \"p\": roles of context role \"member\" are not a list"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -170,6 +176,72 @@ START_TEST(test_policy_file_overrides_and_sample)
 }
 END_TEST
 
+/* A context's user and roles count only from an identity with the role "api" (tern-api's);
+ * from anyone else the AMQP user's own roles decide, whatever the context claims. */
+START_TEST(test_policy_context_trusted_only_from_the_api_identity)
+{
+    conductor_policy_t *p = conductor_policy_load(NULL, NULL);
+    json_t *admin = json_pack("{s:s, s:s, s:[s,s]}", "user_id", "u-admin", "project_id", "p1",
+                              "roles", "admin", "member");
+    json_t *member =
+        json_pack("{s:s, s:[s,s]}", "user_id", "u-member", "roles", "member", "reader");
+    json_t *as_compute = json_pack("{s:s, s:[s]}", "user_id", "tern-compute.h1", "roles", "admin");
+    json_t *as_tern = json_pack("{s:s, s:[s]}", "user_id", "tern", "roles", "admin");
+    json_t *bad_roles = json_pack("{s:s, s:s}", "user_id", "u1", "roles", "admin");
+    json_t *no_user = json_pack("{s:[s]}", "roles", "admin");
+    const char *user = NULL;
+
+    ck_assert_ptr_nonnull(p);
+    /* through tern-api: the context's user, its Keystone admin role mapped to tern's admin */
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", admin, "live_migrate", &user),
+                     0);
+    ck_assert_str_eq(user, "u-admin");
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", admin, "server_list", &user), 0);
+    /* a project's member or reader is no tern reader by default */
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", member, "server_list", &user),
+                     -1);
+    ck_assert_int_eq(tern_error_code(), TERN_ERR_PERMISSION);
+    ck_assert_str_eq(tern_error_message(), "user \"u-member\" (through \"tern-api\") may not "
+                                           "call \"server_list\": role \"reader\" required");
+    /* the API identity itself has no role but "api": without a context user nothing */
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", no_user, "server_list", &user),
+                     -1);
+    ck_assert_int_eq(
+        conductor_policy_check_request(p, "tern-api", as_compute, "service_report", &user), -1);
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", as_tern, "server_list", &user),
+                     -1);
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", bad_roles, "server_list", &user),
+                     -1);
+    /* a context role never gives "service": tern-api cannot act as a compute */
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", admin, "service_report", &user),
+                     -1);
+    /* anyone else: the broker's user and its own roles, the context ignored */
+    ck_assert_int_eq(conductor_policy_check_request(p, "demo", admin, "server_list", &user), -1);
+    ck_assert_int_eq(conductor_policy_check_request(p, "mallory", admin, "live_migrate", &user),
+                     -1);
+    ck_assert_str_eq(tern_error_message(),
+                     "user \"mallory\" may not call \"live_migrate\": role \"admin\" required");
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern", member, "live_migrate", &user), 0);
+    ck_assert_str_eq(user, "tern");
+    conductor_policy_free(p);
+    /* a file may map another Keystone role to tern's reader */
+    p = conductor_policy_parse("f", "{\"context_roles\": {\"reader\": [\"reader\"]}}");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", member, "server_list", &user),
+                     0);
+    ck_assert_str_eq(user, "u-member");
+    ck_assert_int_eq(conductor_policy_check_request(p, "tern-api", member, "live_migrate", &user),
+                     -1);
+    conductor_policy_free(p);
+    json_decref(admin);
+    json_decref(member);
+    json_decref(as_compute);
+    json_decref(as_tern);
+    json_decref(bad_roles);
+    json_decref(no_user);
+}
+END_TEST
+
 TCase *
 conductor_policy_tcase(void)
 {
@@ -183,5 +255,6 @@ conductor_policy_tcase(void)
     tcase_add_test(tc, test_policy_reader_refused_live_migrate_with_reason);
     tcase_add_test(tc, test_policy_unknown_method_needs_admin_unknown_user_nothing);
     tcase_add_test(tc, test_policy_bad_files_named_errors);
+    tcase_add_test(tc, test_policy_context_trusted_only_from_the_api_identity);
     return tc;
 }
