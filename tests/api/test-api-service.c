@@ -323,7 +323,7 @@ start_keystone(void)
         die("keystone set-up (is Debian's keystone package installed? tools/install-deps)");
     }
     tern_command_result_clear(&res);
-    keystone_pid = spawn(serve_argv, log, tern_steal_pointer(&env));
+    keystone_pid = spawn(serve_argv, log, env); /* putenv in the child only: ours to free */
     wait_http(keystone_port, "/v3", keystone_pid, "keystone-wsgi-public");
     if (tern_command_run(populate_argv, 120000, &res) < 0) {
         fprintf(stderr, "%s", res.err ? res.err : "");
