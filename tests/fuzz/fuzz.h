@@ -14,7 +14,9 @@
 #include <string.h>
 
 /* fuzz_utf8_length: the length of the valid UTF-8 sequence at p (1..4), 0 when it is none; as
- * jansson reads text (no overlong form, no surrogate, nothing above U+10FFFF). */
+ * jansson reads text (no overlong form, no surrogate, nothing above U+10FFFF). A copy of
+ * common/util.c's utf8_length kept on purpose: it is the oracle that judges the messages
+ * tern_utf8_sanitize wrote with that function, and a shared bug would pass both. */
 static inline size_t
 fuzz_utf8_length(const unsigned char *p)
 {
